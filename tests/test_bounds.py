@@ -1,0 +1,49 @@
+from math import comb
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tnrnn.bounds import bounds, state_degrees
+from tnrnn.circuits import RACSpec
+from tnrnn.partitions import cut, interleaved, start_end
+
+
+@given(st.integers(1, 5), st.integers(0, 30))
+def test_degrees_satisfy_hockey_stick(depth, m):
+    # the degrees one step earlier are the suffix sums of the degrees now
+    now, before = state_degrees(depth, m), state_degrees(depth, m + 1)
+    for layer in range(depth):
+        assert before[layer] == sum(now[layer:])
+
+
+def test_closed_forms_values():
+    b = bounds(RACSpec(3, 3, 2), 64)
+    assert b.depth2_lower == comb(3 + 31, 32)
+    assert b.lifted_upper == 3 * comb(3 + 31, 32) == 1683
+    assert b.mincut_upper == 3**33
+    assert b.trivial_upper == 3**32
+    assert b.upper == 1683
+    shallow = bounds(RACSpec(5, 4, 1), 10)
+    assert shallow.shallow == 4 and shallow.lower == shallow.upper == 4
+    assert bounds(RACSpec(3, 3, 3), 8).depth2_lower is None
+
+
+def test_applicability():
+    spec = RACSpec(2, 3, 2)
+    inter = bounds(spec, 6, interleaved(6))
+    assert inter.lifted_upper is None and inter.mincut_upper is None and inter.depth2_lower is None
+    assert bounds(RACSpec(2, 3, 1), 6, interleaved(6)).mincut_upper == 3**5
+    c = bounds(spec, 7, cut(7, 2))
+    assert c.lifted_upper == 3 * comb(3 + 4, 5) and c.depth2_lower is None
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 12))
+def test_lower_never_exceeds_upper(m, r, depth, half):
+    b = bounds(RACSpec(m, r, depth), 2 * half)
+    assert 1 <= b.lower <= b.upper
+
+
+def test_partition_length_mismatch():
+    with pytest.raises(ValueError, match="partition is for length 4, not length=6"):
+        bounds(RACSpec(2, 2, 2), 6, start_end(4))

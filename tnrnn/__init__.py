@@ -1,0 +1,50 @@
+"""tnrnn: long-term memory of recurrent networks, measured by Start-End separation ranks.
+
+The public names load lazily, so ``import tnrnn`` stays fast (torch, quimb and
+matplotlib are imported on first use only).
+
+Examples
+--------
+>>> import tnrnn
+>>> spec = tnrnn.RACSpec(templates=2, hidden=2, depth=2)
+>>> tnrnn.generic_rank(spec, length=6).rank
+8
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "RACSpec": "tnrnn.circuits",
+    "RACWeights": "tnrnn.circuits",
+    "evaluate": "tnrnn.circuits",
+    "evaluate_features": "tnrnn.circuits",
+    "grid_tensor": "tnrnn.grid",
+    "Partition": "tnrnn.partitions",
+    "start_end": "tnrnn.partitions",
+    "cut": "tnrnn.partitions",
+    "interleaved": "tnrnn.partitions",
+    "bounds": "tnrnn.bounds",
+    "RankResult": "tnrnn.rank",
+    "spectrum": "tnrnn.rank",
+    "separation_rank": "tnrnn.rank",
+    "generic_rank": "tnrnn.rank",
+    "depth_table": "tnrnn.depthtable",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tnrnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

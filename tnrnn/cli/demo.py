@@ -1,0 +1,30 @@
+"""``tnrnn demo``: shallow vs deep Start-End ranks with their bounds, and a plot."""
+
+from __future__ import annotations
+
+from tnrnn.cli._common import print_json
+
+HELP = "table of shallow vs deep generic Start-End ranks with bounds, and a plot in figures/"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--templates", "-M", type=int, default=3, help="M (default 3)")
+    parser.add_argument("--hidden", "-R", type=int, default=3, help="R (default 3)")
+    parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3], help="default 1 2 3")
+    parser.add_argument("--lengths", type=int, nargs="+", default=[2, 4, 6, 8, 10],
+                        help="even lengths T (default 2 4 6 8 10)")
+    parser.add_argument("--out", default="figures/demo_rank_vs_length.png", help="plot file")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
+def run(args) -> int:
+    from tnrnn.depthtable import depth_table, format_depth_table, plot_depth_table
+
+    rows = depth_table(args.templates, args.hidden, args.depths, args.lengths)
+    if args.json:
+        print_json(rows)
+    else:
+        print(format_depth_table(rows))
+    plot_depth_table(rows, args.out)
+    print(f"plot written to {args.out}")
+    return 0
