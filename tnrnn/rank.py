@@ -14,6 +14,7 @@ Two kinds of numbers come out of here, and they are never mixed:
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from collections.abc import Callable
@@ -204,9 +205,23 @@ def _dense_exact(weights: RACWeights, partition: Partition, *, max_bytes: int | 
     return rank_mod(partition.matricize(tensor), weights.modulus)
 
 
-#: Exact rank routes by name. Each takes modular weights and a partition and returns the
-#: exact rank mod p of the matricization at those weights.
-EXACT_METHODS: dict[str, Callable[..., int]] = {"dense": _dense_exact}
+#: Exact rank routes by name: a function, or ``"module:function"`` imported on first use.
+#: Each is called as ``route(weights, partition, max_bytes=...)`` with modular weights and
+#: returns the exact rank mod p of the matricization ``[A]_{S,E}`` at those weights.
+EXACT_METHODS: dict[str, Callable[..., int] | str] = {
+    "dense": _dense_exact,
+    "tn": "tnrnn.contract:exact_rank_tn",
+    "scalable": "tnrnn.scalable:exact_rank_scalable",
+}
+
+
+def _route(name: str) -> Callable[..., int]:
+    route = EXACT_METHODS[name]
+    if isinstance(route, str):
+        module_name, function_name = route.split(":")
+        route = getattr(importlib.import_module(module_name), function_name)
+        EXACT_METHODS[name] = route
+    return route
 
 
 def _resolve_method(method: str, spec: RACSpec, partition: Partition, max_bytes: int | None) -> str:
@@ -218,7 +233,7 @@ def _resolve_method(method: str, spec: RACSpec, partition: Partition, max_bytes:
         check_grid_size(spec.templates, spec.hidden, spec.depth, partition.length, max_bytes)
         return "dense"
     except ValueError:
-        if "scalable" in EXACT_METHODS and partition.prefix_length is not None:
+        if partition.prefix_length is not None:
             return "scalable"
         raise
 
@@ -291,12 +306,11 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     partition = parse_partition("start-end" if partition is None else partition, length)
     closed = closed_forms(spec, length, partition)
     chosen = _resolve_method(method, spec, partition, max_bytes)
-    route = EXACT_METHODS[chosen]
+    route = _route(chosen)
     found: list[int] = []
-    kwargs = {"max_bytes": max_bytes} if chosen == "dense" else {}
     for i in range(draws):
         weights = RACWeights.random_mod_p(spec, prime, None if seed is None else seed + i)
-        found.append(int(route(weights, partition, **kwargs)))
+        found.append(int(route(weights, partition, max_bytes=max_bytes)))
         if max(found) >= closed.upper:
             break
     best = max(found)
@@ -333,8 +347,7 @@ def separation_rank(weights: RACWeights, length: int, partition: Partition | str
     closed = closed_forms(spec, length, partition)
     if weights.exact:
         chosen = _resolve_method(method, spec, partition, max_bytes)
-        kwargs = {"max_bytes": max_bytes} if chosen == "dense" else {}
-        value = int(EXACT_METHODS[chosen](weights, partition, **kwargs))
+        value = int(_route(chosen)(weights, partition, max_bytes=max_bytes))
         lower = max(value, closed.lower)
         return RankResult(value, lower, closed.upper, lower == closed.upper, chosen,
                           time.perf_counter() - start, True, weights.modulus, None, [value], None,
