@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import importlib
 
+# Eager on purpose: the submodule tnrnn.bounds would otherwise shadow the function
+# tnrnn.bounds as a package attribute. It imports only numpy.
+from tnrnn.bounds import bounds as bounds
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -27,7 +31,6 @@ _EXPORTS = {
     "start_end": "tnrnn.partitions",
     "cut": "tnrnn.partitions",
     "interleaved": "tnrnn.partitions",
-    "bounds": "tnrnn.bounds",
     "RankResult": "tnrnn.rank",
     "spectrum": "tnrnn.rank",
     "separation_rank": "tnrnn.rank",
@@ -35,7 +38,7 @@ _EXPORTS = {
     "depth_table": "tnrnn.depthtable",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "bounds"])
 
 
 def __getattr__(name: str):
