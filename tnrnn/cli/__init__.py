@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "rank": "rank",
     "bounds": "bounds",
     "demo": "demo",
+    "sweep": "sweep",
     "reproduce": "reproduce",
 }
 

@@ -1,0 +1,282 @@
+"""Sweeps: config validation, the SQLite store, resume after kill -9, process pool and Ray executors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tnrnn.experiments import SCHEMA_VERSION, ConfigError, ResultsStore, load_config, run_sweep
+
+REPO = Path(__file__).resolve().parents[1]
+
+FAKE_RUNNER = '''
+"""A point runner for the tests: 'trains' for `steps` steps, checkpointing each, deterministically."""
+import json, os, time
+from pathlib import Path
+
+
+def run(payload):
+    run_dir, params = Path(payload["run_dir"]), payload["train"]
+    state = run_dir / "progress.json"
+    done = json.loads(state.read_text())["step"] if state.exists() else 0
+    log = Path(os.environ["FAKE_LOG"])
+    for step in range(done, params["steps"]):
+        time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
+        tmp = run_dir / "progress.tmp"
+        tmp.write_text(json.dumps({"step": step + 1}))
+        os.replace(tmp, state)
+        with open(log, "a") as handle:
+            handle.write(f"step {payload['point_id']} {step}\\n")
+    accuracy = (10 * params["depth"] + params["length"]) / 100
+    return {"summary": {"accuracy": accuracy, "final_loss": 1 - accuracy, "parameters": 7 * params["depth"]},
+            "probes": [{"length": 4, "partition": "start-end", "route": "model", "method": "dense",
+                        "rank": params["depth"] * params["length"], "spectrum": [1.0, 0.5]}]}
+'''
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """Write the fake runner module, put it on the path (here and in child processes)."""
+    (tmp_path / "fake_runner.py").write_text(FAKE_RUNNER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")])
+    monkeypatch.setenv("PYTHONPATH", path)
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "log.txt"))
+    return tmp_path
+
+
+def fake_config(directory: Path, *, steps=2, depths=(1, 2, 3), lengths=(4, 6), extra="") -> Path:
+    path = directory / "sweep.toml"
+    path.write_text(textwrap.dedent(f"""\
+        name = "fake"
+        [sweep]
+        depth = {list(depths)}
+        length = {list(lengths)}
+        steps = {steps}
+        [run]
+        runner = "fake_runner:run"
+        {extra}
+        """))
+    return path
+
+
+def table(db) -> list[tuple]:
+    with ResultsStore(db) as store:
+        points = [tuple(v for k, v in row.items() if k not in ("seconds", "finished"))
+                  for row in store.points()]
+        probes = [tuple(row.values()) for row in store.probes(spectrum=True)]
+    return points + probes
+
+
+def log_lines(directory: Path) -> list[str]:
+    log = directory / "log.txt"
+    return log.read_text().split("\n")[:-1] if log.exists() else []
+
+
+# --- config -------------------------------------------------------------------------------
+
+
+def test_lists_are_crossed_and_scalars_fixed(fake):
+    config = load_config(fake_config(fake))
+    assert [(p.params["depth"], p.params["length"]) for p in config.points] == [
+        (1, 4), (1, 6), (2, 4), (2, 6), (3, 4), (3, 6)]
+    assert all(p.params["steps"] == 2 for p in config.points)
+    assert len({p.point_id for p in config.points}) == 6
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    ('[sweep]\ntask = "ses"\nlength = 4\ndepht = [1, 2]\n', 4, "unknown key 'depht'"),
+    ('[sweep]\ntask = "ses"\nlength = 4\n\n[probe]\nlenghts = [4]\n', 6, "unknown key 'lenghts'"),
+    ('[sweep]\ntask = "ses"\nlength = 4\n[sweeep]\nx = 1\n', 4, "unknown top-level key or table 'sweeep'"),
+    ('[sweep]\ntask = "ses"\nlength = 4\nhidden = 8\nbudget = 500\n', 5, "either 'hidden' or"),
+    ('[sweep]\ntask = "ses"\nlength = 4\ndepth = []\n', 4, "empty list"),
+    ('[sweep]\ntask = "ses"\nlength = 4\ndepth = [1, 1]\n', 4, "twice"),
+    ('[sweep]\nlength = 4\n', 1, "needs a 'task'"),
+    ('[sweep]\ntask = "ses"\nlength = 4\n[run]\nexecutor = "slurm"\n', 5, "local or ray"),
+    ('[sweep]\ntask = "ses"\nlength = 4\n[probe]\nlengths = [4, 1]\n', 5, "integers >= 2"),
+    ('[sweep]\ntask = "ses"\nlength = 4\n[report]\nthreshold = 1.5\n', 5, "threshold"),
+])
+def test_bad_configs_name_the_line_and_reason(text, line, reason):
+    with pytest.raises(ConfigError) as error:
+        load_config(text=text)
+    assert f"<config>:{line}:" in str(error.value)
+    assert reason in str(error.value)
+
+
+def test_invalid_toml_and_missing_sweep_are_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(text="[sweep\n")
+    with pytest.raises(ConfigError, match="needs a \\[sweep\\] table"):
+        load_config(text='name = "x"\n')
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_impossible_training_points_are_rejected_before_running(tmp_path):
+    # an odd Start-End length for one of the crossed points: rejected, naming the point
+    with pytest.raises(ConfigError, match=r"<config>:\d+: \[sweep\] point \(length=5\)"):
+        load_config(text='[sweep]\ntask = "ses"\nlength = [4, 5]\nsteps = 1\n')
+    # probe lengths that the partition cannot split
+    with pytest.raises(ConfigError, match="<config>:6: \\[probe\\] probe length 3"):
+        load_config(text='[sweep]\ntask = "ses"\nlength = 4\nsteps = 1\n[probe]\nlengths = [2, 3]\n')
+    with pytest.raises(ConfigError, match="outside the alphabet"):
+        load_config(text='[sweep]\ntask = "ses"\nlength = 4\nsteps = 1\n[probe]\nlengths = [2]\n'
+                         'symbols = [0, 99]\n')
+    with pytest.raises(ConfigError, match="no symbol alphabet"):
+        load_config(text='[sweep]\ntask = "adding"\nlength = 4\nsteps = 1\n[probe]\nlengths = [2]\n')
+    db = tmp_path / "never.sqlite"
+    with pytest.raises(ConfigError):
+        run_sweep(tmp_path / "missing.toml", db)
+    assert not db.exists()
+
+
+def test_budget_resolves_hidden_width_per_depth():
+    from tnrnn.nn import width_for_budget
+
+    config = load_config(text='[sweep]\ntask = "ses"\nlength = 4\ncell = "rac"\ndepth = [1, 2, 3]\n'
+                              'budget = 3000\nsteps = 1\n')
+    widths = [p.train["hidden"] for p in config.points]
+    assert widths == [width_for_budget("rac", d, 3000, 33, 3) for d in (1, 2, 3)]
+    assert widths[0] > widths[1] > widths[2]
+
+
+# --- store ----------------------------------------------------------------------------------
+
+
+def test_store_refuses_other_schema_versions_and_foreign_files(tmp_path):
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, created TEXT)")
+        connection.execute("INSERT INTO schema_version VALUES (?, 'x')", (SCHEMA_VERSION + 1,))
+    connection.close()
+    before = other.read_bytes()
+    with pytest.raises(ValueError, match=f"schema version {SCHEMA_VERSION + 1}.*not modified"):
+        ResultsStore(other)
+    assert other.read_bytes() == before
+    foreign = tmp_path / "notes.sqlite"
+    foreign.write_text("not a database, just text that happens to be here\n" * 10)
+    before = foreign.read_bytes()
+    with pytest.raises(ValueError, match="not a tnrnn results store"):
+        ResultsStore(foreign)
+    assert foreign.read_bytes() == before
+
+
+def test_store_writes_each_point_in_one_transaction(tmp_path):
+    db = tmp_path / "r.sqlite"
+    with ResultsStore(db) as store:
+        store.record("a", "s", {"depth": 1}, {"probes": [{"length": 4, "partition": "start-end",
+                                                          "route": "model", "rank": 3}]}, 1.0)
+        # a duplicate probe row makes the whole second point fail: nothing of it is stored
+        bad = {"probes": [{"length": 4, "partition": "p", "route": "m"}] * 2}
+        with pytest.raises(sqlite3.IntegrityError):
+            store.record("b", "s", {"depth": 2}, bad, 1.0)
+        assert store.finished_ids() == {"a"}
+        assert [r["rank"] for r in store.probes()] == [3]
+        csv_path = store.to_csv(tmp_path / "points.csv")
+    assert csv_path.read_text().splitlines()[0].startswith("point_id,sweep,train_id,task,cell,depth")
+
+
+# --- executors and resume -------------------------------------------------------------------
+
+
+def test_rerun_skips_finished_points(fake):
+    config = fake_config(fake)
+    db = fake / "r.sqlite"
+    first = run_sweep(config, db, progress=False)
+    assert (first.total, first.skipped, first.ran) == (6, 0, 6)
+    again = run_sweep(config, db, progress=False)
+    assert (again.skipped, again.ran) == (6, 0)
+    assert sum(line.startswith("step") for line in log_lines(fake)) == 6 * 2
+    # widening the sweep runs only the new points
+    wider = run_sweep(fake_config(fake, depths=(1, 2, 3, 4)), db, progress=False)
+    assert (wider.skipped, wider.ran) == (6, 2)
+
+
+def test_sweep_killed_mid_way_resumes_to_the_uninterrupted_table(fake):
+    reference_dir = fake / "reference"
+    reference_dir.mkdir()
+    run_sweep(fake_config(reference_dir, steps=4), reference_dir / "r.sqlite", progress=False)
+    os.remove(fake / "log.txt")
+
+    config = fake_config(fake, steps=4)
+    db = fake / "r.sqlite"
+    process = subprocess.Popen([sys.executable, "-m", "tnrnn", "sweep", str(config), "--db", str(db),
+                                "--no-progress"], cwd=fake, env={**os.environ, "FAKE_DELAY": "0.15"})
+    deadline = time.time() + 60
+    stored = 0
+    while time.time() < deadline and process.poll() is None:
+        if db.exists():
+            with ResultsStore(db) as store:
+                stored = len(store.finished_ids())
+            if stored >= 1:
+                break
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the next point's training
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the sweep finished before it could be killed"
+    with ResultsStore(db) as store:
+        before = store.finished_ids()
+    assert 1 <= len(before) < 6
+    steps_before = log_lines(fake)
+
+    summary = run_sweep(config, db, progress=False)
+    assert summary.skipped == len(before) and summary.ran == 6 - len(before)
+    assert table(db) == table(reference_dir / "r.sqlite")
+    steps_after = log_lines(fake)[len(steps_before):]
+    # finished points never ran again; the interrupted one resumed from its checkpoint
+    assert not any(line.split()[1] in before for line in steps_after)
+    for point in {line.split()[1] for line in steps_before + steps_after}:
+        assert sorted({int(line.split()[2]) for line in steps_before + steps_after
+                       if line.split()[1] == point}) == [0, 1, 2, 3]
+    assert len(steps_before) + len(steps_after) <= 6 * 4 + 1
+
+
+def test_process_pool_gives_the_same_table(fake):
+    serial, pooled = fake / "serial.sqlite", fake / "pooled.sqlite"
+    run_sweep(fake_config(fake), serial, progress=False)
+    (fake / "other").mkdir()
+    summary = run_sweep(fake_config(fake / "other"), pooled, workers=2, progress=False)
+    assert summary.ran == 6
+    assert table(serial) == table(pooled)
+
+
+def test_ray_executor_runs_a_two_point_sweep(fake):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tnrnn[ray]')")
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        config = fake_config(fake, depths=(1, 2), lengths=(4,), extra="cpus = 1")
+        summary = run_sweep(config, fake / "ray.sqlite", executor="ray", progress=False)
+    finally:
+        ray.shutdown()
+    assert (summary.total, summary.ran) == (2, 2)
+    (fake / "local").mkdir()
+    run_sweep(fake_config(fake / "local", depths=(1, 2), lengths=(4,), extra="cpus = 1"),
+              fake / "local.sqlite", progress=False)
+    assert table(fake / "ray.sqlite") == table(fake / "local.sqlite")
+
+
+def test_cli_sweep_check_and_csv(fake, capsys):
+    from tnrnn.cli import main
+
+    config = fake_config(fake)
+    assert main(["sweep", str(config), "--db", str(fake / "r.sqlite"), "--check"]) == 0
+    assert "6 points; config OK" in capsys.readouterr().out
+    assert not (fake / "r.sqlite").exists()
+    assert main(["sweep", str(config), "--db", str(fake / "r.sqlite"), "--csv", str(fake / "p.csv"),
+                 "--no-progress"]) == 0
+    assert len((fake / "p.csv").read_text().splitlines()) == 7
+    bad = fake / "bad.toml"
+    bad.write_text('[sweep]\ntask = "ses"\nlength = 4\nwidth = 3\n')
+    assert main(["sweep", str(bad), "--db", str(fake / "x.sqlite")]) == 2
+    assert "bad.toml:4: [sweep] unknown key 'width'" in capsys.readouterr().err
+    json.dumps(load_config(config).probe)
