@@ -30,10 +30,12 @@ def zero_input_timescales(model: GatedRNN) -> torch.Tensor:
 @pytest.mark.parametrize("module_class", [torch.nn.LSTM, torch.nn.GRU])
 @pytest.mark.parametrize("dtype, atol", [(torch.float32, 1e-6), (torch.float64, 1e-12)])
 @pytest.mark.parametrize("depth", [1, 3])
-def test_matches_torch_forward_and_gradients(module_class, dtype, atol, depth):
+@pytest.mark.parametrize("fused", [False, True])
+def test_matches_torch_forward_and_gradients(module_class, dtype, atol, depth, fused):
     torch.manual_seed(depth)
     reference = module_class(5, 7, depth, batch_first=True, dtype=dtype)
     ours = GatedRNN.from_torch(reference)
+    ours.fused = fused  # False: our own step loop (what trace() runs); True: torch's kernels
     x = torch.randn(4, 25, 5, dtype=dtype)
     expected = reference(x)[0]
     got = ours(x)
@@ -55,7 +57,7 @@ def test_to_torch_roundtrip_and_trace_consistency(cell):
     x = torch.randn(2, 12, 3, dtype=torch.float64)
     torch.testing.assert_close(ours(x), ours.to_torch()(x)[0], atol=1e-12, rtol=0)
     trace = ours.trace(x)
-    torch.testing.assert_close(trace.outputs, ours(x), atol=0, rtol=0)
+    torch.testing.assert_close(trace.outputs, ours(x), atol=1e-12, rtol=0)  # step loop vs fused kernel
     # the traced gates are the ones that produced the states: c_t = f c_{t-1} + (...)
     gates, cells = trace.gates[1], torch.stack(trace.cells[1], dim=1)
     if cell == "lstm":

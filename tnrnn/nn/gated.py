@@ -280,15 +280,20 @@ class LSTMCell(_GatedCell):
     forget_index = 1
 
     def project_input(self, x: torch.Tensor) -> torch.Tensor:
-        """``W_ih x + b_ih`` for any leading shape (done once for all steps)."""
-        return F.linear(x, self.weight_ih, self.bias_ih)
+        """``W_ih x + b_ih + b_hh`` for any leading shape (done once for all steps)."""
+        return F.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def step(self, x_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         """One step from the projected input; returns ``(h_t, c_t, gates)``."""
-        pre = x_proj + F.linear(h, self.weight_hh, self.bias_hh)
-        a_i, a_f, a_g, a_o = pre.chunk(4, dim=-1)
-        i, f, g, o = torch.sigmoid(a_i), forget_gate(a_f, self.gate), torch.tanh(a_g), torch.sigmoid(a_o)
-        c = f * c + i * g
+        hidden = self.hidden_size
+        pre = torch.addmm(x_proj, h, self.weight_hh.t())
+        # one sigmoid over all rows (the g rows are discarded): fewer ops per step
+        sig = torch.sigmoid(pre)
+        a_f = pre[:, hidden:2 * hidden]
+        i, o = sig[:, :hidden], sig[:, 3 * hidden:]
+        f = sig[:, hidden:2 * hidden] if self.gate == "sigmoid" else forget_gate(a_f, self.gate)
+        g = torch.tanh(pre[:, 2 * hidden:3 * hidden])
+        c = torch.addcmul(f * c, i, g)
         h = o * torch.tanh(c)
         return h, c, {"input": i, "forget": f, "forget_pre": a_f, "cell_input": g, "output": o}
 
@@ -388,6 +393,8 @@ class GatedRNN(nn.Module):
         L, number of stacked layers.
     gate : {"sigmoid", "fast", "timescale"}
         Forget-gate activation of every layer.
+    fused : bool
+        Let :meth:`forward` use PyTorch's fused kernels when the gate is the sigmoid.
     device, dtype : optional
         Where and in what precision the parameters live.
 
@@ -415,8 +422,10 @@ class GatedRNN(nn.Module):
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int | None = None, *,
-                 cell: str = "lstm", depth: int = 1, gate: str = "sigmoid", device=None, dtype=None) -> None:
+                 cell: str = "lstm", depth: int = 1, gate: str = "sigmoid", fused: bool = True,
+                 device=None, dtype=None) -> None:
         super().__init__()
+        self.fused = bool(fused)
         self.cell = _check_choice(cell, "cell", CELLS)
         self.depth = _positive_int(depth, "depth")
         if output_size is not None:
@@ -433,27 +442,46 @@ class GatedRNN(nn.Module):
                         if output_size is not None else None)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Per-step outputs ``(B, T, output_size)`` for inputs ``(B, T, input_size)``."""
+        """Per-step outputs ``(B, T, output_size)`` for inputs ``(B, T, input_size)``.
+
+        With sigmoid forget gates and ``fused=True`` this calls PyTorch's own
+        ``torch.lstm`` / ``torch.gru`` kernels on our parameters (the same function as the
+        step loop, faster); :meth:`trace` always runs the step loop.
+        """
+        if self.fused and self.gate == "sigmoid":
+            self._check_inputs(inputs)
+            params = [getattr(layer, name) for layer in self.layers
+                      for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            h0 = inputs.new_zeros(self.depth, inputs.shape[0], self.hidden_size)
+            if self.cell == "lstm":
+                top = torch.lstm(inputs, (h0, h0), params, True, self.depth, 0.0, self.training, False, True)[0]
+            else:
+                top = torch.gru(inputs, h0, params, True, self.depth, 0.0, self.training, False, True)[0]
+            return self.readout(top) if self.readout is not None else top
         return self._run(inputs, keep=False).outputs
 
     def trace(self, inputs: torch.Tensor) -> GateTrace:
         """Run on ``inputs (B, T, input_size)`` and keep every gate and state (module docs)."""
         return self._run(inputs, keep=True)
 
-    def _run(self, inputs: torch.Tensor, keep: bool) -> GateTrace:
+    def _check_inputs(self, inputs: torch.Tensor) -> None:
         if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
             raise ValueError(f"inputs must have shape (batch, time, {self.input_size}), "
                              f"got {tuple(inputs.shape)}")
-        batch, steps, _ = inputs.shape
+
+    def _run(self, inputs: torch.Tensor, keep: bool) -> GateTrace:
+        self._check_inputs(inputs)
+        batch = inputs.shape[0]
         layer_input = inputs
         hidden_all, cells_all, gates_all = [], [], []
         for layer in self.layers:
-            x_proj = layer.project_input(layer_input)
+            # unbind, not x_proj[:, t]: each select's backward would zero-fill the whole (B, T, .) tensor
+            x_steps = layer.project_input(layer_input).unbind(1)
             h = inputs.new_zeros(batch, self.hidden_size)
             c = h
             hs, cs, gates_seq = [], [], []
-            for t in range(steps):
-                h, c, gates = layer.step(x_proj[:, t], h, c)
+            for x_t in x_steps:
+                h, c, gates = layer.step(x_t, h, c)
                 hs.append(h)
                 cs.append(c)
                 if keep:
