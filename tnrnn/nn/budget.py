@@ -1,0 +1,97 @@
+"""Parameter counts in closed form, and the width that meets a parameter budget at a given depth.
+
+Comparing depths fairly means comparing them at a matched number of parameters (the 002
+experiments logged their counts); :func:`width_for_budget` gives the widest network of a
+depth that stays within a budget.
+"""
+
+from __future__ import annotations
+
+__all__ = ["parameter_count", "width_for_budget"]
+
+_GATES = {"lstm": 4, "gru": 3}
+
+
+def _check(cell: str, depth: int, input_size: int, output_size: int) -> None:
+    from tnrnn.nn.config import CELLS
+
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; valid cells: {', '.join(CELLS)}")
+    for name, value in (("depth", depth), ("input_size", input_size), ("output_size", output_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def parameter_count(cell: str, depth: int, hidden: int, input_size: int, output_size: int) -> int:
+    """Trainable scalars of :class:`~tnrnn.nn.stack.DeepRNN` (equals ``count_parameters`` of the model).
+
+    Per layer with fan-in ``f``: rac ``R f + R²``; tanh and modrelu ``R f + R² + R``;
+    lstm ``4R (f + R) + 8R``; gru ``3R (f + R) + 6R``. Readout ``R · out`` (+ ``out`` bias
+    except for rac). An orthogonal ``W^H`` stores R² entries whatever the map.
+
+    Examples
+    --------
+    >>> parameter_count("rac", depth=2, hidden=4, input_size=3, output_size=2)
+    68
+    """
+    _check(cell, depth, input_size, output_size)
+    r = hidden
+    total = 0
+    for layer in range(depth):
+        fan_in = input_size if layer == 0 else r
+        if cell in _GATES:
+            g = _GATES[cell]
+            total += g * r * (fan_in + r) + 2 * g * r
+        else:
+            total += r * fan_in + r * r + (0 if cell == "rac" else r)
+    return total + r * output_size + (0 if cell == "rac" else output_size)
+
+
+def width_for_budget(cell: str, depth: int, budget: int, input_size: int, output_size: int) -> int:
+    """The largest width R whose network has at most ``budget`` parameters.
+
+    Parameters
+    ----------
+    cell : str
+    depth : int
+    budget : int
+        Maximum number of trainable parameters.
+    input_size, output_size : int
+        Of the task.
+
+    Returns
+    -------
+    int
+        R >= 1.
+
+    Raises
+    ------
+    ValueError
+        If even R = 1 exceeds the budget, or an argument is invalid.
+
+    Notes
+    -----
+    The count is increasing in R, so a binary search finds R in O(log budget) evaluations.
+
+    Examples
+    --------
+    >>> [width_for_budget("modrelu", d, 20000, 10, 9) for d in (1, 2, 3)]
+    [131, 78, 61]
+    """
+    _check(cell, depth, input_size, output_size)
+    if isinstance(budget, bool) or not isinstance(budget, int):
+        raise ValueError(f"budget must be an integer, got {budget!r}")
+    smallest = parameter_count(cell, depth, 1, input_size, output_size)
+    if budget < smallest:
+        raise ValueError(f"budget={budget} is below the {smallest} parameters of a width-1 {cell} "
+                         f"network of depth {depth}")
+    low, high = 1, 2
+    while parameter_count(cell, depth, high, input_size, output_size) <= budget:
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        if parameter_count(cell, depth, mid, input_size, output_size) <= budget:
+            low = mid
+        else:
+            high = mid
+    return low
