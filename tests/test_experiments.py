@@ -140,12 +140,13 @@ def test_impossible_training_points_are_rejected_before_running(tmp_path):
 
 
 def test_budget_resolves_hidden_width_per_depth():
-    from tnrnn.nn import width_for_budget
+    from tnrnn.nn import make_task, width_for_budget
 
+    task = make_task("ses", 4)
     config = load_config(text='[sweep]\ntask = "ses"\nlength = 4\ncell = "rac"\ndepth = [1, 2, 3]\n'
                               'budget = 3000\nsteps = 1\n')
     widths = [p.train["hidden"] for p in config.points]
-    assert widths == [width_for_budget("rac", d, 3000, 33, 3) for d in (1, 2, 3)]
+    assert widths == [width_for_budget("rac", d, 3000, task.input_size, task.output_size) for d in (1, 2, 3)]
     assert widths[0] > widths[1] > widths[2]
 
 
@@ -280,3 +281,77 @@ def test_cli_sweep_check_and_csv(fake, capsys):
     assert main(["sweep", str(bad), "--db", str(fake / "x.sqlite")]) == 2
     assert "bad.toml:4: [sweep] unknown key 'width'" in capsys.readouterr().err
     json.dumps(load_config(config).probe)
+
+
+# --- the real runner: train, probe, theory -------------------------------------------------
+
+REAL = """\
+name = "real"
+[sweep]
+task = "ses"
+length = 4
+cell = "rac"
+depth = [1, 2]
+budget = 300
+steps = {steps}
+eval_every = 5
+batch_size = 8
+val_size = 16
+[probe]
+lengths = [2, 4]
+symbols = [1, 2]
+output_index = 2
+"""
+
+
+def test_real_sweep_stores_training_probe_and_theory(tmp_path):
+    config = tmp_path / "real.toml"
+    config.write_text(REAL.format(steps=5))
+    db = tmp_path / "real.sqlite"
+    assert run_sweep(config, db, progress=False).ran == 2
+    with ResultsStore(db) as store:
+        points, probes = store.points(), store.probes()
+    assert [p["depth"] for p in points] == [1, 2]
+    assert all(p["steps"] == 5 and 0 <= p["accuracy"] <= 1 and p["parameters"] <= 300 for p in points)
+    assert all(p["theory_lower"] <= p["theory_upper"] for p in points)
+    assert len(probes) == 2 * 2 * 2  # points x probe lengths x routes (model, rac)
+    for model_row, rac_row in zip(probes[::2], probes[1::2]):
+        assert (model_row["route"], rac_row["route"]) == ("model", "rac")
+        assert model_row["rank"] == rac_row["rank"]
+        # a float rank of particular weights never exceeds the generic rank (here certified)
+        assert model_row["theory_certified"] and model_row["rank"] <= model_row["theory_rank"]
+    from tnrnn.cli import main
+
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "fig"), "--markdown",
+                 str(tmp_path / "r.md")]) == 0
+    assert (tmp_path / "fig_solved.png").stat().st_size > 1000
+    assert (tmp_path / "fig_ranks.png").stat().st_size > 1000
+    assert "| ses | rac | 2 |" in (tmp_path / "r.md").read_text()
+
+
+def test_real_sweep_killed_mid_training_resumes_to_the_same_table(tmp_path):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "real.toml").write_text(REAL.format(steps=100))
+    run_sweep(reference / "real.toml", reference / "r.sqlite", progress=False)
+
+    config, db = tmp_path / "real.toml", tmp_path / "r.sqlite"
+    config.write_text(REAL.format(steps=100))
+    process = subprocess.Popen([sys.executable, "-m", "tnrnn", "sweep", str(config), "--db", str(db),
+                                "--no-progress"], cwd=tmp_path, stderr=subprocess.DEVNULL)
+    second = None
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        runs = list((tmp_path / "r.sqlite.runs").glob("*/checkpoint.pt"))
+        if db.exists() and len(runs) == 2:  # first point stored, second one half-trained
+            with ResultsStore(db) as store:
+                if len(store.finished_ids()) == 1:
+                    second = runs
+                    break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert second is not None and process.returncode == -signal.SIGKILL, "could not kill mid-way"
+    summary = run_sweep(config, db, progress=False)
+    assert (summary.skipped, summary.ran) == (1, 1)
+    assert table(db) == table(reference / "r.sqlite")

@@ -215,3 +215,42 @@ def test_probe_callback_records_every_n_steps():
     assert [step for step, _ in callback.history] == [0, 100, 250]
     with pytest.raises(ValueError, match="every"):
         ProbeCallback(every=0, length=4)
+
+
+# --- trained networks of tnrnn.nn -----------------------------------------------------------
+
+
+def test_probe_of_a_trained_rac_equals_its_exported_weights(tmp_path):
+    from tnrnn.nn import TrainConfig, load_run, train
+
+    config = TrainConfig(task="ses", length=4, cell="rac", depth=2, hidden=4, steps=6, eval_every=3,
+                         batch_size=8, val_size=16)
+    callback = ProbeCallback(every=3, length=4, symbols=[1, 2, 3], output_index=2)
+    train(config, tmp_path, callbacks=[callback], progress=False)
+    assert [step for step, _ in callback.history] == [3, 6]
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line.get("probe_rank") for line in lines] == [r.rank for _, r in callback.history]
+    model, config, task = load_run(tmp_path)
+    for partition in ("start-end", "cut:1", "interleaved"):
+        dense = probe_model(model, task, 4, partition, symbols=[1, 2, 3], output_index=2)
+        exact = rac_probe(model, 4, partition, symbols=[1, 2, 3], output_index=2)
+        assert dense.rank == exact.rank
+        np.testing.assert_allclose(dense.spectrum, exact.spectrum, rtol=1e-7, atol=1e-10 * dense.spectrum[0])
+        weights = model.to_rac_weights(output_index=2).with_templates(np.eye(task.input_size)[[1, 2, 3]])
+        assert exact.rank == separation_rank(weights, 4, partition).rank
+    # the last callback probe saw the final weights
+    assert callback.history[-1][1].rank == probe_model(model, task, 4, symbols=[1, 2, 3], output_index=2).rank
+
+
+@pytest.mark.parametrize("cell", ["tanh", "modrelu", "lstm", "gru"])
+def test_probe_of_other_cells_dense_and_sampled(cell):
+    from tnrnn.nn import TrainConfig, build_model
+
+    config = TrainConfig(task="copying", length=2, cell=cell, depth=2, hidden=6, steps=1)
+    task = config.make_task()
+    model = build_model(config, task)
+    dense = probe_model(model, task, 6, symbols=3, tolerance=1e-10)
+    sampled = probe_model(model, task, 6, symbols=3, method="sampled", rows=10, cols=7, tolerance=1e-10)
+    assert dense.shape == (27, 27) and sampled.shape == (10, 7)
+    assert sampled.rank <= dense.rank
+    assert 1 <= dense.effective_rank <= dense.rank

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "bounds": "bounds",
     "demo": "demo",
     "sweep": "sweep",
+    "probe": "probe",
+    "report": "report",
     "reproduce": "reproduce",
 }
 

@@ -1,0 +1,77 @@
+"""``tnrnn probe``: the grid-tensor spectrum and float rank of a trained network."""
+
+from __future__ import annotations
+
+from tnrnn.cli._common import add_partition, format_table, print_json
+
+HELP = "probe a trained run directory: spectrum, rank, effective rank of its grid tensor"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run_dir", metavar="DIR", help="a training run directory (tnrnn train --out)")
+    parser.add_argument("--length", "-T", type=int, required=True, help="T, the probed sequence length")
+    add_partition(parser)
+    parser.add_argument("--symbols", default=None,
+                        help="template symbols: a count N (symbols 0..N-1) or a list 1,2,5 "
+                             "(default: the whole task alphabet)")
+    parser.add_argument("--output-index", type=int, default=0,
+                        help="output coordinate (class logit) probed (default 0)")
+    parser.add_argument("--step", type=int, default=-1, help="time step read (default -1, the last)")
+    parser.add_argument("--method", default="auto", choices=("auto", "dense", "sampled"),
+                        help="dense grid, sampled prefix/suffix blocks, or auto (dense while small)")
+    parser.add_argument("--rows", type=int, default=256, help="sampled rows (default 256)")
+    parser.add_argument("--cols", type=int, default=256, help="sampled columns (default 256)")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="absolute rank tolerance (default sigma_max * max(m, n) * eps)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled blocks")
+    parser.add_argument("--exact", action="store_true",
+                        help="RAC models: also rank the grid tensor of the exported RAC weights")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _symbols(text):
+    if text is None:
+        return None
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--symbols must be a count or a comma-separated list of integers, got {text!r}") from None
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
+def run(args) -> int:
+    from tnrnn.nn import load_run
+    from tnrnn.probe import probe_model, rac_probe
+
+    symbols = _symbols(args.symbols)
+    model, config, task = load_run(args.run_dir)
+    result = probe_model(model, task, args.length, args.partition, output_index=args.output_index,
+                         step=args.step, symbols=symbols, method=args.method, rows=args.rows, cols=args.cols,
+                         tolerance=args.tolerance, seed=args.seed)
+    exact = None
+    if args.exact:
+        if config.cell != "rac":
+            raise ValueError(f"--exact needs a RAC model, this run's cell is {config.cell!r}")
+        if args.step != -1:
+            raise ValueError("--exact reads the last step: drop --step")
+        exact = rac_probe(model, args.length, args.partition, output_index=args.output_index,
+                          symbols=result.symbols, tolerance=args.tolerance)
+    if args.json:
+        out = result.to_dict()
+        out.update(run_dir=str(args.run_dir), task=config.task, cell=config.cell, depth=config.depth,
+                   hidden=config.hidden, kind="float")
+        if exact is not None:
+            out["exact_route"] = exact.to_dict()
+        print_json(out)
+        return 0
+    print(f"{args.run_dir}: {config.task} {config.cell} L={config.depth} R={config.hidden}; "
+          f"y = output {args.output_index} at step {args.step}; symbols {result.symbols}")
+    rows = [[r.method, r.partition, f"{r.shape[0]}x{r.shape[1]}", r.rank, f"{r.tolerance:.3g}",
+             f"{r.effective_rank:.4g}", f"{r.entropy:.4g}", f"{r.seconds:.2f}"]
+            for r in [result] + ([exact] if exact is not None else [])]
+    print(format_table(["method", "partition", "matrix", "float rank", "tolerance", "effective rank",
+                        "entropy", "seconds"], rows))
+    top = ", ".join(f"{v:.3g}" for v in result.spectrum[:8])
+    print(f"top singular values: {top}{' ...' if len(result.spectrum) > 8 else ''}")
+    print(result.describe())
+    return 0
