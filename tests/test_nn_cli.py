@@ -1,0 +1,87 @@
+"""``tnrnn train``: the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tnrnn.cli import main
+from tnrnn.nn import TrainConfig, count_parameters, load_run
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+ARGS = ["train", "--task", "copying", "--length", "4", "--cell", "modrelu", "--depth", "2", "--hidden", "8",
+        "--orthogonal", "cayley", "--alphabet", "3", "--word-length", "2", "--steps", "6", "--seed", "3",
+        "--batch-size", "8", "--eval-every", "3", "--val-size", "16", "--quiet"]
+
+
+def test_train_cli_contract(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(ARGS + ["--out", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(last)
+    for key in ("steps", "final_loss", "baseline_loss", "accuracy", "parameters"):
+        assert key in summary
+    assert summary["steps"] == 6
+    assert {p.name for p in out.iterdir()} >= {"config.json", "metrics.jsonl", "checkpoint.pt"}
+    config = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
+    assert (config.length, config.alphabet, config.word_length, config.seed) == (4, 3, 2, 3)
+    assert config.make_task().sequence_length == 8  # B + 2K
+    model, _, _ = load_run(out)
+    assert summary["parameters"] == count_parameters(model)
+    # running again resumes: nothing to do, same summary
+    assert main(ARGS + ["--out", str(out)]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["steps"] == 6 and again["final_loss"] == summary["final_loss"]
+
+
+def test_train_cli_budget(tmp_path, capsys):
+    args = list(ARGS)
+    args[args.index("--hidden"):args.index("--hidden") + 2] = ["--budget", "400"]
+    assert main(args + ["--out", str(tmp_path)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["parameters"] <= 400 and summary["hidden"] >= 1
+
+
+@pytest.mark.parametrize("change,message", [
+    (["--task", "ses", "--length", "7"], "even length"),
+    (["--length", "0"], "length"),
+    (["--steps", "0"], "steps"),
+    (["--cell", "gru"], "orthogonal='cayley' applies"),
+    (["--lr", "-1"], "lr must be > 0"),
+])
+def test_train_cli_bad_input(tmp_path, capsys, change, message):
+    args = list(ARGS)
+    for flag, value in zip(change[::2], change[1::2]):
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    assert main(args + ["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_train_cli_other_run_in_out_dir(tmp_path, capsys):
+    assert main(ARGS + ["--out", str(tmp_path)]) == 0
+    args = list(ARGS)
+    args[args.index("--hidden") + 1] = "5"
+    assert main(args + ["--out", str(tmp_path)]) == 2
+    assert "hidden: 8 != 5" in capsys.readouterr().err
+
+
+def test_unknown_cell_rejected_by_parser(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tnrnn", *ARGS[:5], "--cell", "elman", *ARGS[7:],
+                             "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "invalid choice: 'elman'" in result.stderr
