@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "probe": "probe",
     "report": "report",
     "reproduce": "reproduce",
+    "timescale": "timescale",
 }
 
 

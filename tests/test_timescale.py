@@ -1,0 +1,242 @@
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tnrnn.cli import main
+from tnrnn.nn.gated import GatedRNN, forget_preactivation
+from tnrnn.nn.tasks import make_task
+from tnrnn.timescale import (
+    GateVariant,
+    GradientConditionCallback,
+    compare_gate_variants,
+    diagnose,
+    fit_exponential,
+    gate_timescales,
+    gradient_profile,
+    plot_timescale_comparison,
+    timescale_summary,
+    train_gated,
+)
+
+ADDING = make_task("adding", 40)
+
+
+def constant_gate_model(f: float, gate: str, *, depth: int = 1, hidden: int = 6, recurrent_scale: float = 0.0,
+                        seed: int = 0) -> GatedRNN:
+    """An LSTM whose top layer's forget gate is the constant f: its forget rows of W_ih and W_hh are zero.
+
+    The top layer's W_hh is ``recurrent_scale`` times a random matrix on the i and g rows and zero on the f
+    and o rows, so c_t reaches the future only through c_{t+1} (see test_perturbed_constant_gate_...).
+    """
+    torch.manual_seed(seed)
+    model = GatedRNN(ADDING.input_size, hidden, ADDING.output_size, depth=depth, gate=gate, dtype=torch.float64)
+    top = model.layers[-1]
+    h = hidden
+    with torch.no_grad():
+        top.weight_hh.zero_()
+        top.weight_hh[:h] = recurrent_scale * torch.randn(h, h, dtype=torch.float64)  # input gate rows
+        top.weight_hh[2 * h:3 * h] = recurrent_scale * torch.randn(h, h, dtype=torch.float64)  # g rows
+        top.weight_ih[h:2 * h] = 0.0
+        top.bias_hh[h:2 * h] = 0.0
+        s = torch.full((h,), math.log(f / (1 - f)), dtype=torch.float64)
+        top.bias_ih[h:2 * h] = forget_preactivation(s, gate)
+    return model
+
+
+def adding_batch(batch=8, seed=0):
+    return ADDING.sample(batch, torch.Generator().manual_seed(seed))
+
+
+@settings(max_examples=10, deadline=None)
+@given(f=st.floats(0.2, 0.995), gate=st.sampled_from(["sigmoid", "fast", "timescale"]), depth=st.sampled_from([1, 2]))
+def test_constant_forget_gate_gives_rate_minus_log_f_exactly(f, gate, depth):
+    # W_hh = 0 on the top layer and a loss on the last step only: c_t reaches the loss only through
+    # c_{t+1} = f c_t + ..., so dL/dc_{T-k} = f^k dL/dc_T and the fit is exact up to rounding
+    if gate == "timescale":
+        f = max(f, 0.4)  # that gate has f >= 1/e
+    model = constant_gate_model(f, gate, depth=depth)
+    x, y = adding_batch(4)
+    profile = gradient_profile(model, x, y, ADDING.loss)
+    ratios = profile.norms[1:] / profile.norms[:-1]
+    np.testing.assert_allclose(ratios, f, rtol=1e-9)
+    assert abs(profile.fit.rate + math.log(f)) < 1e-9 * max(1, -math.log(f))
+    assert profile.fit.r2 > 1 - 1e-9 and profile.fit.condition_holds
+    assert abs(profile.fit.timescale - (-1 / math.log(f))) < 1e-6 * (-1 / math.log(f))
+    # and the gate-implied time scale is the same number
+    summary = gate_timescales(model, x)
+    np.testing.assert_allclose([summary.min, summary.max], -1 / math.log(f), rtol=1e-9)
+
+
+@pytest.mark.parametrize("f, scale", [(0.8, 0.02), (0.95, 0.005), (0.6, 0.02)])
+def test_perturbed_constant_gate_rate_within_the_jacobian_bound(f, scale):
+    # With W_hh nonzero on the i and g rows only, c_t still reaches the loss only through c_{t+1}, and
+    #   dc_{t+1}/dc_t = f I + D_t,  D_t = [diag(g sigma'(a_i)) W_hi + diag(i tanh'(a_g)) W_hg] diag(o tanh'(c_t)),
+    # so ||D_t|| <= delta = ||W_hi||/4 + ||W_hg|| (|sigma'| <= 1/4, |tanh'|, |g|, |i|, |o| <= 1). Every singular
+    # value of the Jacobian is in [f - delta, f + delta], so every per-step ratio ||g_{t}|| / ||g_{t+1}|| is,
+    # and the least-squares rate (a weighted mean of per-step log-ratios, fit_exponential Notes) lies in
+    # [-ln(f + delta), -ln(f - delta)]: that is the tolerance.
+    model = constant_gate_model(f, "sigmoid", hidden=8, recurrent_scale=scale, seed=1)
+    top = model.layers[-1]
+    w = top.weight_hh.detach()
+    delta = float(torch.linalg.matrix_norm(w[:8], 2)) / 4 + float(torch.linalg.matrix_norm(w[16:24], 2))
+    assert 0 < delta < f / 4  # a real perturbation, and f - delta > 0
+    x, y = adding_batch(16)
+    profile = gradient_profile(model, x, y, ADDING.loss)
+    ratios = profile.norms[1:] / profile.norms[:-1]
+    assert np.all(ratios >= f - delta - 1e-12) and np.all(ratios <= f + delta + 1e-12)
+    assert -math.log(f + delta) <= profile.fit.rate <= -math.log(f - delta)
+    assert profile.fit.condition_holds
+    assert not np.allclose(ratios, f, rtol=1e-6)  # the perturbation is visible: not the exact case
+
+
+def test_fit_exponential_on_known_profiles():
+    k = np.arange(50)
+    fit = fit_exponential(3.0 * np.exp(-0.07 * k))
+    assert abs(fit.rate - 0.07) < 1e-12 and abs(fit.intercept - math.log(3)) < 1e-10 and fit.condition_holds
+    assert fit.lags == (1, 49) and fit.points == 49
+    # growing gradients: rate < 0, no condition
+    assert not fit_exponential(np.exp(0.05 * k)).condition_holds
+    # a power law decays but is not exponential over decades of lags: R^2 falls below 0.9 for a
+    # profile dominated by a sharp early drop
+    power = (k + 1.0) ** -3.0
+    fit = fit_exponential(power, min_lag=0)
+    assert fit.rate > 0 and fit.r2 < 0.9 and not fit.condition_holds
+    # underflowed zeros are left out, with the range reported
+    values = 0.5 ** k
+    values[30:] = 0.0
+    fit = fit_exponential(values)
+    assert fit.points == 29 and fit.lags == (1, 29) and abs(fit.rate - math.log(2)) < 1e-12
+    # too few points: no verdict
+    fit = fit_exponential(np.array([1.0, 0.5, 0.0, 0.0]))
+    assert math.isnan(fit.rate) and not fit.condition_holds
+    assert fit.to_dict()["rate"] is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-3.0, 3.0), min_size=3, max_size=40))
+def test_fitted_rate_is_between_the_per_step_rates(log_ratios):
+    norms = np.exp(-np.concatenate([[0.0], np.cumsum(log_ratios)]))
+    fit = fit_exponential(norms, min_lag=0)
+    assert min(log_ratios) - 1e-9 <= fit.rate <= max(log_ratios) + 1e-9
+    assert fit.r2 <= 1 + 1e-12
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"min_lag": 5, "max_lag": 3}, "lag range"),
+    ({"max_lag": 10}, "lag range"),
+    ({"r2_threshold": 1.5}, "r2_threshold must be in [0, 1]"),
+])
+def test_fit_exponential_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        fit_exponential(np.ones(10), **kwargs)
+    with pytest.raises(ValueError, match="non-negative"):
+        fit_exponential([1.0, -1.0, 2.0])
+
+
+def test_timescale_summary_matches_numpy():
+    rng = np.random.default_rng(0)
+    f = rng.uniform(0.1, 0.999, size=(3, 5, 4))
+    s = timescale_summary(np.log(f), horizon=20)
+    tau = -1 / np.log(f)
+    assert s.count == 60 and abs(s.median - np.median(tau)) < 1e-12 and abs(s.q90 - np.quantile(tau, 0.9)) < 1e-12
+    np.testing.assert_allclose(s.per_unit, np.median(tau.reshape(-1, 4), axis=0))
+    assert s.fraction_above == np.mean(tau > 20) and abs(s.geometric_mean - np.exp(np.log(tau).mean())) < 1e-9
+    json.dumps(s.to_dict())
+    with pytest.raises(ValueError, match="strictly negative"):
+        timescale_summary(np.zeros((1, 1, 1)))
+
+
+def test_diagnostics_leave_the_model_untouched_and_reject_untraceable_models():
+    model = GatedRNN(2, 4, 1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    report = diagnose(model, ADDING, batch_size=4)
+    assert all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert next(model.parameters()).dtype == torch.float32
+    assert len(report.to_dict()["gradient_norms"]) == ADDING.sequence_length
+    with pytest.raises(ValueError, match="must expose trace"):
+        diagnose(torch.nn.Linear(2, 1), ADDING, batch_size=2)
+
+
+def test_callback_protocol_during_training():
+    torch.manual_seed(0)
+    model = GatedRNN(ADDING.input_size, 8, ADDING.output_size, gate="fast")
+    callback = GradientConditionCallback(batch_size=4)
+    summary = train_gated(model, ADDING, steps=6, batch_size=8, eval_every=3, callbacks=[callback], progress=False)
+    assert [line["step"] for line in summary["history"]] == [0, 3, 6]
+    assert [step for step, _ in callback.history] == [0, 3, 6]
+    for line in summary["history"]:
+        assert {"loss", "fit_rate", "fit_r2", "condition_holds", "tau_median"} <= set(line)
+        assert isinstance(line["condition_holds"], bool)
+    # the callback's numbers are those of diagnose on its fixed batch
+    again = diagnose(model, ADDING, batch_size=4, seed=callback.seed)
+    assert summary["history"][-1]["fit_rate"] == pytest.approx(again.profile.fit.rate, rel=1e-9)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        train_gated(model, ADDING, steps=0)
+
+
+def test_compare_resumes_and_plots(tmp_path, monkeypatch):
+    variants = [GateVariant("a", "sigmoid", "constant"), GateVariant("b", "timescale", "chrono")]
+    specs = [{"name": "adding", "length": 12}]
+    records = compare_gate_variants(specs, tmp_path, variants=variants, hidden=4, steps=2, eval_every=1,
+                                    diag_batch=4, batch_size=4, progress=False)
+    assert [r["variant"] for r in records] == ["a", "b"]
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["gate"] == "timescale"
+    assert len(records[0]["timescales_final"]["per_unit"]) == 4
+
+    def fail(*args, **kwargs):
+        raise AssertionError("finished runs must not be retrained")
+
+    monkeypatch.setattr("tnrnn.timescale.train_gated", fail)
+    again = compare_gate_variants(specs, tmp_path, variants=variants, hidden=4, steps=2, progress=False)
+    assert [r["variant"] for r in again] == ["a", "b"]
+    paths = plot_timescale_comparison(again, tmp_path / "fig")
+    assert len(paths) == 3 and all(p.exists() and p.stat().st_size > 1000 for p in paths)
+
+
+def test_cli_json_contract(capsys):
+    assert main(["timescale", "--cell", "lstm", "--init", "chrono", "--gate", "fast", "--task", "adding",
+                 "--length", "30", "--tmax", "30", "--hidden", "8", "--diag-batch", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"gate_timescales", "gradient_norms", "fit_rate", "fit_r2", "condition_holds"} <= set(out)
+    assert {"min", "q10", "median", "q90", "max", "geometric_mean"} <= set(out["gate_timescales"])
+    assert len(out["gradient_norms"]) == 30 and isinstance(out["condition_holds"], bool)
+    refit = fit_exponential(out["gradient_norms"])  # the printed fit is the fit of the printed norms
+    assert out["fit_rate"] == pytest.approx(refit.rate, rel=1e-9) and out["fit_r2"] == pytest.approx(refit.r2)
+    assert out["condition_holds"] == refit.condition_holds
+
+
+def test_cli_trains_and_tracks(capsys):
+    assert main(["timescale", "--init", "constant", "--forget-bias", "2", "--gate", "timescale", "--cell", "gru",
+                 "--length", "16", "--hidden", "6", "--steps", "4", "--eval-every", "2", "--diag-batch", "4",
+                 "--batch-size", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [line["step"] for line in out["training"]["history"]] == [0, 2, 4]
+    assert out["training"]["baseline_loss"] == pytest.approx(1 / 6)
+
+
+def test_cli_table(capsys):
+    assert main(["timescale", "--length", "20", "--hidden", "4", "--diag-batch", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "gradient condition" in text and "exponential fit over lags 1..19" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--length", "20", "--tmax", "1", "--init", "chrono"], "--tmax must be > 2, got 1"),
+    (["--length", "1"], "must be an integer >= 2, got 1"),
+    (["--length", "20", "--hidden", "0"], "--hidden must be a positive integer, got 0"),
+    (["--length", "20", "--layer", "3"], "--layer must be in [-1, 0], got 3"),
+    (["--length", "20", "--max-lag", "40"], "--max-lag must be in"),
+])
+def test_cli_bad_input(args, message):
+    proc = subprocess.run([sys.executable, "-m", "tnrnn.cli", "timescale", *args], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,108 @@
+"""``tnrnn timescale``: forget-gate time scales and the gradient condition of a gated RNN."""
+
+from __future__ import annotations
+
+from tnrnn.cli._common import format_table, print_json
+
+HELP = "forget-gate time scales and the gradient condition (seed 000) of an LSTM/GRU on a task"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--cell", choices=["lstm", "gru"], default="lstm", help="gated cell (default lstm)")
+    parser.add_argument("--init", choices=["pytorch", "constant", "chrono", "uniform"], default="constant",
+                        help="forget-gate initialisation (default constant)")
+    parser.add_argument("--gate", choices=["sigmoid", "fast", "timescale"], default="sigmoid",
+                        help="forget-gate activation: sigmoid, fast sigma(sinh z), timescale exp(-1/(1+softplus z))")
+    parser.add_argument("--task", choices=["adding", "copying", "ses"], default="adding", help="task (default adding)")
+    parser.add_argument("--length", "-T", type=int, required=True,
+                        help="the task's length (T for adding and ses, delay B for copying)")
+    parser.add_argument("--forget-bias", type=float, default=1.0, help="B for --init constant (default 1)")
+    parser.add_argument("--tmax", type=float, default=None,
+                        help="T_max for --init chrono (default: the sequence length)")
+    parser.add_argument("--hidden", type=int, default=32, help="hidden width (default 32)")
+    parser.add_argument("--depth", "-L", type=int, default=1, help="number of layers (default 1)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="train this many Adam steps first, tracking the condition (default 0: at init)")
+    parser.add_argument("--batch-size", type=int, default=64, help="training batch (default 64)")
+    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2)")
+    parser.add_argument("--eval-every", type=int, default=50, help="evaluate every N steps (default 50)")
+    parser.add_argument("--diag-batch", type=int, default=64, help="batch of the diagnostics (default 64)")
+    parser.add_argument("--layer", type=int, default=-1, help="layer whose gates and states (default -1: top)")
+    parser.add_argument("--min-lag", type=int, default=1, help="first lag of the exponential fit (default 1)")
+    parser.add_argument("--max-lag", type=int, default=None, help="last lag of the fit (default T-1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights, init and batches (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _check(args) -> None:
+    for name in ("hidden", "depth", "batch_size", "eval_every", "diag_batch"):
+        value = getattr(args, name)
+        if value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if args.steps < 0:
+        raise ValueError(f"--steps must be >= 0, got {args.steps}")
+    if not -args.depth <= args.layer < args.depth:
+        raise ValueError(f"--layer must be in [{-args.depth}, {args.depth - 1}], got {args.layer}")
+    if args.tmax is not None and not args.tmax > 2:
+        raise ValueError(f"--tmax must be > 2, got {args.tmax:g}")
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def run(args) -> int:
+    _check(args)
+    import torch
+
+    from tnrnn.nn.tasks import make_task
+    from tnrnn.timescale import (
+        GateVariant,
+        GradientConditionCallback,
+        build_gated_model,
+        diagnose,
+        train_gated,
+    )
+
+    task = make_task(args.task, args.length)
+    if args.max_lag is not None and not args.min_lag <= args.max_lag < task.sequence_length:
+        raise ValueError(f"--max-lag must be in [--min-lag, {task.sequence_length - 1}], got {args.max_lag}")
+    if not 0 <= args.min_lag <= task.sequence_length - 3:
+        raise ValueError(f"--min-lag must be in [0, {task.sequence_length - 3}], got {args.min_lag}")
+    variant = GateVariant(f"{args.gate}/{args.init}", args.gate, args.init, args.forget_bias, args.tmax)
+    model = build_gated_model(task, variant, cell=args.cell, hidden=args.hidden, depth=args.depth,
+                              seed=args.seed)
+    result = {"cell": args.cell, "gate": args.gate, "init": args.init, "task": args.task, "length": args.length,
+              "sequence_length": task.sequence_length, "hidden": args.hidden, "depth": args.depth,
+              "steps": args.steps}
+    diag = {"layer": args.layer, "min_lag": args.min_lag, "max_lag": args.max_lag}
+    if args.steps > 0:
+        callback = GradientConditionCallback(batch_size=args.diag_batch, seed=args.seed + 777, **diag)
+        torch.manual_seed(args.seed)
+        summary = train_gated(model, task, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                              seed=args.seed, eval_every=args.eval_every, callbacks=[callback],
+                              progress=not args.json, desc="timescale")
+        keys = ("step", "loss", "metric", "fit_rate", "fit_r2", "condition_holds", "tau_median")
+        result["training"] = {k: summary[k] for k in ("final_loss", "final_metric", "baseline_loss",
+                                                      "steps_to_solve")}
+        result["training"]["history"] = [{k: line[k] for k in keys} for line in summary["history"]]
+    report = diagnose(model, task, batch_size=args.diag_batch, seed=args.seed + 777, **diag)
+    result.update(report.to_dict())
+    if args.json:
+        print_json(result)
+        return 0
+    tau = result["gate_timescales"]
+    print(f"{args.cell.upper()} ({args.gate} gate, {args.init} init), width {args.hidden}, depth {args.depth}, "
+          f"{args.task} length {args.length} (T = {task.sequence_length}), after {args.steps} steps")
+    print(format_table(["gate time scale tau", "value"],
+                       [[k, f"{tau[k]:.4g}"] for k in ("min", "q10", "median", "q90", "max", "geometric_mean")]
+                       + [[f"fraction > T={task.sequence_length}", f"{tau['fraction_above']:.3f}"]]))
+    norms = result["gradient_norms"]
+    picks = sorted({0, 1, len(norms) // 4, len(norms) // 2, 3 * len(norms) // 4, len(norms) - 1})
+    print(format_table(["lag k", "||dL/dc_{T-k}||"], [[k, f"{norms[k]:.3e}"] for k in picks]))
+    rate, r2 = result["fit_rate"], result["fit_r2"]
+    print(f"exponential fit over lags {result['fit_lags'][0]}..{result['fit_lags'][1]}: rate {_fmt(rate)}, "
+          f"R^2 {_fmt(r2)}, gradient time scale {_fmt(result['fit_timescale'])}")
+    print(f"gradient condition {'HOLDS' if result['condition_holds'] else 'does NOT hold'} "
+          f"({result['condition_rule']})")
+    return 0
