@@ -240,3 +240,17 @@ def test_cli_bad_input(args, message):
     proc = subprocess.run([sys.executable, "-m", "tnrnn.cli", "timescale", *args], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_callback_works_with_tnrnn_nn_train(tmp_path, cell):
+    # tnrnn.nn's LSTM/GRU models (a torch.nn.LSTM/GRU inside) are converted to visible-gate copies
+    from tnrnn.nn import TrainConfig, train
+
+    config = TrainConfig(task="adding", length=12, cell=cell, depth=2, hidden=4, steps=4, eval_every=2,
+                         batch_size=8, val_size=16)
+    callback = GradientConditionCallback(batch_size=4)
+    train(config, tmp_path, callbacks=[callback], progress=False)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert lines and all({"fit_rate", "fit_r2", "condition_holds", "tau_median"} <= set(line) for line in lines)
+    assert len(callback.history) == len(lines)

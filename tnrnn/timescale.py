@@ -45,6 +45,7 @@ __all__ = [
     "ExponentialFit",
     "GradientProfile",
     "TimescaleReport",
+    "as_traceable",
     "gate_timescales",
     "timescale_summary",
     "fit_exponential",
@@ -57,6 +58,8 @@ __all__ = [
     "train_gated",
     "compare_gate_variants",
     "plot_timescale_comparison",
+    "EXPERIMENT",
+    "timescale_experiment",
 ]
 
 #: The verdict rule, in words; the thresholds are the defaults of :func:`fit_exponential`.
@@ -165,17 +168,61 @@ def timescale_summary(log_f: torch.Tensor | np.ndarray, *, layer: int = -1,
     )
 
 
+def as_traceable(model):
+    """``model`` itself if it has ``trace``, else an equivalent :class:`~tnrnn.nn.gated.GatedRNN`.
+
+    A model holding a ``torch.nn.LSTM`` / ``GRU`` as ``model.rnn`` (``batch_first``) and a
+    per-step ``model.readout`` (``tnrnn.nn.DeepRNN`` with cell ``"lstm"`` or ``"gru"``)
+    is converted to a copy with the same weights whose gates and cell states are visible.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    torch.nn.Module
+        A model with ``trace(inputs) -> GateTrace``.
+
+    Raises
+    ------
+    ValueError
+        If the model has neither ``trace`` nor a batch-first ``rnn`` LSTM/GRU.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tnrnn.nn import DeepRNN
+    >>> net = DeepRNN("lstm", input_size=2, output_size=1, hidden=4, depth=2)
+    >>> x = torch.randn(3, 5, 2)
+    >>> torch.allclose(as_traceable(net).trace(x).outputs, net(x), atol=1e-6)
+    True
+    """
+    if callable(getattr(model, "trace", None)):
+        return model
+    from torch import nn
+
+    from tnrnn.nn.gated import GatedRNN
+
+    rnn = getattr(model, "rnn", None)
+    if isinstance(rnn, (nn.LSTM, nn.GRU)) and rnn.batch_first:
+        gated = GatedRNN.from_torch(rnn)
+        readout = getattr(model, "readout", None)
+        if readout is not None:
+            gated.readout = copy.deepcopy(readout)
+            gated.output_size = readout.out_features
+        return gated
+    raise ValueError(f"model must expose trace(inputs) -> GateTrace (e.g. tnrnn.nn.gated.GatedRNN) or hold "
+                     f"a batch-first torch LSTM/GRU as .rnn, got {type(model).__name__}")
+
+
 def _trace(model, inputs):
-    trace = getattr(model, "trace", None)
-    if trace is None:
-        raise ValueError(f"model must expose trace(inputs) -> GateTrace (e.g. tnrnn.nn.gated.GatedRNN), "
-                         f"got {type(model).__name__}")
-    return trace(inputs)
+    return as_traceable(model).trace(inputs)
 
 
 def _float64_copy(model):
     """A float64 copy of the model, so long-lag gradients and saturated gates do not underflow."""
-    return copy.deepcopy(model).double()
+    return copy.deepcopy(as_traceable(model)).double()
 
 
 def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: float | None = None,
@@ -185,7 +232,7 @@ def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: fl
     Parameters
     ----------
     model : GatedRNN
-        Any model with ``trace(inputs) -> GateTrace``.
+        Any model with ``trace(inputs) -> GateTrace``, or one :func:`as_traceable` converts.
     inputs : torch.Tensor
         ``(B, T, input_size)``.
     layer : int
@@ -359,7 +406,7 @@ def gradient_profile(model, inputs: torch.Tensor, targets, loss: Callable, *, la
     Parameters
     ----------
     model : GatedRNN
-        Any model with ``trace(inputs) -> GateTrace``.
+        Any model with ``trace(inputs) -> GateTrace``, or one :func:`as_traceable` converts.
     inputs : torch.Tensor
         ``(B, T, input_size)``.
     targets : object
@@ -448,7 +495,7 @@ def diagnose(model, task, *, batch_size: int = 64, seed: int = 0, layer: int = -
     Parameters
     ----------
     model : GatedRNN
-        Any model with ``trace``.
+        Any model with ``trace``, or one :func:`as_traceable` converts.
     task : tnrnn.nn.tasks.Task
         Supplies ``sample(batch_size, generator)`` and ``loss``.
     batch_size, seed : int
@@ -850,3 +897,52 @@ def plot_timescale_comparison(records: Sequence[dict], out_dir: str | Path, *,
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
     return written
+
+
+#: The committed experiment (``quick=False``) and its CI-sized version: task specs, steps per run.
+EXPERIMENT = {
+    False: {"tasks": ({"name": "adding", "length": 200}, {"name": "copying", "length": 50}),
+            "steps": {"adding": 1000, "copying": 1500}, "hidden": 32},
+    True: {"tasks": ({"name": "adding", "length": 30}, {"name": "copying", "length": 10}),
+           "steps": {"adding": 30, "copying": 30}, "hidden": 8},
+}
+
+
+def timescale_experiment(out_dir: str | Path = "figures", *, quick: bool = False,
+                         results_dir: str | Path | None = None, seed: int = 0,
+                         progress: bool = True) -> list[Path]:
+    """The gate-variant experiment of the README: train, record, plot.
+
+    Every variant of :data:`DEFAULT_VARIANTS` (LSTM, width 32, Adam lr 1e-2, batch 64,
+    clip 1) is trained on the adding task (T = 200, 1000 steps) and on the copying task
+    (delay B = 50, T = 70, 1500 steps); ``quick=True`` shrinks everything for CI.
+    Finished runs are kept in ``results_dir/results.jsonl``, so an interrupted run
+    resumes (delete that file to retrain).
+
+    Parameters
+    ----------
+    out_dir : path
+        Where ``timescale_*.png`` go.
+    quick : bool
+        Tiny sizes.
+    results_dir : path, optional
+        Default ``runs/timescale`` (``runs/timescale_quick`` when quick).
+    seed : int
+        Seed of weights, inits and batches.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The figures written (three per task, see :func:`plot_timescale_comparison`).
+    """
+    settings = EXPERIMENT[bool(quick)]
+    results = Path(results_dir) if results_dir is not None else Path(
+        "runs/timescale_quick" if quick else "runs/timescale") / f"seed{seed}"
+    records: list[dict] = []
+    for spec in settings["tasks"]:
+        records = compare_gate_variants([spec], results, hidden=settings["hidden"],
+                                        steps=settings["steps"][spec["name"]], seed=seed, progress=progress,
+                                        eval_every=max(1, settings["steps"][spec["name"]] // 20))
+    return plot_timescale_comparison(records, out_dir)
