@@ -36,6 +36,8 @@ _EXPORTS = {
     "separation_rank": "tnrnn.rank",
     "generic_rank": "tnrnn.rank",
     "depth_table": "tnrnn.depthtable",
+    "gate_timescales": "tnrnn.timescale",
+    "gradient_profile": "tnrnn.timescale",
 }
 
 __all__ = sorted([*_EXPORTS, "bounds"])

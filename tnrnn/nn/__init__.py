@@ -18,6 +18,7 @@ import torch  # noqa: F401  (used by the example above)
 from tnrnn.nn.budget import parameter_count, width_for_budget
 from tnrnn.nn.cells import ModReLULayer, RACLayer, TanhLayer
 from tnrnn.nn.config import CELLS, TrainConfig
+from tnrnn.nn.gated import GatedRNN, init_forget_gate
 from tnrnn.nn.orthogonal import ORTHOGONAL_MAPS, orthogonal_parameters, orthogonality_error, orthogonalize
 from tnrnn.nn.stack import DeepRNN, build_model, count_parameters
 from tnrnn.nn.tasks import TASKS, AddingTask, CopyingTask, StartEndSimilarityTask, Task, make_task
@@ -30,6 +31,7 @@ __all__ = [
     "AddingTask",
     "CopyingTask",
     "DeepRNN",
+    "GatedRNN",
     "ModReLULayer",
     "RACLayer",
     "StartEndSimilarityTask",
@@ -39,6 +41,7 @@ __all__ = [
     "build_model",
     "count_parameters",
     "evaluate_model",
+    "init_forget_gate",
     "load_run",
     "make_task",
     "orthogonal_parameters",
