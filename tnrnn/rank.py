@@ -37,6 +37,9 @@ __all__ = [
     "generic_rank",
     "EXACT_METHODS",
     "failure_bound",
+    "entry_degree",
+    "rank_profile",
+    "DENSE_AUTO_ENTRIES",
 ]
 
 
@@ -224,34 +227,63 @@ def _route(name: str) -> Callable[..., int]:
     return route
 
 
+#: ``method="auto"`` ranks contiguous cuts densely only while the grid has at most this many
+#: entries (M^T); beyond, the scalable method is faster and its memory is polynomial in T.
+DENSE_AUTO_ENTRIES = 2**16
+
+
 def _resolve_method(method: str, spec: RACSpec, partition: Partition, max_bytes: int | None) -> str:
     if method != "auto":
         if method not in EXACT_METHODS:
             raise ValueError(f"method must be 'auto' or one of {sorted(EXACT_METHODS)}, got {method!r}")
         return method
-    try:
-        check_grid_size(spec.templates, spec.hidden, spec.depth, partition.length, max_bytes)
-        return "dense"
-    except ValueError:
-        if partition.prefix_length is not None:
-            return "scalable"
-        raise
+    if partition.prefix_length is not None and spec.templates**partition.length > DENSE_AUTO_ENTRIES:
+        return "scalable"  # contiguous cuts: polynomial in T, far faster once the grid is not tiny
+    check_grid_size(spec.templates, spec.hidden, spec.depth, partition.length, max_bytes)
+    return "dense"
 
 
-def failure_bound(upper: int, spec: RACSpec, length: int, prime: int, draws: int) -> float:
-    """Schwartz-Zippel bound that ``draws`` independent draws all miss the generic rank.
+def entry_degree(spec: RACSpec, length: int) -> int:
+    """Degree of one grid-tensor entry ``y`` as a polynomial in the weights.
 
-    An r x r minor of the matricization is a polynomial of degree at most
-    ``r * (2 T L + 1)`` in the weights (each entry multiplies an input and a hidden
-    weight per layer per step, and one output weight); with weights uniform in F_p it
-    vanishes with probability at most degree / p per draw.
+    ``y`` is homogeneous in the weights: ``h^1_t`` has degree ``2t - 1`` (one input and
+    one hidden weight per step), and ``h^l_t = (W^{H,l} h^l_{t-1}) * (W^{I,l} h^{l-1}_t)``
+    adds ``2 + deg h^{l-1}_t`` per step, so the degree grows like ``T^L``; plus one for
+    ``W^O``.
 
     Examples
     --------
-    >>> failure_bound(45, RACSpec(3, 3, 2), 8, 2_147_483_647, 1) < 1e-6
+    >>> entry_degree(RACSpec(2, 2, 1), 8), entry_degree(RACSpec(2, 2, 2), 8)
+    (16, 80)
+    """
+    below = [0] * (length + 1)  # the features: degree 0
+    for _ in range(spec.depth):
+        layer = [0] * (length + 1)
+        for t in range(1, length + 1):
+            layer[t] = below[t] + 1 + (layer[t - 1] + 1 if t > 1 else 0)
+        below = layer
+    return below[length] + 1
+
+
+def failure_bound(upper: int, spec: RACSpec, length: int, prime: int, draws: int, *,
+                  random_inputs: bool = False) -> float:
+    """Schwartz-Zippel bound that ``draws`` independent draws all miss the generic rank.
+
+    An r x r minor of the matricization is a polynomial of degree at most
+    ``r * entry_degree(spec, T)`` in the weights (:func:`entry_degree`); with weights
+    uniform in F_p it vanishes with probability at most degree / p per draw. A method
+    that also feeds random input vectors (``random_inputs``, the scalable method) ranks
+    entries that are multilinear of degree T in them: the degree becomes
+    ``r * (entry_degree + T)`` (weights and inputs drawn jointly).
+
+    Examples
+    --------
+    >>> failure_bound(45, RACSpec(3, 3, 2), 8, 2_147_483_647, 1) < 1e-5
+    True
+    >>> failure_bound(45, RACSpec(3, 3, 2), 8, 2_147_483_647, 2, random_inputs=True) < 1e-10
     True
     """
-    degree = upper * (2 * length * spec.depth + 1)
+    degree = upper * (entry_degree(spec, length) + (length if random_inputs else 0))
     return min(1.0, degree / prime) ** max(draws, 1)
 
 
@@ -272,8 +304,9 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     partition : Partition or str, optional
         Default Start-End; strings as in :func:`tnrnn.partitions.parse_partition`.
     method : str
-        ``auto`` (dense while the grid tensor fits, else a scalable route), or a key of
-        :data:`EXACT_METHODS`.
+        ``auto`` (contiguous cuts: dense for tiny grids, at most
+        :data:`DENSE_AUTO_ENTRIES` entries, else ``scalable``; other partitions: dense while
+        the grid tensor fits), or a key of :data:`EXACT_METHODS`.
     draws : int
         Maximum number of random weight draws.
     prime : int
@@ -319,7 +352,8 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
                            f"this is a bug, please report it with spec={spec}, length={length}")
     lower, upper = max(best, closed.lower), closed.upper
     certified = lower == upper
-    bound = 0.0 if certified else failure_bound(upper, spec, length, prime, len(found))
+    bound = 0.0 if certified else failure_bound(upper, spec, length, prime, len(found),
+                                                 random_inputs=chosen == "scalable")
     return RankResult(best, lower, upper, certified, chosen, time.perf_counter() - start, True,
                       prime, bound, found, None, closed.to_dict())
 
@@ -358,3 +392,10 @@ def separation_rank(weights: RACWeights, length: int, partition: Partition | str
     spec_info = spectrum(matrix, tolerance)
     return RankResult(spec_info.rank, 0, min(matrix.shape), False, "float-svd",
                       time.perf_counter() - start, False, None, None, [], spec_info, closed.to_dict())
+
+
+def rank_profile(spec: RACSpec, length: int, **options):
+    """Generic ranks at every cut k = 1..T-1 in one call: see :func:`tnrnn.scalable.rank_profile`."""
+    from tnrnn.scalable import rank_profile as profile
+
+    return profile(spec, length, **options)

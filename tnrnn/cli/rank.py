@@ -1,4 +1,9 @@
-"""``tnrnn rank``: the generic Start-End (or any partition) rank of an architecture."""
+"""``tnrnn rank``: the generic Start-End (or any partition) rank of an architecture.
+
+``--profile`` ranks every cut k = 1..T-1 instead (``--cuts`` to choose some), with
+``--plot`` to draw the profile. Interrupting a profile (Ctrl-C) prints the cuts already
+finished, then exits with status 130.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--draws", type=int, default=3, help="random weight draws (default 3)")
     parser.add_argument("--prime", type=int, default=None, help="modulus, a prime below 2**31")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first draw")
+    parser.add_argument("--profile", action="store_true",
+                        help="rank at every cut k = 1..T-1 (ignores --partition)")
+    parser.add_argument("--cuts", type=int, nargs="+", default=None, help="with --profile: only these cuts")
+    parser.add_argument("--plot", default=None, help="with --profile: save the profile plot (PNG) here")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args) -> int:
     from tnrnn.modular import DEFAULT_PRIME
+
+    if args.profile:
+        return _run_profile(args)
+    if args.cuts is not None or args.plot is not None:
+        raise ValueError("--cuts and --plot need --profile")
     from tnrnn.rank import generic_rank
 
     result = generic_rank(spec_from(args), args.length, args.partition, method=args.method,
@@ -40,3 +54,53 @@ def run(args) -> int:
     print(format_table(["quantity", "value"], rows))
     print(result.describe())
     return 0
+
+
+def _run_profile(args) -> int:
+    import time
+
+    from tnrnn.modular import DEFAULT_PRIME
+    from tnrnn.scalable import RankProfile, iter_rank_profile, plot_rank_profile
+
+    spec = spec_from(args)
+    if args.partition != "start-end":
+        raise ValueError(f"--profile ranks every contiguous cut; drop --partition {args.partition!r}")
+    start = time.perf_counter()
+    stream = iter_rank_profile(spec, args.length, cuts=args.cuts, method=args.method, draws=args.draws,
+                               prime=args.prime or DEFAULT_PRIME, seed=args.seed,
+                               progress=not args.json)
+    results: dict = {}
+    profile = RankProfile(spec, args.length)
+    try:
+        for k, result in stream:
+            results[k] = result
+    except KeyboardInterrupt:
+        profile.complete = False
+        raise
+    finally:
+        profile.cuts = sorted(results)
+        profile.results = [results[k] for k in profile.cuts]
+        profile.method = profile.results[0].method if profile.results else args.method
+        profile.seconds = time.perf_counter() - start
+        if profile.results:
+            _print_profile(profile, args)
+    if args.plot:
+        plot_rank_profile(profile, args.plot)
+        if not args.json:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+def _print_profile(profile, args) -> None:
+    if args.json:
+        print_json(profile.to_dict())
+        return
+    spec = profile.spec
+    print(f"M={spec.templates} R={spec.hidden} L={spec.depth} T={profile.length}: rank at every cut "
+          f"(method {profile.method}{'' if profile.complete else ', INTERRUPTED: partial'})")
+    rows = [[k, r.rank, f"[{r.lower}, {r.upper}]", "yes" if r.certified else "no",
+             f"{r.failure_bound:.2g}", f"{r.seconds:.2f}"] for k, r in zip(profile.cuts, profile.results)]
+    print(format_table(["cut k", "rank", "interval", "certified", "failure bound", "s"], rows))
+    print(f"largest rank {max(profile.ranks)} at cut k={profile.argmax}; "
+          f"{sum(r.certified for r in profile.results)}/{len(profile.results)} certified; "
+          f"{profile.seconds:.2f} s")
