@@ -254,3 +254,15 @@ def test_callback_works_with_tnrnn_nn_train(tmp_path, cell):
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert lines and all({"fit_rate", "fit_r2", "condition_holds", "tau_median"} <= set(line) for line in lines)
     assert len(callback.history) == len(lines)
+
+
+def test_experiment_entry_point_writes_the_figures(tmp_path, monkeypatch):
+    import tnrnn.timescale as ts
+
+    tiny = {"tasks": ({"name": "copying", "length": 2},), "steps": {"copying": 1}, "hidden": 3}
+    monkeypatch.setitem(ts.EXPERIMENT, True, tiny)
+    paths = ts.timescale_experiment(tmp_path / "fig", quick=True, results_dir=tmp_path / "runs", progress=False)
+    assert sorted(p.name for p in paths) == sorted(
+        f"timescale_copying_2_{kind}.png" for kind in ("loss", "hist", "condition"))
+    records = [json.loads(line) for line in (tmp_path / "runs" / "results.jsonl").read_text().splitlines()]
+    assert len(records) == len(ts.DEFAULT_VARIANTS)
