@@ -15,7 +15,7 @@ Examples
 --------
 >>> from tnrnn import linear
 >>> linear.lag_weights(3, sigma_w=0.9)
-array([2.   , 2.43 , 2.624])
+array([2.    , 2.43  , 2.6244])
 """
 
 from __future__ import annotations
