@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "reproduce": "reproduce",
     "timescale": "timescale",
+    "linear-kernel": "linear_kernel",
 }
 
 
