@@ -2,6 +2,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +21,9 @@ from tnrnn.timescale import (
     fit_exponential,
     gate_timescales,
     gradient_profile,
+    load_comparison,
     plot_timescale_comparison,
+    summarize_comparison,
     timescale_summary,
     train_gated,
 )
@@ -198,6 +201,11 @@ def test_compare_resumes_and_plots(tmp_path, monkeypatch):
     monkeypatch.setattr("tnrnn.timescale.train_gated", fail)
     again = compare_gate_variants(specs, tmp_path, variants=variants, hidden=4, steps=2, progress=False)
     assert [r["variant"] for r in again] == ["a", "b"]
+    rows = summarize_comparison(load_comparison(tmp_path))
+    assert [r["variant"] for r in rows] == ["a", "b"] and rows[0]["T"] == 12
+    assert rows[0]["condition_early"] in (0.0, 0.5, 1.0) and rows[0]["final_loss"] == again[0]["final_loss"]
+    with pytest.raises(ValueError, match="no results.jsonl"):
+        load_comparison(tmp_path / "nothing")
     paths = plot_timescale_comparison(again, tmp_path / "fig")
     assert len(paths) == 3 and all(p.exists() and p.stat().st_size > 1000 for p in paths)
 
@@ -256,13 +264,16 @@ def test_callback_works_with_tnrnn_nn_train(tmp_path, cell):
     assert len(callback.history) == len(lines)
 
 
-def test_experiment_entry_point_writes_the_figures(tmp_path, monkeypatch):
+def test_cli_experiment_runs_the_entry_point_and_summarizes(tmp_path, monkeypatch, capsys):
     import tnrnn.timescale as ts
 
     tiny = {"tasks": ({"name": "copying", "length": 2},), "steps": {"copying": 1}, "hidden": 3}
     monkeypatch.setitem(ts.EXPERIMENT, True, tiny)
-    paths = ts.timescale_experiment(tmp_path / "fig", quick=True, results_dir=tmp_path / "runs", progress=False)
-    assert sorted(p.name for p in paths) == sorted(
+    monkeypatch.chdir(tmp_path)
+    assert main(["timescale", "--experiment", "--quick", "--figures", "fig", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert sorted(Path(p).name for p in out["figures"]) == sorted(
         f"timescale_copying_2_{kind}.png" for kind in ("loss", "hist", "condition"))
-    records = [json.loads(line) for line in (tmp_path / "runs" / "results.jsonl").read_text().splitlines()]
-    assert len(records) == len(ts.DEFAULT_VARIANTS)
+    assert all((tmp_path / p).exists() for p in out["figures"])
+    assert [row["variant"] for row in out["runs"]] == [v.name for v in ts.DEFAULT_VARIANTS]
+    assert (tmp_path / "runs" / "timescale_quick" / "seed0" / "results.jsonl").exists()

@@ -59,6 +59,9 @@ __all__ = [
     "compare_gate_variants",
     "plot_timescale_comparison",
     "EXPERIMENT",
+    "summarize_comparison",
+    "experiment_results_dir",
+    "load_comparison",
     "timescale_experiment",
 ]
 
@@ -899,6 +902,42 @@ def plot_timescale_comparison(records: Sequence[dict], out_dir: str | Path, *,
     return written
 
 
+def summarize_comparison(records: Sequence[dict]) -> list[dict]:
+    """One row per run of :func:`compare_gate_variants`: the numbers the README quotes.
+
+    Parameters
+    ----------
+    records : sequence of dict
+
+    Returns
+    -------
+    list of dict
+        ``task``, ``T`` (sequence length), ``variant``, ``steps_to_solve``, ``final_loss``,
+        ``baseline_loss``, ``tau_median_initial``, ``tau_median_final``, ``tau_q90_final``
+        (per-unit gate time scales), ``gradient_timescale_initial`` (1/rate of the fit at
+        step 0, None if no decay), ``condition_early`` / ``condition_late`` (fraction of
+        evaluations in the first / second half of training where the condition held).
+    """
+    rows = []
+    for r in records:
+        history = r["history"]
+        half = r["steps"] / 2
+        early = [line["condition_holds"] for line in history if line["step"] <= half]
+        late = [line["condition_holds"] for line in history if line["step"] > half]
+        rows.append({
+            "task": r["task"], "T": r.get("sequence_length", r["length"]), "variant": r["variant"],
+            "steps_to_solve": r["steps_to_solve"], "final_loss": r["final_loss"],
+            "baseline_loss": r["baseline_loss"],
+            "tau_median_initial": float(np.median(r["timescales_initial"]["per_unit"])),
+            "tau_median_final": float(np.median(r["timescales_final"]["per_unit"])),
+            "tau_q90_final": float(np.quantile(r["timescales_final"]["per_unit"], 0.9)),
+            "gradient_timescale_initial": history[0].get("fit_timescale"),
+            "condition_early": float(np.mean(early)) if early else None,
+            "condition_late": float(np.mean(late)) if late else None,
+        })
+    return rows
+
+
 #: The committed experiment (``quick=False``) and its CI-sized version: task specs, steps per run.
 EXPERIMENT = {
     False: {"tasks": ({"name": "adding", "length": 200}, {"name": "copying", "length": 50}),
@@ -906,6 +945,25 @@ EXPERIMENT = {
     True: {"tasks": ({"name": "adding", "length": 30}, {"name": "copying", "length": 10}),
            "steps": {"adding": 30, "copying": 30}, "hidden": 8},
 }
+
+
+def experiment_results_dir(quick: bool = False, seed: int = 0) -> Path:
+    """Where :func:`timescale_experiment` keeps its runs: ``runs/timescale[_quick]/seed<seed>``."""
+    return Path("runs/timescale_quick" if quick else "runs/timescale") / f"seed{seed}"
+
+
+def load_comparison(results_dir: str | Path) -> list[dict]:
+    """The records of ``results_dir/results.jsonl`` (written by :func:`compare_gate_variants`).
+
+    Raises
+    ------
+    ValueError
+        If there is no ``results.jsonl`` in ``results_dir``.
+    """
+    path = Path(results_dir) / "results.jsonl"
+    if not path.exists():
+        raise ValueError(f"no results.jsonl in {str(results_dir)!r}: run compare_gate_variants first")
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def timescale_experiment(out_dir: str | Path = "figures", *, quick: bool = False,
@@ -938,8 +996,7 @@ def timescale_experiment(out_dir: str | Path = "figures", *, quick: bool = False
         The figures written (three per task, see :func:`plot_timescale_comparison`).
     """
     settings = EXPERIMENT[bool(quick)]
-    results = Path(results_dir) if results_dir is not None else Path(
-        "runs/timescale_quick" if quick else "runs/timescale") / f"seed{seed}"
+    results = Path(results_dir) if results_dir is not None else experiment_results_dir(quick, seed)
     records: list[dict] = []
     for spec in settings["tasks"]:
         records = compare_gate_variants([spec], results, hidden=settings["hidden"],

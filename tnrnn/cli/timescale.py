@@ -14,8 +14,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--gate", choices=["sigmoid", "fast", "timescale"], default="sigmoid",
                         help="forget-gate activation: sigmoid, fast sigma(sinh z), timescale exp(-1/(1+softplus z))")
     parser.add_argument("--task", choices=["adding", "copying", "ses"], default="adding", help="task (default adding)")
-    parser.add_argument("--length", "-T", type=int, required=True,
-                        help="the task's length (T for adding and ses, delay B for copying)")
+    parser.add_argument("--length", "-T", type=int, default=None,
+                        help="the task's length (T for adding and ses, delay B for copying); required "
+                             "unless --experiment")
     parser.add_argument("--forget-bias", type=float, default=1.0, help="B for --init constant (default 1)")
     parser.add_argument("--tmax", type=float, default=None,
                         help="T_max for --init chrono (default: the sequence length)")
@@ -32,6 +33,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-lag", type=int, default=None, help="last lag of the fit (default T-1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, init and batches (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--experiment", action="store_true",
+                        help="instead: train every gate variant on adding and copying, write "
+                             "FIGURES/timescale_*.png and print the summary (resumes from runs/timescale)")
+    parser.add_argument("--quick", action="store_true", help="with --experiment: tiny sizes")
+    parser.add_argument("--figures", default="figures", help="with --experiment: figure folder (default figures)")
 
 
 def _check(args) -> None:
@@ -51,7 +57,35 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
+def _experiment(args) -> int:
+    from tnrnn.timescale import (
+        experiment_results_dir,
+        load_comparison,
+        summarize_comparison,
+        timescale_experiment,
+    )
+
+    paths = timescale_experiment(args.figures, quick=args.quick, seed=args.seed, progress=not args.json)
+    rows = summarize_comparison(load_comparison(experiment_results_dir(args.quick, args.seed)))
+    if args.json:
+        print_json({"figures": [str(p) for p in paths], "runs": rows})
+        return 0
+
+    def short(v):
+        return "-" if v is None else (f"{v:.3g}" if isinstance(v, float) else v)
+
+    keys = ["task", "T", "variant", "steps_to_solve", "final_loss", "baseline_loss", "tau_median_initial",
+            "tau_median_final", "gradient_timescale_initial", "condition_early", "condition_late"]
+    print(format_table(keys, [[short(row[k]) for k in keys] for row in rows]))
+    print("figures: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def run(args) -> int:
+    if args.experiment:
+        return _experiment(args)
+    if args.length is None:
+        raise ValueError("--length is required (or use --experiment)")
     _check(args)
     import torch
 
