@@ -1,49 +1,43 @@
 """Exact separation ranks at contiguous cuts, at lengths where the grid tensor cannot exist.
 
-The grid tensor has ``M^T`` entries; this module never builds it. At a cut after k
-steps (suffix length m = T - k) the matricization factors through the state at the
-cut (SCIENCE.md §4, §8)::
+The grid tensor has ``M^T`` entries; this module never builds it. It ranks, exactly mod
+p, an N x N **submatrix** of the matricization ``[A]`` at a cut after k steps (suffix
+length m = T - k): N actual rows (one-hot prefixes) and N actual columns (one-hot
+suffixes), all of them when there are at most N, else N distinct ones drawn at random.
+The rank of any submatrix is at most the rank of ``[A]`` at the weights, which is at most
+the generic rank: the result is always a **certified lower bound**, and it is proven
+equal to the generic rank when it meets a closed-form upper bound (it does, at every
+cut, for depth 2 with M >= R). N is the best closed-form upper bound at the cut, so the
+block is as large as the answer can be.
 
-    [A] = Phi_oh Psi_oh^T          y(p . s) = < phi(p), psi(s) >
+Only one-hot inputs are used on purpose: for depth >= 2 the RAC is *not* multilinear in
+its input vectors (``h^1_t`` feeds layer 2 at every later step, so ``x_t`` enters with
+degree up to ``T - t + 1``), and feeding random input vectors does not give combinations
+of rows of ``[A]``.
 
-* ``phi(p)``: the *lifted state* of prefix p. For depth 2 it is
-  ``Sym^m(h^1_k) (x) h^2_k``, the monomials of degree m of ``h^1_k`` times ``h^2_k``,
-  of dimension ``D = R * C(R + m - 1, m)`` (the lifted upper bound).
-* ``psi(s)``: the coefficients of the suffix's polynomial in the state at the cut,
-  computed by a backward recursion ``v_{j-1}(a) = W^{H,2 T} (v_j(a) * (W^{I,2} A_j a))``
-  with ``h^1_{k+j} = A_j a`` linear in ``a = h^1_k`` (cost polynomial in m).
+Depth 2 computes the block as a product through the state at the cut (SCIENCE.md §4,
+§8)::
 
-The RAC is multilinear in its input vectors, so feeding random (non one-hot) input
-vectors gives rows ``u^T [A]`` and columns ``[A] v`` with u, v Khatri-Rao (product)
-vectors: combinations of true rows and columns. Whatever is fed, the rank mod p of the
-resulting block is a **certified lower bound** of the rank of ``[A]`` at the weights,
-which is a lower bound of the generic rank. With N >= rank random product rows and
-columns the two ranks are equal unless a nonzero polynomial of degree ``rank * T`` in
-the random inputs vanishes (Schwartz-Zippel: probability <= rank * T / p).
+    K = Phi Psi^T            y(p . s) = < phi(p), psi(s) >
 
-Depth 2 uses two routes, both sound:
-
-* **certificate route** (``W^{I,1}`` of full row rank, i.e. M >= R): a structured set
-  of product prefixes is proven, by exact rank checks of small matrices, to have lifted
-  states spanning all of ``F_p^D``. Then ``rank [A] = rank Psi_oh`` exactly, and only
-  ``Psi`` (suffix coefficients, N x D) is ranked: one rank computation of the size of
-  the answer, no matrix product. When every suffix fits (``M^m <= N``) all one-hot
-  suffixes are used and the result is the exact rank at the weights, deterministic.
-* **block route**: ``K = Phi Psi^T`` for N random product prefixes and suffixes (all
-  one-hot ones where fewer), one matrix product mod p and one rank.
+* ``phi(p) = Sym^m(h^1_k) (x) h^2_k``: the monomials of degree m of ``h^1_k`` times
+  ``h^2_k``, of dimension ``D = R * C(R + m - 1, m)`` (the lifted upper bound);
+* ``psi(s)``: the coefficients of the suffix's polynomial in the state at the cut, from
+  the backward recursion ``v_{j-1}(a) = W^{H,2 T} (v_j(a) * (W^{I,2} A_j a))`` with
+  ``h^1_{k+j} = A_j a`` linear in ``a = h^1_k``;
+* ``K = Phi Psi^T``: one exact matrix product (float64 BLAS on 16-bit limbs), then one
+  rank with python-flint.
 
 Other depths evaluate the block ``K[i, j] = y(prefix_i . suffix_j)`` directly from the
-prefix states at the cut (cost ``N^2 m L R^2``): there the rank is capped by
-``M^k``, ``M^m``, so N stays small where the lifted space explodes.
+prefix states at the cut (cost ``N^2 m L R^2``): there the rank is capped by ``M^k`` and
+``M^m``, so N stays small where the lifted space explodes.
 
-:func:`rank_profile` ranks every cut k = 1..T-1 in one call, sharing weights, the
-certificate's histories and the monomial tables across cuts (for the dense route: one
-grid tensor for every cut).
+:func:`rank_profile` ranks every cut k = 1..T-1 in one call, sharing the weights and the
+monomial tables across cuts (and, for the dense route, one grid tensor for every cut).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -290,16 +284,15 @@ class ScalablePlan:
     prefix_length, suffix_length : int
         k and m = T - k.
     upper : int
-        The best closed-form upper bound at this cut (the basis size needed).
+        The best closed-form upper bound at this cut: the size the block needs.
     rows, cols : int
-        Prefixes and suffixes used: ``min(upper, M^k)`` and ``min(upper, M^m)``.
+        One-hot prefixes and suffixes used: ``min(upper, M^k)`` and ``min(upper, M^m)``.
     all_rows, all_cols : bool
-        Whether every one-hot prefix (suffix) is used, rather than random product inputs.
+        Whether every prefix (suffix) is used, rather than distinct random ones.
     lifted_dimension : int or None
-        D for depth 2, else ``None`` (direct evaluation).
+        D for depth 2, else ``None``.
     route : str
-        ``certificate`` (depth 2, tried first when D <= M^k), ``block`` (depth 2) or
-        ``direct`` (other depths).
+        ``lifted`` (depth 2: ``K = Phi Psi^T``) or ``direct`` (other depths).
     predicted_bytes : int
         Predicted peak working memory.
     """
@@ -322,7 +315,7 @@ def _partition_at(length: int, k: int) -> Partition:
 
 
 def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
-                  max_bytes: int | None = None) -> ScalablePlan:
+                  max_bytes: int | None = None, *, oversample: int = 1) -> ScalablePlan:
     """Sizes and route of the scalable method at the cut after ``prefix_length`` steps.
 
     Parameters
@@ -334,6 +327,9 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
         k, in 1..T-1.
     max_bytes : int, optional
         Memory limit; default :data:`tnrnn.grid.DEFAULT_MAX_BYTES` (``TNRNN_MAX_BYTES``).
+    oversample : int
+        Use up to ``oversample * upper`` prefixes and suffixes (the retry of a sampled
+        block that fell short of the upper bound uses 2).
 
     Returns
     -------
@@ -343,31 +339,29 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     ------
     ValueError
         If the cut is invalid, or the predicted working memory (which grows with the
-        basis size: the answer can be that large) exceeds ``max_bytes``.
+        block size: the answer can be that large) exceeds ``max_bytes``.
 
     Examples
     --------
     >>> plan = scalable_plan(RACSpec(3, 3, 2), 64, 32)
     >>> plan.upper, plan.lifted_dimension, plan.route, plan.all_cols
-    (1683, 1683, 'certificate', False)
+    (1683, 1683, 'lifted', False)
     """
     partition = _partition_at(length, prefix_length)
     k, m = prefix_length, length - prefix_length
     mt, r = spec.templates, spec.hidden
     upper = closed_forms(spec, length, partition).upper
-    rows, cols = min(upper, mt**k), min(upper, mt**m)
+    rows, cols = min(oversample * upper, mt**k), min(oversample * upper, mt**m)
+    inputs = 8 * (rows * k + cols * m) * mt
     if spec.depth == 2:
-        dim = r * comb(r + m - 1, m)
-        route = "certificate" if dim <= mt**k and mt >= r and k >= 2 else "block"
-        per_poly = r * comb(r + m, m)  # all degrees of the backward recursion
-        need = 8 * (4 * cols * r * comb(r + m - 1, m) + 2 * cols * per_poly // max(m, 1))
-        need += _CONVERSION_BYTES_PER_ENTRY * cols * dim
-        if route == "block":
-            need += 8 * 6 * rows * dim + 8 * 6 * rows * cols + _CONVERSION_BYTES_PER_ENTRY * rows * cols
+        dim, route = r * comb(r + m - 1, m), "lifted"
+        # suffix recursion (about 4 arrays of cols x D), phi and 4 float limbs of each
+        # factor, the block and its limbs, and the conversion of the block to flint
+        need = 8 * (5 * cols * dim + 5 * rows * dim + 6 * rows * cols + 4 * m * cols * r * r)
+        need += _CONVERSION_BYTES_PER_ENTRY * rows * cols + inputs
     else:
         dim, route = None, "direct"
-        need = 8 * rows * cols + _CONVERSION_BYTES_PER_ENTRY * rows * cols + _CHUNK_BYTES
-        need += 8 * (rows * k + cols * m) * mt
+        need = (8 + _CONVERSION_BYTES_PER_ENTRY) * rows * cols + _CHUNK_BYTES + inputs
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if need > limit:
         size = f"{rows:,} x {cols:,} basis block" + (f" over a lifted space of dimension {dim:,}"
@@ -384,140 +378,103 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
 # --- the method -------------------------------------------------------------------------------
 
 
-def _weights_seed(weights: RACWeights) -> int:
-    """A seed determined by the weights, so that results are reproducible given them."""
-    digest = hashlib.blake2b(digest_size=8)
-    for array in (*weights.input, *weights.hidden, weights.output):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return int.from_bytes(digest.digest(), "little")
-
-
 def _one_hot_sequences(templates: int, length: int) -> np.ndarray:
     """All ``templates**length`` one-hot sequences, shape (M^length, length, M)."""
     index = np.array(list(itertools.product(range(templates), repeat=length)), dtype=np.intp)
     return np.eye(templates, dtype=np.int64)[index.reshape(-1, length)]
 
 
-class _CutRanker:
-    """Exact ranks of ``[A]`` at contiguous cuts for one set of modular weights.
+def _distinct_random_sequences(rng: np.random.Generator, count: int, templates: int,
+                               length: int) -> np.ndarray:
+    """``count`` distinct uniformly random one-hot sequences (needs count < M^length)."""
+    chosen: dict[bytes, np.ndarray] = {}
+    while len(chosen) < count:
+        for row in rng.integers(0, templates, size=(count, length), dtype=np.int8):
+            chosen.setdefault(row.tobytes(), row)
+            if len(chosen) == count:
+                break
+    index = np.array(list(chosen.values()), dtype=np.intp)
+    return np.eye(templates, dtype=np.int64)[index]
 
-    Keeps what cuts share: the certificate's random histories (one forward pass, every
-    step kept), the certificate checks of ``W^{I,1}``, and the monomial tables.
+
+class _CutRanker:
+    """Exact ranks of sampled blocks of ``[A]`` at contiguous cuts, for one set of modular weights.
+
+    The samples of prefixes and suffixes depend on ``seed`` only, never on the weights,
+    so that the Schwartz-Zippel argument over the weights applies to the sampled block.
     """
 
-    def __init__(self, weights: RACWeights, *, seed: int | None = None, max_bytes: int | None = None,
-                 strategy: str = "auto", progress: bool = False) -> None:
+    def __init__(self, weights: RACWeights, *, seed: int = 0, max_bytes: int | None = None,
+                 progress: bool = False) -> None:
         if not isinstance(weights, RACWeights) or not weights.exact:
             raise ValueError("the scalable method needs modular (exact) weights: use "
                              "RACWeights.random_mod_p(spec, prime) or generic_rank(...)")
-        if strategy not in ("auto", "block"):
-            raise ValueError(f"strategy must be 'auto' or 'block', got {strategy!r}")
         self.weights, self.spec, self.p = weights, weights.spec, weights.modulus
-        self.seed = _weights_seed(weights) if seed is None else int(seed)
-        self.max_bytes, self.strategy, self.progress = max_bytes, strategy, progress
-        self._histories: list[list[np.ndarray]] | None = None
-        self._input_full_rank: bool | None = None
-        self.routes: dict[int, str] = {}  # route actually taken per cut
-
-    def _rng(self, *tags: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed % 2**63, *tags])
+        self.seed, self.max_bytes, self.progress = int(seed), max_bytes, progress
+        self.plans: dict[int, ScalablePlan] = {}
 
     def _inputs(self, count: int, steps: int, every: bool, tag: int) -> np.ndarray:
-        """``count`` input sequences of ``steps`` steps: all one-hot ones, or random vectors."""
+        """``count`` one-hot input sequences of ``steps`` steps: all of them, or distinct random ones."""
         if every:
             return _one_hot_sequences(self.spec.templates, steps)
-        return self._rng(tag, steps).integers(0, self.p, size=(count, steps, self.spec.templates),
-                                              dtype=np.int64)
+        rng = np.random.default_rng([self.seed % 2**63, tag, steps])
+        return _distinct_random_sequences(rng, count, self.spec.templates, steps)
 
     def rank(self, length: int, prefix_length: int) -> int:
-        """The exact rank mod p of a block of ``[A]`` at the cut after ``prefix_length`` steps."""
+        """The exact rank mod p of the sampled block of ``[A]`` at the cut after ``prefix_length`` steps.
+
+        A block sampled on some side that falls short of the upper bound is drawn again,
+        twice as large (where memory allows), and the larger rank kept.
+        """
         plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes)
-        if plan.route == "direct":
-            route, value = "direct", self._rank_direct(plan)
-        elif plan.route == "certificate" and self.strategy == "auto" and self._certify(plan):
-            route, value = "certificate", self._rank_certified(plan)
-        else:
-            route, value = "block", self._rank_block(plan)
-        self.routes[prefix_length] = route
+        value = self._rank_block(plan)
+        if value < plan.upper and not (plan.all_rows and plan.all_cols):
+            try:
+                bigger = scalable_plan(self.spec, length, prefix_length, self.max_bytes, oversample=2)
+            except ValueError:
+                return value
+            value = max(value, self._rank_block(bigger, attempt=1))
         return value
 
-    # depth 2 -------------------------------------------------------------------------------
-    def _certify(self, plan: ScalablePlan) -> bool:
-        """Prove that product prefixes of length k have lifted states spanning ``F_p^D``.
+    def _rank_block(self, plan: ScalablePlan, attempt: int = 0) -> int:
+        self.plans[plan.prefix_length] = plan
+        prefixes = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 2 * attempt + 1)
+        suffixes = self._inputs(plan.cols, plan.suffix_length, plan.all_cols, 2 * attempt + 2)
+        if plan.route == "lifted":
+            return self._rank_lifted(plan, prefixes, suffixes)
+        return self._rank_direct(plan, prefixes, suffixes)
 
-        Prefixes: R random histories of length k-1, then a last input chosen so that
-        ``h^1_k = a_i`` for each of ``C(R+m-1, m)`` random points ``a_i`` (possible when
-        ``W^{I,1}`` has full row rank and ``W^{H,1} h^1_{k-1}`` has no zero entry). Their
-        lifted states are ``Sym^m(a_i) (x) (g_j * W^{I,2} a_i)`` with
-        ``g_j = W^{H,2} h^2_{k-1}``: these span ``F^D`` when the monomial matrix of the
-        points is invertible, the ``g_j`` are independent and ``W^{I,2} a_i`` has no zero.
-        """
-        p, r, k, m = self.p, self.spec.hidden, plan.prefix_length, plan.suffix_length
-        w_in1, w_in2 = self.weights.input
-        w_hid1, w_hid2 = self.weights.hidden
-        if self._input_full_rank is None:
-            self._input_full_rank = _rank_mod(w_in1, p) == r
-        if not self._input_full_rank:
-            return False
-        if self._histories is None or len(self._histories) < k - 1:
-            steps = max(plan.prefix_length + plan.suffix_length - 1, 1)
-            features = self._rng(1, steps).integers(0, p, size=(r, steps, self.spec.templates),
-                                                    dtype=np.int64)
-            self._histories = _run(self.weights, features, keep=True)
-        h1, h2 = self._histories[k - 2]
-        if np.any(_linear(h1, w_hid1, p) == 0):
-            return False
-        if _rank_mod(_linear(h2, w_hid2, p), p) < r:
-            return False
-        count = comb(r + m - 1, m)
-        points = self._rng(2, k).integers(0, p, size=(count, r), dtype=np.int64)
-        if np.any(_linear(points, w_in2, p) == 0):
-            return False
-        return _rank_mod(_monomial_values(points, m, p), p) == count
-
-    def _rank_certified(self, plan: ScalablePlan) -> int:
-        suffixes = self._inputs(plan.cols, plan.suffix_length, plan.all_cols, 3)
-        return _rank_mod(_suffix_coefficients(self.weights, suffixes), self.p)
-
-    def _rank_block(self, plan: ScalablePlan) -> int:
+    def _rank_lifted(self, plan: ScalablePlan, prefixes: np.ndarray, suffixes: np.ndarray) -> int:
         p = self.p
-        prefixes = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 4)
         h1, h2 = _run(self.weights, prefixes)
         phi = _lifted_states(h1, h2, plan.suffix_length, p)
-        suffixes = self._inputs(plan.cols, plan.suffix_length, plan.all_cols, 3)
         psi = _suffix_coefficients(self.weights, suffixes)
         return _rank_mod(_matmul_mod(phi, np.ascontiguousarray(psi.T), p), p)
 
-    # other depths ----------------------------------------------------------------------------
-    def _rank_direct(self, plan: ScalablePlan) -> int:
+    def _rank_direct(self, plan: ScalablePlan, prefixes: np.ndarray, suffixes: np.ndarray) -> int:
         """``K[i, j] = y(prefix_i . suffix_j)`` evaluated from the prefix states at the cut."""
         from tqdm.auto import tqdm
 
         p, r = self.p, self.spec.hidden
-        prefixes = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 4)
-        suffixes = self._inputs(plan.cols, plan.suffix_length, plan.all_cols, 3)
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
         block = np.empty((n_rows, plan.cols), dtype=np.int64)
         per_suffix = n_rows * r * 8 * (self.spec.depth + 4)
         chunk = max(1, _CHUNK_BYTES // per_suffix)
         starts = range(0, plan.cols, chunk)
-        for start in tqdm(starts, desc=f"cut {plan.prefix_length}", disable=not self.progress or len(starts) < 4,
-                          leave=False):
+        for start in tqdm(starts, desc=f"cut {plan.prefix_length}", leave=False,
+                          disable=not self.progress or len(starts) < 4):
             part = suffixes[start:start + chunk]
             c = part.shape[0]
-            tiled = [np.broadcast_to(s, (c, n_rows, r)).reshape(c * n_rows, r) for s in states]
-            current = tiled
+            current = [np.broadcast_to(s, (c, n_rows, r)).reshape(c * n_rows, r) for s in states]
             for t in range(plan.suffix_length):
                 drive = _linear(part[:, t, :], self.weights.input[0], p)
                 below = np.broadcast_to(drive[:, None, :], (c, n_rows, r)).reshape(c * n_rows, r)
-                nxt = []
                 for layer in range(self.spec.depth):
                     if layer > 0:
                         below = _linear(below, self.weights.input[layer], p)
                     below = _linear(current[layer], self.weights.hidden[layer], p) * below % p
-                    nxt.append(below)
-                current = nxt
+                    current[layer] = below
             values = _linear(current[-1], self.weights.output[None, :], p)[:, 0]
             block[:, start:start + c] = values.reshape(c, n_rows).T
         return _rank_mod(block, p)
@@ -533,8 +490,8 @@ def _contiguous_cut(partition: Partition) -> int:
 
 
 def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: int | None = None, *,
-                        seed: int | None = None) -> int:
-    """Exact rank mod p of (a block of) ``[A]_{S,E}`` at a contiguous cut, without the grid tensor.
+                        seed: int = 0) -> int:
+    """Exact rank mod p of an N x N submatrix of ``[A]_{S,E}`` at a contiguous cut, no grid tensor.
 
     Parameters
     ----------
@@ -544,31 +501,32 @@ def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: in
         A contiguous cut: ``start_end(T)`` or ``cut(T, k)`` (either side may be the prefix).
     max_bytes : int, optional
         Memory limit, checked before any work (default ``TNRNN_MAX_BYTES`` or 4 GiB).
-    seed : int, optional
-        Seed of the random product inputs; default derived from the weights, so the
-        result is a deterministic function of the weights.
+    seed : int
+        Seed of the random choice of prefixes and suffixes (used only where there are more
+        than N); independent of the weights.
 
     Returns
     -------
     int
-        The rank mod p of ``U^T [A] V`` for product vectors U, V (one-hot where every
-        prefix or suffix fits): always at most the rank of ``[A]`` at these weights
-        (hence a certified lower bound of the generic rank), and equal to it except
-        with probability at most ``rank * T / p`` over the random inputs. Exactly the rank
-        of ``[A]`` when the depth-2 certificate holds and every suffix is enumerated.
+        The rank mod p of the block of N one-hot prefixes x N one-hot suffixes, N the
+        closed-form upper bound at the cut (all of them where fewer; a sampled block that
+        falls short is drawn again with 2N). A submatrix: always
+        at most the rank of ``[A]`` at these weights, hence a certified lower bound of the
+        generic rank; exactly the rank of ``[A]`` where every prefix or suffix is used on
+        both sides.
 
     Raises
     ------
     ValueError
-        Real weights, a non-contiguous partition, or a basis that would not fit in
+        Real weights, a non-contiguous partition, or a block that would not fit in
         ``max_bytes`` (the message gives its predicted size).
 
     Notes
     -----
-    With N = the closed-form upper bound at the cut, D the lifted dimension: depth 2 costs
-    ``O(N R^2 C(R+m, m))`` for the suffix coefficients plus one exact rank of an N x D
-    matrix (certificate route) or a product and a rank of N x N blocks (block route); other
-    depths cost ``O(N^2 m L R^2)`` plus one N x N rank. Polynomial in T for fixed M, R, L.
+    With N the closed-form upper bound at the cut and D the lifted dimension, depth 2
+    costs ``O(N R^2 C(R+m, m))`` for the suffix coefficients, an N x D x N product and one
+    N x N exact rank; other depths ``O(N^2 m L R^2)`` and one N x N rank. Polynomial in T
+    for fixed M, R, L.
 
     Examples
     --------
@@ -577,7 +535,7 @@ def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: in
     >>> exact_rank_scalable(w, start_end(10))
     63
     """
-    k = _contiguous_cut(partition)
+    k = _contiguous_cut(partition)  # when S is the suffix, [A] is transposed: same rank
     return _CutRanker(weights, seed=seed, max_bytes=max_bytes).rank(partition.length, k)
 
 
@@ -654,7 +612,7 @@ def _check_cuts(cuts, length: int) -> list[int]:
 
 def _cut_rankers(spec: RACSpec, length: int, method: str, max_bytes: int | None,
                  progress: bool) -> tuple[str, Callable[[RACWeights], Callable[[int], int]]]:
-    """Resolve ``method`` and return a factory: weights -> (k -> exact rank at cut k)."""
+    """Resolve ``method`` and return a factory: (weights, draw index) -> (k -> exact rank at cut k)."""
     from tnrnn.grid import grid_tensor
     from tnrnn.rank import DENSE_AUTO_ENTRIES, EXACT_METHODS, _route
 
@@ -663,17 +621,17 @@ def _cut_rankers(spec: RACSpec, length: int, method: str, max_bytes: int | None,
     if method not in EXACT_METHODS:
         raise ValueError(f"method must be 'auto' or one of {sorted(EXACT_METHODS)}, got {method!r}")
     if method == "scalable":
-        def factory(weights):
-            ranker = _CutRanker(weights, max_bytes=max_bytes, progress=progress)
+        def factory(weights, draw):
+            ranker = _CutRanker(weights, seed=draw, max_bytes=max_bytes, progress=progress)
             return lambda k: ranker.rank(length, k)
     elif method == "dense":
-        def factory(weights):
+        def factory(weights, draw):
             from tnrnn.modular import rank_mod
 
             tensor = grid_tensor(weights, length, max_bytes=max_bytes)
             return lambda k: rank_mod(_partition_at(length, k).matricize(tensor), weights.modulus)
     else:
-        def factory(weights):
+        def factory(weights, draw):
             route = _route(method)
             return lambda k: int(route(weights, _partition_at(length, k), max_bytes=max_bytes))
     return method, factory
@@ -705,7 +663,7 @@ def iter_rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "a
     pending = list(cuts)
     for i in range(draws):
         weights = RACWeights.random_mod_p(spec, prime, None if seed is None else seed + i)
-        rank_at = factory(weights)
+        rank_at = factory(weights, i)
         bar = tqdm(pending, desc=f"cuts (draw {i + 1})", disable=not progress, leave=False)
         still = []
         for k in bar:
@@ -719,8 +677,7 @@ def iter_rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "a
             lower = max(best, closed[k].lower)
             if lower == upper or i == draws - 1:
                 certified = lower == upper
-                bound = 0.0 if certified else failure_bound(
-                    upper, spec, length, prime, len(found[k]), random_inputs=chosen == "scalable")
+                bound = 0.0 if certified else failure_bound(upper, spec, length, prime, len(found[k]))
                 yield k, RankResult(best, lower, upper, certified, chosen, spent[k], True, prime, bound,
                                     list(found[k]), None, closed[k].to_dict())
             else:
