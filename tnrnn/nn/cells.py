@@ -10,7 +10,8 @@ Each layer maps a state sequence ``(B, T, fan_in)`` from below to its own
 The RAC layer has no bias and no nonlinearity, so a stack of RAC layers is exactly a
 Recurrent Arithmetic Circuit (:mod:`tnrnn.circuits`). ``W^H`` can be orthogonal
 (:func:`tnrnn.nn.orthogonal.orthogonalize`); it is read once per forward pass, before
-the time loop, and the input projections of all steps are one matrix product.
+the time loop, the input projections of all steps are one matrix product, and the loop
+runs in :func:`tnrnn.nn.recurrence.recurrence` (hand-written backward through time).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tnrnn.nn.orthogonal import orthogonalize
+from tnrnn.nn.recurrence import recurrence
 
 __all__ = ["RecurrentLayer", "RACLayer", "TanhLayer", "ModReLULayer", "modrelu", "LAYERS"]
 
@@ -79,14 +81,23 @@ class RecurrentLayer(nn.Module):
         """``W^H`` (evaluates the orthogonal map, if any)."""
         return self.recurrent.weight
 
+    #: Name of the recurrence in :func:`tnrnn.nn.recurrence.recurrence`.
+    kind = ""
+    #: Use the fused recurrence (hand-written backward); False runs the plain autograd loop.
+    fused = True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """States ``(B, T, R)`` of the sequence ``x`` ``(B, T, fan_in)``."""
         drive = self.input(x.transpose(0, 1))  # (T, B, R), contiguous in time
-        w_t = self.hidden_matrix().T
-        states = self._unroll(drive.unbind(0), w_t)
-        return torch.stack(states, dim=1)
+        w = self.hidden_matrix()
+        if self.fused:
+            states = recurrence(self.kind, drive, w, getattr(self, "bias", None))
+        else:
+            states = torch.stack(self._unroll(drive.unbind(0), w.T), dim=0)
+        return states.transpose(0, 1)
 
     def _unroll(self, drives, w_t) -> list[torch.Tensor]:
+        """The same recurrence as a plain autograd loop (the reference for the fused one)."""
         raise NotImplementedError
 
 
@@ -116,6 +127,8 @@ class RACLayer(RecurrentLayer):
                 start = torch.ones(self.hidden_size, self.input_size)
             self.input.weight.copy_(start + noise)
 
+    kind = "rac"
+
     def _unroll(self, drives, w_t):
         h = drives[0]
         states = [h]
@@ -129,6 +142,7 @@ class TanhLayer(RecurrentLayer):
     """``h_t = tanh(W^H h_{t-1} + W^I x_t + b)``."""
 
     input_bias = True
+    kind = "tanh"
 
     def _unroll(self, drives, w_t):
         h = torch.tanh(drives[0])
@@ -146,6 +160,8 @@ class ModReLULayer(RecurrentLayer):
                  orthogonal_init: str = "henaff", generator: torch.Generator | None = None) -> None:
         super().__init__(input_size, hidden_size, orthogonal, orthogonal_init, generator)
         self.bias = nn.Parameter(torch.empty(hidden_size).uniform_(-0.01, 0.01, generator=generator))
+
+    kind = "modrelu"
 
     def _unroll(self, drives, w_t):
         b = self.bias

@@ -1,0 +1,52 @@
+"""The fused recurrence: same values and gradients as the autograd loop; gradcheck."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tnrnn.nn import DeepRNN
+from tnrnn.nn.recurrence import recurrence
+
+
+@pytest.mark.parametrize("kind", ["tanh", "modrelu", "rac"])
+@pytest.mark.parametrize("steps", [1, 2, 5])
+def test_gradcheck(kind, steps):
+    g = torch.Generator().manual_seed(steps)
+    drives = torch.randn(steps, 3, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    w = (0.5 * torch.randn(4, 4, dtype=torch.float64, generator=g)).requires_grad_()
+    if kind == "modrelu":
+        bias = (0.3 * torch.randn(4, dtype=torch.float64, generator=g)).requires_grad_()
+        assert torch.autograd.gradcheck(lambda d, w, b: recurrence(kind, d, w, b), (drives, w, bias))
+    else:
+        assert torch.autograd.gradcheck(lambda d, w: recurrence(kind, d, w), (drives, w))
+
+
+@pytest.mark.parametrize("cell", ["tanh", "modrelu", "rac"])
+@pytest.mark.parametrize("orthogonal", [None, "matrix_exp", "scaled_cayley"])
+def test_fused_equals_autograd_loop(cell, orthogonal):
+    torch.manual_seed(0)
+    model = DeepRNN(cell, input_size=3, output_size=2, hidden=6, depth=2, orthogonal=orthogonal).double()
+    x = torch.randn(5, 7, 3, dtype=torch.float64)
+    target = torch.randn(5, 7, 2, dtype=torch.float64)
+    results = []
+    for fused in (True, False):
+        for layer in model.layers:
+            layer.fused = fused
+        model.zero_grad()
+        out = model(x)
+        ((out - target) ** 2).sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    (out_a, grads_a), (out_b, grads_b) = results
+    assert torch.allclose(out_a, out_b, rtol=1e-10, atol=1e-12)
+    for ga, gb in zip(grads_a, grads_b):
+        assert torch.allclose(ga, gb, rtol=1e-8, atol=1e-10)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown recurrence"):
+        recurrence("lstm", torch.zeros(2, 1, 3), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="needs a bias"):
+        recurrence("modrelu", torch.zeros(2, 1, 3), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="drives must be"):
+        recurrence("tanh", torch.zeros(2, 1, 3), torch.zeros(2, 2))
