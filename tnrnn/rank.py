@@ -382,8 +382,14 @@ def separation_rank(weights: RACWeights, length: int, partition: Partition | str
         return RankResult(value, lower, closed.upper, lower == closed.upper, chosen,
                           time.perf_counter() - start, True, weights.modulus, None, [value], None,
                           closed.to_dict())
-    if method not in ("auto", "dense"):
-        raise ValueError(f"float ranks of real weights use method='dense', got method={method!r}")
+    if method not in ("auto", "dense", "tn"):
+        raise ValueError(f"float ranks of real weights use method='dense' or 'tn', got method={method!r}")
+    if method == "tn":
+        from tnrnn.contract import spectrum_tn
+
+        spec_info, upper = spectrum_tn(weights, partition, tolerance=tolerance, max_bytes=max_bytes)
+        return RankResult(spec_info.rank, 0, upper, False, "float-tn", time.perf_counter() - start,
+                          False, None, None, [], spec_info, closed.to_dict())
     matrix = partition.matricize(grid_tensor(weights, length, max_bytes=max_bytes))
     spec_info = spectrum(matrix, tolerance)
     return RankResult(spec_info.rank, 0, min(matrix.shape), False, "float-svd",
