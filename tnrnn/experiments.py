@@ -68,6 +68,10 @@ __all__ = [
     "execute_point",
     "train_and_probe",
     "SweepSummary",
+    "summary_rows",
+    "markdown_table",
+    "relative_rank",
+    "plot_report",
 ]
 
 #: Version of the SQLite layout; a store of another version is refused, never modified.
@@ -664,12 +668,16 @@ def _theory(templates: int, hidden: int, depth: int, length: int, partition: str
 
 
 def _probe_rows(model, task, config, length: int, probe_cfg: dict, theory_cfg: dict) -> list[dict]:
-    from tnrnn.probe import probe_model, rac_probe
+    from tnrnn.probe import NonFiniteOutputError, probe_model, rac_probe
 
     common = {k: probe_cfg[k] for k in ("output_index", "symbols", "tolerance")}
-    found = probe_model(model, task, length, probe_cfg["partition"], step=probe_cfg["step"],
-                        method=probe_cfg["method"], rows=probe_cfg["rows"], cols=probe_cfg["cols"],
-                        seed=probe_cfg["seed"], **common)
+    try:
+        found = probe_model(model, task, length, probe_cfg["partition"], step=probe_cfg["step"],
+                            method=probe_cfg["method"], rows=probe_cfg["rows"], cols=probe_cfg["cols"],
+                            seed=probe_cfg["seed"], **common)
+    except NonFiniteOutputError:  # a diverged network is a result too: no rank, method "diverged"
+        return [{"length": length, "partition": probe_cfg["partition"], "route": "model",
+                 "method": "diverged", "rank": None}]
     results = [("model", found)]
     if probe_cfg["exact"] and config.cell == "rac" and probe_cfg["step"] == -1 \
             and found.method == "dense":
@@ -919,15 +927,31 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: float = 0.9) -> list[Path]:
+def relative_rank(spectrum: list[float] | str, relative: float) -> int | None:
+    """Number of singular values above ``relative * sigma_max`` (a stated, coarser float rank).
+
+    Examples
+    --------
+    >>> relative_rank([1.0, 0.1, 1e-4], 1e-3), relative_rank("[2.0, 1.0]", 0.6)
+    (2, 1)
+    """
+    values = json.loads(spectrum) if isinstance(spectrum, str) else spectrum
+    if not values:
+        return None
+    return sum(1 for v in values if v > relative * values[0])
+
+
+def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: float = 0.9,
+                relative: float = 1e-3) -> list[Path]:
     """Draw the comparison figures of a sweep store; returns the PNG paths.
 
     * ``<out>_solved.png``: per task, validation accuracy against the task length for
       each depth (the dashed line is ``threshold``), and the longest length solved per
       depth next to the theory's generic-rank interval for that architecture.
-    * ``<out>_ranks.png`` (when the sweep probed): float rank and effective rank of the
-      trained networks against the probe length T, per depth, with the theory's
-      interval for the RAC of the same width and depth over the same symbols.
+    * ``<out>_ranks.png`` (when the sweep probed): float rank (numpy's tolerance) and
+      the rank at ``relative * sigma_max`` of the best-trained network of each depth
+      against the probe length T, with the theory's interval for the RAC of the same
+      width and depth over the same symbols.
     """
     import matplotlib
 
@@ -938,7 +962,7 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
     out.parent.mkdir(parents=True, exist_ok=True)
     with ResultsStore(db) as store:
         points = store.points()
-        probes = store.probes()
+        probes = store.probes(spectrum=True)
         summary = summary_rows(store, threshold)
     if not points:
         raise ValueError(f"{db} holds no finished points yet: run the sweep first")
@@ -981,28 +1005,30 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
     plt.close(fig)
     paths.append(path)
 
-    model_probes = [p for p in probes if p["route"] == "model"]
+    model_probes = [p for p in probes if p["route"] == "model" and p["rank"] is not None]
     if model_probes:
         by_point = {r["point_id"]: r for r in points}
         fig, axes = plt.subplots(1, len(series), figsize=(5.2 * len(series), 4), squeeze=False)
         for (task, cell), ax in zip(series, axes[0]):
             for depth in depths:
-                # the longest task length of this depth: the most trained memory
+                # the best-trained network of this depth (highest validation accuracy)
                 rows = [p for p in model_probes if by_point[p["point_id"]]["task"] == task
                         and by_point[p["point_id"]]["cell"] == cell and by_point[p["point_id"]]["depth"] == depth]
                 if not rows:
                     continue
-                longest = max(by_point[p["point_id"]]["length"] for p in rows)
-                rows = sorted((p for p in rows if by_point[p["point_id"]]["length"] == longest),
-                              key=lambda p: p["length"])
+                best = max({p["point_id"] for p in rows}, key=lambda i: (by_point[i]["accuracy"] or 0, i))
+                rows = sorted((p for p in rows if p["point_id"] == best), key=lambda p: p["length"])
                 ts = sorted({p["length"] for p in rows})
                 rank = [_mean([p["rank"] for p in rows if p["length"] == t]) for t in ts]
-                eff = [_mean([p["effective_rank"] for p in rows if p["length"] == t]) for t in ts]
+                coarse = [_mean([relative_rank(p["spectrum"], relative) for p in rows if p["length"] == t])
+                          for t in ts]
                 lo = [min(p["theory_lower"] for p in rows if p["length"] == t) for t in ts]
                 hi = [max(p["theory_upper"] for p in rows if p["length"] == t) for t in ts]
                 colour = colours[depth]
-                ax.plot(ts, rank, "o-", color=colour, label=f"L={depth}: probe float rank")
-                ax.plot(ts, eff, "s:", color=colour, label=f"L={depth}: probe effective rank")
+                trained = by_point[best]
+                ax.plot(ts, rank, "o-", color=colour, label=f"L={depth} (task length {trained['length']}, "
+                                                             f"accuracy {trained['accuracy']:.2f}): float rank")
+                ax.plot(ts, coarse, "s:", color=colour, label=f"L={depth}: rank at {relative:g} sigma_max")
                 ax.fill_between(ts, lo, hi, color=colour, alpha=0.15)
                 ax.plot(ts, hi, "--", color=colour, lw=1, label=f"L={depth}: theory interval")
                 ax.plot(ts, lo, "--", color=colour, lw=1)

@@ -49,12 +49,17 @@ __all__ = [
     "probe_model",
     "rac_probe",
     "DEFAULT_MAX_SEQUENCES",
+    "NonFiniteOutputError",
 ]
 
 #: ``auto`` probes densely while ``n_symbols ** T`` stays at or below this many sequences.
 DEFAULT_MAX_SEQUENCES = 2**16
 
 SequenceFunction = Callable[[np.ndarray], np.ndarray]
+
+
+class NonFiniteOutputError(ValueError):
+    """The probed outputs contain NaN or infinity (a diverged network): no spectrum exists."""
 
 
 @dataclass
@@ -353,7 +358,7 @@ def probe(function: SequenceFunction, length: int, partition: Partition | str = 
 
 def _result(matrix, tolerance, method, partition, symbols, lower_only, seconds, extra) -> ProbeResult:
     if not np.all(np.isfinite(matrix)):
-        raise ValueError("the probed outputs contain NaN or infinity: the model diverged")
+        raise NonFiniteOutputError("the probed outputs contain NaN or infinity: the model diverged")
     s = spectrum(matrix, tolerance)
     return ProbeResult([float(v) for v in s.values], s.rank, float(s.tolerance), float(s.effective_rank),
                        float(s.entropy), float(s.log_gap), int(s.log_gap_index), method, partition.name,
