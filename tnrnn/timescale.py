@@ -593,6 +593,8 @@ DEFAULT_VARIANTS: tuple[GateVariant, ...] = (
     GateVariant("sigmoid, uniform (Gu 2020)", "sigmoid", "uniform"),
     GateVariant("fast sigma(sinh), chrono (Ohno 2023)", "fast", "chrono"),
     GateVariant("tau = 1 + softplus, chrono", "timescale", "chrono"),
+    GateVariant("fast sigma(sinh), bias 1", "fast", "constant", 1.0),
+    GateVariant("tau = 1 + softplus, bias 1", "timescale", "constant", 1.0),
 )
 
 
