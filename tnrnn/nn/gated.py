@@ -579,7 +579,9 @@ def init_forget_gate(model: GatedRNN | _GatedCell, init: str, *, forget_bias: fl
     The target is written into ``bias_ih`` and the same rows of ``bias_hh`` are set to
     zero (the single-bias pitfall, module docstring). Chrono also sets the LSTM input
     gate bias to ``-s`` (in ``bias_ih``, zeroing ``bias_hh``); a GRU has no separate
-    input gate (``1 - z`` is), so only ``z`` changes.
+    input gate (``1 - z`` is), so only ``z`` changes. Uniform initialisation draws ``u``
+    from ``U[1/d, 1 - 1/d]`` for a width d >= 3 and from ``U[1/4, 3/4]`` for d <= 2
+    (where the paper's interval is empty or a point).
 
     Examples
     --------
