@@ -38,6 +38,9 @@ _EXPORTS = {
     "depth_table": "tnrnn.depthtable",
     "gate_timescales": "tnrnn.timescale",
     "gradient_profile": "tnrnn.timescale",
+    "LinearRNN": "tnrnn.linear.model",
+    "ScaledConvolution": "tnrnn.linear.model",
+    "lag_weights": "tnrnn.linear.theory",
 }
 
 __all__ = sorted([*_EXPORTS, "bounds"])
