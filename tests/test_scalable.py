@@ -57,6 +57,21 @@ def test_scalable_equals_dense_at_every_cut(templates, hidden, depth):
         assert sampled  # the random sampling of rows or columns is exercised
 
 
+@pytest.mark.parametrize("front", [0, 1, 2])
+def test_fronts_times_backs_columns_equal_dense(front, monkeypatch):
+    # Depth 2 builds its columns as (every front of a few steps) x (backs); any front length
+    # must give the dense rank, with columns sampled (140 of 4^4 suffixes at k=4).
+    import tnrnn.scalable as scalable
+
+    weights = RACWeights.random_mod_p(RACSpec(4, 4, 2), P, seed=8)
+    plan = scalable_plan(weights.spec, 8, 4)
+    assert plan.cols == 140 and not plan.all_cols and scalable._front_length(plan, 4) == 1
+    monkeypatch.setattr(scalable, "_front_length", lambda plan, templates: min(front, plan.suffix_length - 1))
+    ranker = _CutRanker(weights)
+    for k in range(1, 8):
+        assert ranker.rank(8, k) == _dense_exact(weights, cut(8, k)), k
+
+
 def test_the_rac_is_not_multilinear_in_its_inputs():
     # Why only one-hot inputs are used: for depth 2, y at a mixture of two symbols is not the
     # mixture of the two y's (h^1_t feeds layer 2 at every later step).
