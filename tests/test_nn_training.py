@@ -204,3 +204,19 @@ def test_cuda_training(tmp_path):
     summary = train(tiny(steps=10, device="cuda"), tmp_path, progress=False)
     model, _, _ = load_run(tmp_path, device="cuda")
     assert summary["steps"] == 10 and next(model.parameters()).is_cuda
+
+
+def test_plot_training(tmp_path):
+    from tnrnn.nn.plots import main, plot_training
+
+    train(tiny(steps=20), tmp_path / "a", progress=False)
+    train(tiny(steps=20, depth=1), tmp_path / "b", progress=False)
+    out = plot_training([tmp_path / "a", tmp_path / "b"], tmp_path / "fig" / "curve.png")
+    assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size < 500_000
+    assert main([str(tmp_path / "c.png"), str(tmp_path / "a")]) == 0 and (tmp_path / "c.png").exists()
+    train(TrainConfig(task="adding", length=4, cell="gru", depth=1, hidden=4, steps=2, batch_size=4,
+                      eval_every=1, val_size=8), tmp_path / "adding", progress=False)
+    with pytest.raises(ValueError, match="different tasks"):
+        plot_training({"copy": tmp_path / "a", "add": tmp_path / "adding"}, tmp_path / "d.png")
+    with pytest.raises(ValueError, match="no metrics"):
+        plot_training(tmp_path / "missing", tmp_path / "e.png")

@@ -88,13 +88,15 @@ class RecurrentLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """States ``(B, T, R)`` of the sequence ``x`` ``(B, T, fan_in)``."""
-        drive = self.input(x.transpose(0, 1))  # (T, B, R), contiguous in time
+        return self.forward_time_major(x.transpose(0, 1)).transpose(0, 1)
+
+    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
+        """States ``(T, B, R)`` of ``x`` ``(T, B, fan_in)`` (the layout the stack keeps throughout)."""
+        drive = self.input(x)
         w = self.hidden_matrix()
         if self.fused:
-            states = recurrence(self.kind, drive, w, getattr(self, "bias", None))
-        else:
-            states = torch.stack(self._unroll(drive.unbind(0), w.T), dim=0)
-        return states.transpose(0, 1)
+            return recurrence(self.kind, drive, w, getattr(self, "bias", None))
+        return torch.stack(self._unroll(drive.unbind(0), w.T), dim=0)
 
     def _unroll(self, drives, w_t) -> list[torch.Tensor]:
         """The same recurrence as a plain autograd loop (the reference for the fused one)."""

@@ -70,18 +70,29 @@ class DeepRNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Per-step outputs ``(B, T, output_size)`` of inputs ``(B, T, input_size)``."""
-        return self.readout(self.states(x))
+        if self.rnn is not None:
+            return self.readout(self.states(x))
+        # Time-major all the way up and through the readout: no (B, T, R) copies.
+        return self.readout(self._states_time_major(x)).transpose(0, 1)
 
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """The top layer's states ``(B, T, R)``."""
+        if self.rnn is not None:
+            self._check_inputs(x)
+            return self.rnn(x)[0]
+        return self._states_time_major(x).transpose(0, 1)
+
+    def _check_inputs(self, x: torch.Tensor) -> None:
         if x.dim() != 3 or x.shape[-1] != self.input_size:
             raise ValueError(f"inputs must have shape (batch, T, {self.input_size}), got {tuple(x.shape)}")
-        if self.rnn is not None:
-            return self.rnn(x)[0]
+
+    def _states_time_major(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_inputs(x)
+        h = x.transpose(0, 1)
         with parametrize.cached():  # each orthogonal map evaluated once per forward pass
             for layer in self.layers:
-                x = layer(x)
-        return x
+                h = layer.forward_time_major(h)
+        return h
 
     def orthogonal_parameters(self) -> list[nn.Parameter]:
         """The parameters behind the orthogonal maps (trained with their own learning rate)."""
