@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tnrnn.linear.theory import decay_length
+
 __all__ = ["plot_kernel_convergence", "plot_training_equivalence", "plot_lag_bias", "kernel_table", "main"]
 
 
@@ -78,12 +80,13 @@ def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png
     ax1.plot(lags, first.theory, "k-", lw=2, label=r"theory $\beta_j^2=(j+1)\sigma_C^2\sigma_F^2\sigma_W^{2(j-1)}$"
              if first.parameterization == "ntk" else r"theory $\beta_j^2$ (standard)")
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(groups)))
-    for color, (width, rs) in zip(colors, groups.items()):
+    offsets = np.linspace(-0.25, 0.25, len(groups)) if len(groups) > 1 else [0.0]
+    for color, offset, (width, rs) in zip(colors, offsets, groups.items()):
         values = np.array([r.empirical for r in rs])
         err = values.std(0, ddof=1) if len(rs) > 1 else None
-        ax1.errorbar(lags, values.mean(0), yerr=err, fmt="o", ms=4, color=color, capsize=2,
-                     label=f"empirical, n={width} ({len(rs)} draws)")
-    ax1.set_xlabel("lag j")
+        ax1.errorbar(lags + offset, values.mean(0), yerr=err, fmt="o", ms=4, color=color, capsize=2,
+                     label=f"empirical, n={width} (mean ± sd, {len(rs)} draws)")
+    ax1.set_xlabel("lag j (points shifted sideways by width for legibility)")
     ax1.set_ylabel(r"kernel diagonal $\Theta_{jj}$")
     ax1.set_title(f"lag-space tangent kernel, {first.parameterization}, $\\sigma_W$={first.sigma_w}")
     ax1.legend(fontsize=7)
@@ -151,19 +154,23 @@ def plot_lag_bias(results, path="figures/linear_lag_bias.png") -> Path:
     """Final error per lag for several sigma_w (RNN, scaled model, diagonal theory) and their ``beta_j^2``."""
     plt = _pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    from matplotlib.lines import Line2D
+
+    floor = 1e-10
     for color, r in zip(("C0", "C1", "C2", "C3", "C4"), results):
         lags = np.arange(1, r.target.size + 1)
-        floor = 1e-6
-        ax1.semilogy(lags, np.maximum(r.lag_error_rnn, floor), "o", color=color, ms=4,
-                     label=f"$\\sigma_W$={r.sigma_w}: RNN (n={r.width})")
-        ax1.semilogy(lags, np.maximum(r.lag_error_conv, floor), "-", color=color, label="  scaled conv.")
-        ax1.semilogy(lags, np.maximum(r.theory_lag_error, floor), ":", color=color, lw=2,
-                     label="  diagonal theory")
-        ax2.semilogy(lags, r.weights, "-o", ms=3, color=color, label=f"$\\sigma_W$={r.sigma_w}")
+        ax1.semilogy(lags, np.maximum(r.lag_error_rnn, floor), "o", color=color, ms=4)
+        ax1.semilogy(lags, np.maximum(r.lag_error_conv, floor), "-", color=color)
+        ax1.semilogy(lags, np.maximum(r.theory_lag_error, floor), ":", color=color, lw=2)
+        ax2.semilogy(lags, r.weights, "-o", ms=3, color=color,
+                     label=f"$\\sigma_W$={r.sigma_w} (decay length {decay_length(r.sigma_w):.3g})")
     ax1.set_xlabel("lag j")
-    ax1.set_ylabel(r"$|K_j - K^*_j|$ after training (floored at 1e-6)")
-    ax1.set_title(f"error per lag after {results[0].steps[-1]} steps, lr {results[0].lr}")
-    ax1.legend(fontsize=7, ncol=1)
+    ax1.set_ylabel(r"$|K_j - K^*_j|$ after training (floored at 1e-10)")
+    ax1.set_title(f"error per lag after {results[0].steps[-1]} steps, lr {results[0].lr}; colours as right")
+    style = [Line2D([], [], color="k", marker="o", ls="", ms=4, label=f"linear RNN (n={results[0].width})"),
+             Line2D([], [], color="k", ls="-", label="scaled convolution"),
+             Line2D([], [], color="k", ls=":", lw=2, label="diagonal theory")]
+    ax1.legend(handles=style, fontsize=8, loc="lower right")
     ax2.set_xlabel("lag j")
     ax2.set_ylabel(r"lag weight $\beta_j^2$ (rate at which lag j is learned)")
     ax2.set_title("why: infinite-width lag weights")
@@ -189,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
 
-    widths = [50, 200] if args.quick else [100, 300, 1000, 2000, 4000]
-    seeds = range(2) if args.quick else range(3)
-    results = kernel_sweep(widths, 12, 0.9, seeds=seeds)
+    if args.quick:
+        results = kernel_sweep([50, 200], 12, 0.9, seeds=range(2))
+    else:  # more draws where they are cheap
+        results = kernel_sweep([100, 300, 1000], 12, 0.9, seeds=range(8))
+        results += kernel_sweep([2000, 4000], 12, 0.9, seeds=range(3))
     print(kernel_table(results))
     print("wrote", plot_kernel_convergence(results, out / "linear_kernel_convergence.png"))
 
