@@ -1,31 +1,111 @@
 """Generic Start-End ranks by depth and length: the data behind "depth buys memory".
 
 :func:`depth_table` computes one :class:`~tnrnn.rank.RankResult` per (depth, T) with
-the closed-form bounds beside it; :func:`plot_depth_table` draws rank against T on a
-log scale, bounds as lines and computed ranks as points (open markers: not certified).
+the closed-form bounds beside it (the scalable method makes long T possible);
+:func:`plot_depth_table` draws rank against T on a log scale, bounds as lines and
+computed ranks as points (open markers: not certified). Cells whose block would exceed
+``max_block`` rows are reported as skipped, with their proven interval, not computed.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 from tnrnn.bounds import bounds
 from tnrnn.circuits import RACSpec
+from tnrnn.partitions import start_end
 from tnrnn.rank import generic_rank
 
-__all__ = ["depth_table", "format_depth_table", "plot_depth_table"]
+__all__ = ["depth_table", "iter_depth_table", "format_depth_table", "plot_depth_table"]
+
+
+def _check_lists(depths, lengths) -> tuple[list[int], list[int]]:
+    depths, lengths = list(depths), list(lengths)
+    if not depths or not lengths:
+        raise ValueError(f"depths and lengths must be non-empty, got depths={depths}, lengths={lengths}")
+    for name, values in (("depths", depths), ("lengths", lengths)):
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+        if bad:
+            raise ValueError(f"{name} must be positive integers, got {bad}")
+    odd = [t for t in lengths if t % 2]
+    if odd:
+        raise ValueError(f"the Start-End partition needs even lengths, got {odd}")
+    return depths, lengths
+
+
+def _block_size(spec: RACSpec, length: int, method: str, max_block: int | None) -> int | None:
+    """Rows of the block the chosen route would rank, or ``None`` when it is within limits."""
+    from tnrnn.rank import DENSE_AUTO_ENTRIES
+
+    if max_block is None or method == "dense":
+        return None
+    if method == "auto" and spec.templates**length <= DENSE_AUTO_ENTRIES:
+        return None
+    size = min(bounds(spec, length).upper, spec.templates ** (length // 2))
+    return size if size > max_block else None
+
+
+def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto", draws: int = 3,
+                     seed: int = 0, max_block: int | None = 4096, progress: bool = True) -> Iterator[dict]:
+    """Yield the rows of :func:`depth_table` one at a time (interrupting keeps the finished ones)."""
+    from tqdm.auto import tqdm
+
+    depths, lengths = _check_lists(depths, lengths)
+    RACSpec(templates, hidden, 1)  # validates templates and hidden before any work
+    grid = list(itertools.product(depths, lengths))
+    for depth, length in tqdm(grid, desc="ranks", disable=not progress):
+        spec = RACSpec(templates, hidden, depth)
+        closed = bounds(spec, length, start_end(length))
+        named = {k: v for k, v in closed.to_dict().items() if k not in ("lower", "upper")}
+        row = {"templates": templates, "hidden": hidden, "depth": depth, "length": length, **named}
+        too_big = _block_size(spec, length, method, max_block)
+        if too_big is not None:
+            row.update(rank=None, lower=closed.lower, upper=closed.upper,
+                       certified=closed.lower == closed.upper, method="skipped", seconds=0.0,
+                       failure_bound=None, note=f"block of {too_big} rows > max_block={max_block}")
+        else:
+            result = generic_rank(spec, length, method=method, draws=draws, seed=seed)
+            row.update(rank=result.rank, lower=result.lower, upper=result.upper,
+                       certified=result.certified, method=result.method, seconds=result.seconds,
+                       failure_bound=result.failure_bound, note="")
+        yield row
 
 
 def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto",
-                draws: int = 3, seed: int = 0, progress: bool = True) -> list[dict]:
+                draws: int = 3, seed: int = 0, max_block: int | None = 4096,
+                progress: bool = True) -> list[dict]:
     """Generic Start-End ranks for every depth and (even) length.
+
+    Parameters
+    ----------
+    templates, hidden : int
+        M and R.
+    depths, lengths : iterable of int
+        L values and even T values.
+    method : str
+        As in :func:`tnrnn.rank.generic_rank` (``auto``: dense for tiny grids, else the
+        scalable method).
+    draws, seed : int
+        As in :func:`tnrnn.rank.generic_rank`.
+    max_block : int or None
+        Skip cells whose exact block would have more rows than this (the rank can be that
+        large: ``min(upper bound, M^{T/2})``); ``None``: no limit but memory.
+    progress : bool
+        Show a tqdm bar.
 
     Returns
     -------
     list of dict
-        One row per (depth, length): ``depth``, ``length``, ``rank``, ``lower``, ``upper``,
-        ``certified``, ``method``, ``seconds`` and the named closed forms.
+        One row per (depth, length): ``depth``, ``length``, ``rank`` (``None`` when
+        skipped), ``lower``, ``upper``, ``certified``, ``method``, ``seconds``,
+        ``failure_bound``, ``note`` and the named closed forms.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-positive depths/lengths, odd lengths, bad M or R.
 
     Examples
     --------
@@ -33,20 +113,8 @@ def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "
     >>> [(r["depth"], r["rank"], r["certified"]) for r in rows]
     [(1, 2, True), (2, 4, True)]
     """
-    from tqdm.auto import tqdm
-
-    grid = list(itertools.product(depths, lengths))
-    rows = []
-    for depth, length in tqdm(grid, desc="ranks", disable=not progress):
-        spec = RACSpec(templates, hidden, depth)
-        result = generic_rank(spec, length, method=method, draws=draws, seed=seed)
-        closed = bounds(spec, length)
-        rows.append({"templates": templates, "hidden": hidden, "depth": depth, "length": length,
-                     "rank": result.rank, "lower": result.lower, "upper": result.upper,
-                     "certified": result.certified, "method": result.method,
-                     "seconds": result.seconds, "failure_bound": result.failure_bound,
-                     **{k: v for k, v in closed.to_dict().items() if k not in ("lower", "upper")}})
-    return rows
+    return list(iter_depth_table(templates, hidden, depths, lengths, method=method, draws=draws, seed=seed,
+                                 max_block=max_block, progress=progress))
 
 
 def format_depth_table(rows: list[dict]) -> str:
@@ -56,7 +124,7 @@ def format_depth_table(rows: list[dict]) -> str:
     def show(v):
         return "-" if v is None else str(v)
 
-    body = [[r["depth"], r["length"], r["rank"], f"[{r['lower']}, {r['upper']}]",
+    body = [[r["depth"], r["length"], show(r["rank"]), f"[{r['lower']}, {r['upper']}]",
              "yes" if r["certified"] else "no", show(r["shallow"]), show(r["depth2_lower"]),
              show(r["lifted_upper"]), show(r["mincut_upper"]), show(r["trivial_upper"]),
              r["method"], f"{r['seconds']:.2f}"] for r in rows]
@@ -68,45 +136,46 @@ def format_depth_table(rows: list[dict]) -> str:
 def plot_depth_table(rows: list[dict], path: str | Path | None = None, *, ax=None):
     """Rank against T by depth, log scale: computed ranks as points, bounds as lines.
 
-    Filled markers are certified ranks; open markers are exact ranks at random weights
-    whose generic value is only known to lie in ``[lower, upper]`` (drawn as an error bar).
-    Returns the matplotlib ``Figure``; saves it to ``path`` when given.
+    Solid line: the best proven upper bound (minimum of the closed forms); dashed: the
+    paper's depth-2 lower bound. Filled markers are certified ranks; open markers are
+    exact ranks at random weights whose generic value is only known to lie in
+    ``[lower, upper]`` (drawn as an error bar). Returns the matplotlib ``Figure``; saves it
+    to ``path`` when given.
     """
     import matplotlib
 
-    if ax is None:
-        matplotlib.use("Agg") if path is not None else None
+    if ax is None and path is not None:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7.5, 4.8))
     depths = sorted({r["depth"] for r in rows})
     colors = plt.cm.viridis([i / max(len(depths) - 1, 1) * 0.85 for i in range(len(depths))])
     for depth, color in zip(depths, colors):
         sub = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["length"])
         lengths = [r["length"] for r in sub]
+        ax.plot(lengths, [r["upper"] for r in sub], "-", color=color, lw=1.2, alpha=0.8,
+                label=f"L={depth} proven upper bound")
         for cert in (True, False):
-            pts = [r for r in sub if r["certified"] == cert]
+            pts = [r for r in sub if r["certified"] == cert and r["rank"] is not None]
             if not pts:
                 continue
             ax.errorbar([r["length"] for r in pts], [r["rank"] for r in pts],
                         yerr=[[0] * len(pts), [r["upper"] - r["rank"] for r in pts]],
-                        fmt="o", ms=7, color=color, mfc=color if cert else "white", capsize=3,
-                        label=f"L={depth} rank" + ("" if cert else " (interval)"), zorder=3)
-        lifted = [r["lifted_upper"] for r in sub]
-        ax.plot(lengths, [min(a, r["trivial_upper"]) for a, r in zip(lifted, sub)], "-",
-                color=color, lw=1.2, alpha=0.8, label=f"L={depth} upper bound")
+                        fmt="o", ms=6, color=color, mfc=color if cert else "white", capsize=3,
+                        label=f"L={depth} rank" + (" (certified)" if cert else " (interval)"), zorder=3)
         if any(r["depth2_lower"] is not None for r in sub):
             ax.plot(lengths, [r["depth2_lower"] for r in sub], "--", color=color, lw=1.2,
-                    label=f"L={depth} paper lower bound")
+                    label=f"L={depth} paper lower bound C(min(M,R)+T/2-1, T/2)")
     first = rows[0]
     ax.set_yscale("log")
     ax.set_xlabel("sequence length T")
-    ax.set_ylabel("Start-End separation rank")
-    ax.set_title(f"Generic Start-End rank by depth (M={first['templates']}, R={first['hidden']})")
+    ax.set_ylabel("generic Start-End separation rank")
+    ax.set_title(f"Start-End rank by depth (M={first['templates']}, R={first['hidden']}; exact mod p)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=110)
     return fig

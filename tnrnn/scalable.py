@@ -490,8 +490,7 @@ class _CutRanker:
         prefixes = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 2 * attempt + 1)
         if plan.route == "lifted":
             return self._rank_lifted(plan, prefixes, 2 * attempt + 2)
-        suffixes = self._inputs(plan.cols, plan.suffix_length, plan.all_cols, 2 * attempt + 2)
-        return self._rank_direct(plan, prefixes, suffixes)
+        return self._rank_direct(plan, prefixes, 2 * attempt + 2)
 
     def _rank_lifted(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
         """Depth 2: ``K = Phi Psi^T`` through the lifted state, columns a product fronts x backs.
@@ -520,32 +519,52 @@ class _CutRanker:
             block[:, i * n_backs:(i + 1) * n_backs] = _matmul_mod(phi, psi, p)
         return _rank_mod(block, p)
 
-    def _rank_direct(self, plan: ScalablePlan, prefixes: np.ndarray, suffixes: np.ndarray) -> int:
-        """``K[i, j] = y(prefix_i . suffix_j)`` evaluated from the prefix states at the cut."""
+    def _rank_direct(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
+        """``K[i, (f, t)] = y(prefix_i . f . t)``: random fronts f, then every tail t, as a tree.
+
+        The tails (every sequence of the last ``j`` steps, ``M^j <= N``) are grown as a tree
+        from each prefix-and-front state, as the grid tensor grows prefixes: every tail step
+        is shared by all the tails below it, so the cost is about ``2 N^2 L R^2`` instead of
+        ``N^2 m L R^2`` for N independent suffixes.
+        """
         from tqdm.auto import tqdm
 
-        p, r = self.p, self.spec.hidden
+        p, r, templates = self.p, self.spec.hidden, self.spec.templates
+        m = plan.suffix_length
+        if plan.all_cols:
+            tail, n_fronts = m, 1
+        else:
+            tail = 0
+            while tail + 1 < m and templates ** (tail + 1) <= plan.cols:
+                tail += 1
+            n_fronts = -(-plan.cols // templates**tail)
+        fronts = self._inputs(n_fronts, m - tail, plan.all_cols, tag) if tail < m else None
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
-        block = np.empty((n_rows, plan.cols), dtype=np.int64)
-        per_suffix = n_rows * r * 8 * (self.spec.depth + 4)
-        chunk = max(1, _CHUNK_BYTES // per_suffix)
-        starts = range(0, plan.cols, chunk)
+        width = n_fronts * templates**tail
+        block = np.empty((n_rows, width), dtype=np.int64)
+        per_row = 3 * width * r * 8 * (self.spec.depth + 2)
+        chunk = max(1, _CHUNK_BYTES // per_row)
+        starts = range(0, n_rows, chunk)
+        columns = np.ascontiguousarray(self.weights.input[0].T)  # (M, R): W^{I,1} e_d
         for start in tqdm(starts, desc=f"cut {plan.prefix_length}", leave=False,
                           disable=not self.progress or len(starts) < 4):
-            part = suffixes[start:start + chunk]
-            c = part.shape[0]
-            current = [np.broadcast_to(s, (c, n_rows, r)).reshape(c * n_rows, r) for s in states]
-            for t in range(plan.suffix_length):
-                drive = _linear(part[:, t, :], self.weights.input[0], p)
-                below = np.broadcast_to(drive[:, None, :], (c, n_rows, r)).reshape(c * n_rows, r)
+            c = min(chunk, n_rows - start)
+            current = [np.repeat(s[start:start + c], n_fronts, axis=0) for s in states]
+            if fronts is not None:
+                current = _run(self.weights, np.broadcast_to(fronts, (c, *fronts.shape)).reshape(
+                    c * n_fronts, m - tail, templates), current)
+            for _ in range(tail):  # grow every tail: state index = parent * M + symbol
+                n = current[0].shape[0]
+                below = np.broadcast_to(columns, (n, templates, r)).reshape(n * templates, r)
                 for layer in range(self.spec.depth):
                     if layer > 0:
                         below = _linear(below, self.weights.input[layer], p)
-                    below = _linear(current[layer], self.weights.hidden[layer], p) * below % p
+                    carried = np.repeat(_linear(current[layer], self.weights.hidden[layer], p), templates, axis=0)
+                    below = carried * below % p
                     current[layer] = below
             values = _linear(current[-1], self.weights.output[None, :], p)[:, 0]
-            block[:, start:start + c] = values.reshape(c, n_rows).T
+            block[start:start + c] = values.reshape(c, width)
         return _rank_mod(block, p)
 
 

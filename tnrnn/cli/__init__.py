@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "rank": "rank",
     "bounds": "bounds",
     "demo": "demo",
+    "depth-table": "depth_table",
     "train": "train",
     "sweep": "sweep",
     "probe": "probe",
