@@ -147,13 +147,35 @@ def test_timescale_summary_matches_numpy():
     rng = np.random.default_rng(0)
     f = rng.uniform(0.1, 0.999, size=(3, 5, 4))
     s = timescale_summary(np.log(f), horizon=20)
-    tau = -1 / np.log(f)
-    assert s.count == 60 and abs(s.median - np.median(tau)) < 1e-12 and abs(s.q90 - np.quantile(tau, 0.9)) < 1e-12
-    np.testing.assert_allclose(s.per_unit, np.median(tau.reshape(-1, 4), axis=0))
+    tau = np.sort(-1 / np.log(f).reshape(-1))
+    # order statistics: the q-quantile is the ceil(q n)-th smallest value
+    assert s.count == 60 and s.median == tau[29] and s.q90 == tau[53] and s.q10 == tau[5]
+    per_unit = np.sort(-1 / np.log(f).reshape(-1, 4), axis=0)[7]  # 15 values per unit: the 8th
+    np.testing.assert_array_equal(s.per_unit, per_unit)
     assert s.fraction_above == np.mean(tau > 20) and abs(s.geometric_mean - np.exp(np.log(tau).mean())) < 1e-9
+    assert s.fraction_infinite == 0
     json.dumps(s.to_dict())
-    with pytest.raises(ValueError, match="strictly negative"):
-        timescale_summary(np.zeros((1, 1, 1)))
+    with pytest.raises(ValueError, match="must be <= 0"):
+        timescale_summary(np.full((1, 1, 1), 0.1))
+
+
+def test_saturated_gates_have_infinite_timescales_and_valid_json():
+    # a fast gate sigmoid(sinh a) is exactly 1 in float64 for a > 7.3: tau = inf, counted, not nan
+    log_f = np.log(np.full((2, 3, 4), 0.5))
+    log_f[:, :, 0] = 0.0
+    s = timescale_summary(log_f, horizon=10)
+    assert s.fraction_infinite == 0.25 and s.max == np.inf and s.fraction_above == 0.25
+    assert s.median == pytest.approx(1 / np.log(2)) and np.isinf(s.per_unit[0])
+    d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert d["max"] is None and d["per_unit"][0] is None and d["median"] == pytest.approx(1 / np.log(2))
+    model = GatedRNN(2, 3, 1, gate="fast")
+    with torch.no_grad():
+        model.layers[0].bias_ih[3:6] = 50.0
+        model.layers[0].weight_ih[3:6] = 0.0
+        model.layers[0].weight_hh[3:6] = 0.0
+    report = diagnose(model, ADDING, batch_size=2)
+    assert report.timescales.fraction_infinite == 1.0
+    json.dumps(report.to_dict(), allow_nan=False)
 
 
 def test_diagnostics_leave_the_model_untouched_and_reject_untraceable_models():

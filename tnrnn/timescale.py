@@ -70,6 +70,7 @@ CONDITION_RULE = ("gradient condition holds when a least-squares fit of ln ||dL/
                   "over the fitted lags has rate > 0 (decay) and R^2 >= 0.9 (exponential shape)")
 
 _QUANTILES = {"q10": 0.1, "median": 0.5, "q90": 0.9}
+_TAU_PLOT_CAP = 1e6
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -97,6 +98,9 @@ class TimescaleSummary:
         ``exp(mean ln tau)``: time scales span decades, so the geometric mean.
     fraction_above : float
         Fraction of gate values with tau above ``horizon``.
+    fraction_infinite : float
+        Fraction of gate values equal to 1 even in float64 (``ln f`` rounds to 0,
+        tau = inf): the fast gate ``sigmoid(sinh a)`` gets there at a > 7.3.
     horizon : float or None
         The horizon (usually the sequence length T); None when not given.
     """
@@ -111,13 +115,15 @@ class TimescaleSummary:
     max: float
     geometric_mean: float
     fraction_above: float
+    fraction_infinite: float
     horizon: float | None
 
     def to_dict(self, per_unit: bool = True) -> dict:
-        """JSON-ready dict (``per_unit`` as a list unless ``per_unit=False``)."""
-        out = {k: v for k, v in asdict(self).items() if k != "per_unit"}
+        """JSON-ready dict (``per_unit`` as a list unless ``per_unit=False``; inf and nan as None)."""
+        out = {k: (_finite_or_none(v) if isinstance(v, float) else v)
+               for k, v in asdict(self).items() if k != "per_unit"}
         if per_unit:
-            out["per_unit"] = [float(v) for v in self.per_unit]
+            out["per_unit"] = [_finite_or_none(v) for v in self.per_unit]
         return out
 
 
@@ -141,7 +147,12 @@ def timescale_summary(log_f: torch.Tensor | np.ndarray, *, layer: int = -1,
     Raises
     ------
     ValueError
-        If ``log_f`` is not 3-dimensional or has an entry that is not negative.
+        If ``log_f`` is not 3-dimensional or has a positive entry.
+
+    Notes
+    -----
+    Quantiles are order statistics (numpy's ``inverted_cdf``), so that gates saturated
+    to exactly 1 (tau = inf) are counted, not turned into nan by interpolation.
 
     Examples
     --------
@@ -153,19 +164,23 @@ def timescale_summary(log_f: torch.Tensor | np.ndarray, *, layer: int = -1,
     values = np.asarray(log_f.detach().cpu().double() if hasattr(log_f, "detach") else log_f, dtype=float)
     if values.ndim != 3:
         raise ValueError(f"log_f must have shape (batch, time, units), got {values.shape}")
-    if not np.all(values < 0):
-        raise ValueError("log_f must be strictly negative (forget gates in (0, 1))")
-    tau = -1.0 / values
+    if not np.all(values <= 0):
+        raise ValueError("log_f must be <= 0 (forget gates in (0, 1])")
+    with np.errstate(divide="ignore"):
+        # ln f == 0 (a gate saturated to 1 even in float64, either sign of zero): tau = +inf
+        tau = np.where(values == 0, np.inf, -1.0 / values)
     flat = tau.reshape(-1)
-    quantiles = {name: float(np.quantile(flat, q)) for name, q in _QUANTILES.items()}
+    # order statistics (inverted CDF): data values, well defined with infinite time scales
+    quantiles = {name: float(np.quantile(flat, q, method="inverted_cdf")) for name, q in _QUANTILES.items()}
     return TimescaleSummary(
         layer=layer,
-        per_unit=np.median(tau.reshape(-1, tau.shape[-1]), axis=0),
+        per_unit=np.quantile(tau.reshape(-1, tau.shape[-1]), 0.5, axis=0, method="inverted_cdf"),
         count=int(flat.size),
         min=float(flat.min()),
         max=float(flat.max()),
         geometric_mean=float(np.exp(np.mean(np.log(flat)))),
         fraction_above=float(np.mean(flat > horizon)) if horizon is not None else float("nan"),
+        fraction_infinite=float(np.mean(np.isinf(flat))),
         horizon=None if horizon is None else float(horizon),
         **quantiles,
     )
@@ -558,7 +573,8 @@ class GradientConditionCallback:
         fit, tau = report.profile.fit, report.timescales
         return {"fit_rate": _finite_or_none(fit.rate), "fit_r2": _finite_or_none(fit.r2),
                 "fit_timescale": _finite_or_none(fit.timescale), "condition_holds": fit.condition_holds,
-                "tau_median": tau.median, "tau_q90": tau.q90, "tau_geometric_mean": tau.geometric_mean}
+                "tau_median": _finite_or_none(tau.median), "tau_q90": _finite_or_none(tau.q90),
+                "tau_geometric_mean": _finite_or_none(tau.geometric_mean)}
 
 
 # ----------------------------------------------------------------------------- experiment
@@ -861,19 +877,21 @@ def plot_timescale_comparison(records: Sequence[dict], out_dir: str | Path, *,
 
         fig, axes = plt.subplots(len(runs), 1, figsize=(6.4, 1.3 * len(runs) + 0.8), sharex=True)
         axes = np.atleast_1d(axes)
-        all_tau = np.concatenate([np.asarray(r[k]["per_unit"]) for r in runs
-                                  for k in ("timescales_initial", "timescales_final")])
+        def per_unit(summary: dict) -> np.ndarray:  # None (tau = inf) and huge values drawn at the cap
+            return np.array([_TAU_PLOT_CAP if v is None else min(v, _TAU_PLOT_CAP) for v in summary["per_unit"]])
+
+        all_tau = np.concatenate([per_unit(r[k]) for r in runs for k in ("timescales_initial", "timescales_final")])
         bins = np.logspace(np.log10(max(all_tau.min(), 1e-2)), np.log10(all_tau.max()) + 1e-9, 30)
         for ax, run in zip(axes, runs):
-            ax.hist(run["timescales_initial"]["per_unit"], bins=bins, alpha=0.5, label="initial")
-            ax.hist(run["timescales_final"]["per_unit"], bins=bins, alpha=0.5, label="trained")
+            ax.hist(per_unit(run["timescales_initial"]), bins=bins, alpha=0.5, label="initial")
+            ax.hist(per_unit(run["timescales_final"]), bins=bins, alpha=0.5, label="trained")
             ax.axvline(run["timescales_final"]["horizon"], color="k", ls="--", lw=1)
             ax.set_xscale("log")
             ax.set_ylabel("units", fontsize=8)
             ax.set_title(run["variant"], fontsize=8, loc="left")
         axes[0].legend(fontsize=7, loc="upper right")
         axes[-1].set_xlabel(r"gate time scale $\tau = -1/\ln f$ per unit (median over data and time; "
-                            "dashed: T)", fontsize=8)
+                            "dashed: T; " + r"$\tau > 10^{6}$ or $\infty$ drawn at $10^{6}$)", fontsize=8)
         fig.tight_layout()
         written.append(out / f"{stem}_hist.png")
         fig.savefig(written[-1], dpi=110)
@@ -904,6 +922,11 @@ def plot_timescale_comparison(records: Sequence[dict], out_dir: str | Path, *,
     return written
 
 
+def _per_unit_quantile(summary: dict, q: float) -> float | None:
+    values = np.array([np.inf if v is None else v for v in summary["per_unit"]])
+    return _finite_or_none(np.quantile(values, q, method="inverted_cdf"))
+
+
 def summarize_comparison(records: Sequence[dict]) -> list[dict]:
     """One row per run of :func:`compare_gate_variants`: the numbers the README quotes.
 
@@ -930,9 +953,9 @@ def summarize_comparison(records: Sequence[dict]) -> list[dict]:
             "task": r["task"], "T": r.get("sequence_length", r["length"]), "variant": r["variant"],
             "steps_to_solve": r["steps_to_solve"], "final_loss": r["final_loss"],
             "baseline_loss": r["baseline_loss"],
-            "tau_median_initial": float(np.median(r["timescales_initial"]["per_unit"])),
-            "tau_median_final": float(np.median(r["timescales_final"]["per_unit"])),
-            "tau_q90_final": float(np.quantile(r["timescales_final"]["per_unit"], 0.9)),
+            "tau_median_initial": _per_unit_quantile(r["timescales_initial"], 0.5),
+            "tau_median_final": _per_unit_quantile(r["timescales_final"], 0.5),
+            "tau_q90_final": _per_unit_quantile(r["timescales_final"], 0.9),
             "gradient_timescale_initial": history[0].get("fit_timescale"),
             "condition_early": float(np.mean(early)) if early else None,
             "condition_late": float(np.mean(late)) if late else None,
