@@ -182,6 +182,13 @@ def test_store_writes_each_point_in_one_transaction(tmp_path):
             store.record("b", "s", {"depth": 2}, bad, 1.0)
         assert store.finished_ids() == {"a"}
         assert [r["rank"] for r in store.probes()] == [3]
+        # a point stored twice (two sweep processes on one store) is kept once
+        assert not store.record("a", "s", {"depth": 5}, {}, 2.0)
+        assert [r["depth"] for r in store.points()] == [1]
+        # closed-form ranks beyond 64 bits are kept exactly
+        huge = 33**40
+        store.record("c", "s", {"depth": 3}, {"theory_task": {"lower": 1, "upper": huge}}, 1.0)
+        assert [int(r["theory_upper"]) for r in store.points() if r["point_id"] == "c"] == [huge]
         csv_path = store.to_csv(tmp_path / "points.csv")
     assert csv_path.read_text().splitlines()[0].startswith("point_id,sweep,train_id,task,cell,depth")
 

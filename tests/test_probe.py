@@ -242,6 +242,26 @@ def test_probe_of_a_trained_rac_equals_its_exported_weights(tmp_path):
     assert callback.history[-1][1].rank == probe_model(model, task, 4, symbols=[1, 2, 3], output_index=2).rank
 
 
+def test_cli_probe_json(tmp_path, capsys):
+    from tnrnn.cli import main
+    from tnrnn.nn import TrainConfig, load_run, train
+
+    train(TrainConfig(task="ses", length=4, cell="rac", depth=2, hidden=3, steps=2, eval_every=2,
+                      batch_size=4, val_size=8), tmp_path, progress=False)
+    assert main(["probe", str(tmp_path), "--length", "4", "--symbols", "1,2", "--output-index", "1",
+                 "--partition", "cut:1", "--exact", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"spectrum", "rank", "tolerance", "effective_rank", "entropy", "method"} <= set(out)
+    model, _, task = load_run(tmp_path)
+    expected = probe_model(model, task, 4, "cut:1", symbols=[1, 2], output_index=1)
+    assert out["rank"] == expected.rank and out["method"] == "dense" and out["shape"] == [2, 8]
+    assert out["exact_route"]["rank"] == out["rank"]
+    np.testing.assert_allclose(out["spectrum"], expected.spectrum)
+    assert main(["probe", str(tmp_path), "--length", "5"]) == 2
+    assert "even length" in capsys.readouterr().err
+    assert main(["probe", str(tmp_path / "missing"), "--length", "4"]) == 2
+
+
 @pytest.mark.parametrize("cell", ["tanh", "modrelu", "lstm", "gru"])
 def test_probe_of_other_cells_dense_and_sampled(cell):
     from tnrnn.nn import TrainConfig, build_model

@@ -465,8 +465,8 @@ def rac_probe(model, length: int, partition: Partition | str = "start-end", *, o
               max_bytes: int | None = None) -> ProbeResult:
     """The exact-weights route for RAC models: the grid tensor of ``model.to_rac_weights()``.
 
-    Exports the trained weights (:class:`tnrnn.circuits.RACWeights`, float64) and
-    builds the grid tensor with :func:`tnrnn.grid.grid_tensor` (one-hot templates, or
+    Exports the trained weights (:class:`tnrnn.circuits.RACWeights`, from a float64 copy
+    of the model, as :func:`model_function` evaluates it) and builds the grid tensor with :func:`tnrnn.grid.grid_tensor` (one-hot templates, or
     the rows of the identity picked by ``symbols``), then ranks its matricization
     exactly like :func:`probe`. On the last step of one-hot inputs it agrees with the
     dense probe of the torch model up to float rounding.
@@ -483,7 +483,9 @@ def rac_probe(model, length: int, partition: Partition | str = "start-end", *, o
         raise ValueError(f"model {type(model).__name__} is not a RAC (no to_rac_weights): "
                          f"use probe_model for other cells")
     partition = parse_partition(partition, length)
-    weights = model.to_rac_weights(output_index=output_index)
+    # export from the same float64 copy the dense probe evaluates: an orthogonal map (Cayley,
+    # matrix_exp) recomputed in float32 would differ by ~1e-7 relative from the float64 one
+    weights = _float64_copy(model).to_rac_weights(output_index=output_index)
     m = weights.spec.templates
     symbol_list = _check_symbols(m if symbols is None else symbols, m)
     template_matrix = None if symbol_list == list(range(m)) else np.eye(m)[symbol_list]

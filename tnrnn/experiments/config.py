@@ -1,0 +1,341 @@
+"""Sweep configs: the TOML format, validation with line numbers, and the crossed points."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "Point", "SweepConfig", "load_config", "DEFAULT_RUNNER"]
+
+DEFAULT_RUNNER = "tnrnn.experiments:train_and_probe"
+
+_PROBE_KEYS = {
+    "lengths": "probe lengths T (list of int)",
+    "partition": "start-end, cut:K, interleaved or S:../E:..",
+    "symbols": "template symbols: a count or a list of symbols",
+    "output_index": "output coordinate probed (class logit)",
+    "step": "time step read (default -1, the last)",
+    "method": "auto, dense or sampled",
+    "rows": "sampled rows",
+    "cols": "sampled columns",
+    "tolerance": "absolute rank tolerance (default numpy's)",
+    "seed": "seed of the sampled blocks",
+    "exact": "also probe RAC models through their exported weights (bool)",
+}
+_THEORY_KEYS = {
+    "generic_rank": "compute the exact generic rank of the matching RAC where cheap (bool)",
+    "max_bytes": "memory limit of that computation",
+}
+_RUN_KEYS = {
+    "executor": "local or ray",
+    "workers": "parallel points",
+    "cpus": "CPUs per point (also torch threads)",
+    "gpus": "GPUs per point (Ray)",
+    "runner": "module:function running one point (default: train and probe)",
+    "runs_dir": "directory of the per-point training directories",
+}
+_REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved"}
+_TABLES = {"sweep": None, "probe": _PROBE_KEYS, "theory": _THEORY_KEYS, "run": _RUN_KEYS,
+           "report": _REPORT_KEYS}
+_TOP_KEYS = {"name", "description"}
+
+
+class ConfigError(ValueError):
+    """A sweep config that cannot run: names the file, the line and the reason."""
+
+def _key_line(text: str, table: str | None, key: str | None) -> int | None:
+    """Line (1-based) where ``key`` is set in ``[table]`` (or the table header if key is None)."""
+    current = None
+    header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]\s*(#.*)?$")
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = header.match(line)
+        if match:
+            current = match.group(1)
+            if key is None and current == table:
+                return number
+            continue
+        if key is not None and current == table and re.match(rf"^\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
+
+
+def _train_fields() -> dict[str, dataclasses.Field]:
+    from tnrnn.nn import TrainConfig
+
+    return {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep: the ``tnrnn train`` options it trains with, and its identity.
+
+    Attributes
+    ----------
+    params : dict
+        The sweep's values for this point (as written, ``budget`` included).
+    train : dict
+        The complete training options (``hidden`` resolved from ``budget``).
+    point_id : str
+        Hash of ``train`` and the probe/theory settings: the key of its row in the store.
+    train_id : str
+        Hash of ``train`` alone: the name of its training directory, shared by sweeps
+        that only probe differently.
+    """
+
+    params: dict
+    train: dict
+    point_id: str
+    train_id: str
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class SweepConfig:
+    """A parsed, validated sweep config (see the module docstring for the format).
+
+    Attributes
+    ----------
+    path : Path or None
+    name : str
+    sweep : dict
+        ``[sweep]``: scalar (fixed) or list (crossed) values, in file order.
+    probe, theory, run, report : dict
+        The other tables, with defaults filled in.
+    points : list of Point
+        Every combination, resolved and validated.
+    """
+
+    path: Path | None
+    name: str
+    sweep: dict
+    probe: dict
+    theory: dict
+    run: dict
+    report: dict
+    points: list[Point] = field(default_factory=list)
+
+    def combinations(self) -> list[dict]:
+        """The crossed ``[sweep]`` values, one dict per point, lists crossed in file order."""
+        keys = list(self.sweep)
+        axes = [v if isinstance(v, list) else [v] for v in self.sweep.values()]
+        return [dict(zip(keys, values)) for values in itertools.product(*axes)]
+
+
+def load_config(path: str | os.PathLike | None = None, *, text: str | None = None,
+                check_points: bool = True) -> SweepConfig:
+    """Read and validate a sweep config, before anything runs.
+
+    Parameters
+    ----------
+    path : path, optional
+        The TOML file.
+    text : str, optional
+        The TOML text itself (instead of ``path``).
+    check_points : bool
+        Also build every point's training config (imports torch): catches impossible
+        combinations such as an odd Start-End length or a budget too small for a depth.
+
+    Returns
+    -------
+    SweepConfig
+
+    Raises
+    ------
+    ConfigError
+        ``FILE:LINE: reason`` for TOML syntax errors, unknown tables or keys, values of
+        the wrong type, and combinations that cannot be trained or probed.
+
+    Examples
+    --------
+    >>> config = load_config(text='[sweep]\\ntask = "ses"\\ndepth = [1, 2]\\nlength = 4\\nsteps = 1\\n')
+    >>> [p.params["depth"] for p in config.points]
+    [1, 2]
+    >>> load_config(text='[sweep]\\ntask = "ses"\\ndeepth = 2\\n')
+    Traceback (most recent call last):
+    ...
+    tnrnn.experiments.config.ConfigError: <config>:3: [sweep] unknown key 'deepth'; valid keys: ...
+    """
+    if (path is None) == (text is None):
+        raise ValueError("give exactly one of path and text")
+    where = "<config>" if path is None else str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text()
+        except OSError as error:
+            raise ConfigError(f"{where}: cannot read the config: {error.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{where}: invalid TOML: {error}") from None
+
+    def fail(table, key, reason):
+        line = _key_line(text, table, key) or _key_line(text, table, None)
+        prefix = f"{where}:{line}" if line else where
+        name = f"[{table}] " if table else ""
+        raise ConfigError(f"{prefix}: {name}{reason}")
+
+    for key, value in data.items():
+        if key in _TABLES:
+            if not isinstance(value, dict):
+                fail(None, key, f"'{key}' must be a table [{key}]")
+        elif key not in _TOP_KEYS:
+            reason = f"unknown top-level key or table '{key}'; valid: {sorted(_TOP_KEYS | set(_TABLES))}"
+            if isinstance(value, dict):  # point at the [table] header
+                line = _key_line(text, key, None)
+                raise ConfigError(f"{where}:{line}: {reason}" if line else f"{where}: {reason}")
+            fail(None, key, reason)
+    if "sweep" not in data:
+        raise ConfigError(f"{where}: the config needs a [sweep] table naming the tnrnn train options")
+    sweep = data["sweep"]
+    tables = {}
+    for table, keys in _TABLES.items():
+        if keys is None:
+            continue
+        values = data.get(table, {})
+        for key in values:
+            if key not in keys:
+                fail(table, key, f"unknown key '{key}'; valid keys: {', '.join(sorted(keys))}")
+        tables[table] = dict(values)
+    probe = {"lengths": [], "partition": "start-end", "symbols": None, "output_index": 0, "step": -1,
+             "method": "auto", "rows": 128, "cols": 128, "tolerance": None, "seed": 0, "exact": True,
+             **tables["probe"]}
+    theory = {"generic_rank": True, "max_bytes": 2**28, **tables["theory"]}
+    run = {"executor": "local", "workers": 1, "cpus": 1, "gpus": 0, "runner": DEFAULT_RUNNER,
+           "runs_dir": None, **tables["run"]}
+    report = {"threshold": 0.9, **tables["report"]}
+    _check_types(probe, theory, run, report, fail)
+    default_runner = run["runner"] == DEFAULT_RUNNER
+    train_fields = _train_fields() if default_runner else {}
+    valid_sweep = sorted(set(train_fields) | {"budget"})
+    for key, value in sweep.items():
+        if default_runner and key not in train_fields and key != "budget":
+            fail("sweep", key, f"unknown key '{key}'; valid keys: {', '.join(valid_sweep)}")
+        if isinstance(value, dict):
+            fail("sweep", key, f"'{key}' must be a value or a list of values, not a table")
+        if isinstance(value, list):
+            if not value:
+                fail("sweep", key, f"'{key}' is an empty list: a sweep over nothing")
+            if len({json.dumps(v, sort_keys=True) for v in value}) != len(value):
+                fail("sweep", key, f"'{key}' lists a value twice: {value}")
+    if "hidden" in sweep and "budget" in sweep:
+        fail("sweep", "budget", "give either 'hidden' or a parameter 'budget', not both")
+    if default_runner and "task" not in sweep:
+        fail("sweep", None, "the [sweep] table needs a 'task'")
+
+    config = SweepConfig(None if path is None else Path(path), str(data.get("name", Path(where).stem)),
+                         dict(sweep), probe, theory, run, report)
+    if not check_points:
+        pass
+    elif default_runner:
+        config.points = _resolve_points(config, fail)
+    else:  # a custom runner defines what its [sweep] keys mean
+        identity = {"probe": probe, "theory": theory, "runner": run["runner"]}
+        config.points = [Point(params, dict(params), _digest({"train": params, **identity}), _digest(params))
+                         for params in config.combinations()]
+    return config
+
+
+def _check_types(probe, theory, run, report, fail) -> None:
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    lengths = probe["lengths"]
+    if not isinstance(lengths, list) or not all(is_int(t) and t >= 2 for t in lengths):
+        fail("probe", "lengths", f"'lengths' must be a list of integers >= 2, got {lengths!r}")
+    symbols = probe["symbols"]
+    if symbols is not None and not (is_int(symbols) and symbols >= 1) and not (
+            isinstance(symbols, list) and symbols and all(is_int(s) and s >= 0 for s in symbols)):
+        fail("probe", "symbols", f"'symbols' must be a positive count or a list of symbols, got {symbols!r}")
+    if probe["method"] not in ("auto", "dense", "sampled"):
+        fail("probe", "method", f"'method' must be auto, dense or sampled, got {probe['method']!r}")
+    for key in ("rows", "cols"):
+        if not (is_int(probe[key]) and probe[key] >= 1):
+            fail("probe", key, f"'{key}' must be a positive integer, got {probe[key]!r}")
+    for key in ("output_index", "step", "seed"):
+        if not is_int(probe[key]):
+            fail("probe", key, f"'{key}' must be an integer, got {probe[key]!r}")
+    if not isinstance(probe["exact"], bool) or not isinstance(theory["generic_rank"], bool):
+        fail("probe" if not isinstance(probe["exact"], bool) else "theory",
+             "exact" if not isinstance(probe["exact"], bool) else "generic_rank", "must be true or false")
+    if not (is_int(theory["max_bytes"]) and theory["max_bytes"] > 0):
+        fail("theory", "max_bytes", f"'max_bytes' must be a positive integer, got {theory['max_bytes']!r}")
+    if run["executor"] not in ("local", "ray"):
+        fail("run", "executor", f"'executor' must be local or ray, got {run['executor']!r}")
+    for key, minimum in (("workers", 1), ("cpus", 1), ("gpus", 0)):
+        value = run[key]
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= minimum):
+            fail("run", key, f"'{key}' must be a number >= {minimum}, got {value!r}")
+    if not isinstance(run["runner"], str) or run["runner"].count(":") != 1:
+        fail("run", "runner", f"'runner' must be 'module:function', got {run['runner']!r}")
+    threshold = report["threshold"]
+    if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 < threshold <= 1):
+        fail("report", "threshold", f"'threshold' must be in (0, 1], got {threshold!r}")
+
+
+def _resolve_points(config: SweepConfig, fail) -> list[Point]:
+    from tnrnn.nn import TrainConfig, make_task, width_for_budget
+    from tnrnn.partitions import parse_partition
+
+    probe_identity = {"probe": config.probe, "theory": config.theory, "runner": config.run["runner"]}
+    points: list[Point] = []
+    for params in config.combinations():
+        described = ", ".join(f"{k}={v!r}" for k, v in params.items() if isinstance(config.sweep[k], list))
+        described = described or "the only point"
+
+        def point_fail(reason, key=None, described=described):
+            fail("sweep", key, f"point ({described}): {reason}")
+
+        train = {k: v for k, v in params.items() if k != "budget"}
+        try:
+            defaults = TrainConfig(**{k: v for k, v in train.items()
+                                      if k in ("task", "length", "cell", "depth", "alphabet",
+                                               "word_length")}).to_dict()
+            task = make_task(defaults["task"], defaults["length"], alphabet=defaults.get("alphabet"),
+                             word_length=defaults.get("word_length"), variant=defaults.get("variant"))
+            if "budget" in params:
+                budget = params["budget"]
+                if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+                    point_fail(f"'budget' must be a positive integer, got {budget!r}", "budget")
+                train["hidden"] = width_for_budget(defaults["cell"], defaults["depth"], budget,
+                                                   task.input_size, task.output_size)
+            resolved = TrainConfig(**train).to_dict()
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as error:
+            point_fail(str(error))
+        if config.probe["lengths"]:
+            if task.alphabet_size is None:
+                fail("probe", "lengths", f"task {task.name!r} has no symbol alphabet to probe over; "
+                                         f"remove [probe] lengths for it")
+            symbols = config.probe["symbols"]
+            count = symbols if isinstance(symbols, int) else (len(symbols) if symbols else task.alphabet_size)
+            top = max(symbols) if isinstance(symbols, list) else count - 1
+            if top >= task.alphabet_size:
+                fail("probe", "symbols", f"symbols reach {top}, outside the alphabet 0..{task.alphabet_size - 1} "
+                                         f"of task {task.name!r} (point {described})")
+            for length in config.probe["lengths"]:
+                try:
+                    parse_partition(config.probe["partition"], length)
+                except ValueError as error:
+                    fail("probe", "lengths", f"probe length {length}: {error}")
+        train_id = _digest(resolved)
+        points.append(Point(params, resolved, _digest({"train": resolved, **probe_identity}), train_id))
+    ids = [p.point_id for p in points]
+    if len(set(ids)) != len(ids):
+        fail("sweep", None, "two points resolve to the same training options (e.g. two budgets "
+                            "giving the same width): remove the duplicate")
+    return points

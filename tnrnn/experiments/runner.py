@@ -1,0 +1,129 @@
+"""Running one sweep point: the directory lock and the default train-probe-theory runner."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["execute_point", "train_and_probe"]
+
+def _load_runner(path: str) -> Callable[[dict], dict]:
+    module_name, function_name = path.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def execute_point(payload: dict) -> tuple[str, dict, float]:
+    """Run one point (in whatever process): lock its directory, call the runner, time it.
+
+    The lock (``fcntl.flock`` on ``run_dir/.lock``) makes a second sweep process that
+    reaches the same point wait instead of training it twice at the same time; the
+    operating system releases it when the holder dies, even by ``kill -9``.
+
+    Returns
+    -------
+    (point_id, result, seconds)
+    """
+    import fcntl
+
+    run_dir = Path(payload["run_dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(run_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            result = _load_runner(payload["runner"])(payload)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return payload["point_id"], result, time.perf_counter() - start
+
+
+def train_and_probe(payload: dict) -> dict:
+    """The default point runner: train (resuming), probe, compare with the theory.
+
+    ``payload`` holds ``train`` (the training options), ``run_dir``, ``probe``,
+    ``theory`` and ``cpus``. Returns a JSON-ready dict with ``summary`` (the training
+    summary), ``probes`` (one row per probe length and route: ``model`` for the torch
+    forward pass, ``rac`` for the exported RAC weights of RAC models, each with the
+    theory interval of the RAC with the same width and depth over the probe symbols,
+    and its exact generic rank where the dense route fits ``theory.max_bytes``) and
+    ``theory_task`` (the closed-form interval at the task's own sequence length, with
+    M = the task alphabet).
+    """
+    import torch
+
+    from tnrnn.nn import TrainConfig, load_run, train
+
+    torch.set_num_threads(max(1, int(payload.get("cpus", 1))))
+    config = TrainConfig.from_dict(payload["train"])
+    summary = train(config, payload["run_dir"], progress=False)
+    model, config, task = load_run(payload["run_dir"])
+    model.eval()
+    result = {"summary": _jsonable(summary), "sequence_length": task.sequence_length, "probes": [], "theory_task": {}}
+    probe_cfg, theory_cfg = payload["probe"], payload["theory"]
+    if task.alphabet_size is not None and task.sequence_length % 2 == 0:
+        result["theory_task"] = _theory(task.alphabet_size, config.hidden, config.depth,
+                                        task.sequence_length, "start-end", compute=False)
+    for length in probe_cfg["lengths"]:
+        result["probes"].extend(_probe_rows(model, task, config, length, probe_cfg, theory_cfg))
+    return result
+
+
+def _theory(templates: int, hidden: int, depth: int, length: int, partition: str, *, compute: bool,
+            max_bytes: int = 2**28) -> dict:
+    from tnrnn.bounds import bounds
+    from tnrnn.circuits import RACSpec
+    from tnrnn.grid import check_grid_size
+    from tnrnn.partitions import parse_partition
+
+    spec = RACSpec(templates, hidden, depth)
+    closed = bounds(spec, length, parse_partition(partition, length)).to_dict()
+    out = {"templates": templates, "lower": closed["lower"], "upper": closed["upper"], "rank": None,
+           "certified": closed["lower"] == closed["upper"], "bounds": closed}
+    if compute and not out["certified"]:
+        try:
+            check_grid_size(templates, hidden, depth, length, max_bytes)
+        except ValueError:
+            return out
+        from tnrnn.rank import generic_rank
+
+        exact = generic_rank(spec, length, partition, method="dense", max_bytes=max_bytes)
+        out.update(rank=exact.rank, lower=exact.lower, upper=exact.upper, certified=exact.certified)
+    elif out["certified"]:
+        out["rank"] = out["lower"]
+    return out
+
+
+def _probe_rows(model, task, config, length: int, probe_cfg: dict, theory_cfg: dict) -> list[dict]:
+    from tnrnn.probe import NonFiniteOutputError, probe_model, rac_probe
+
+    common = {k: probe_cfg[k] for k in ("output_index", "symbols", "tolerance")}
+    try:
+        found = probe_model(model, task, length, probe_cfg["partition"], step=probe_cfg["step"],
+                            method=probe_cfg["method"], rows=probe_cfg["rows"], cols=probe_cfg["cols"],
+                            seed=probe_cfg["seed"], **common)
+    except NonFiniteOutputError:  # a diverged network is a result too: no rank, method "diverged"
+        return [{"length": length, "partition": probe_cfg["partition"], "route": "model",
+                 "method": "diverged", "rank": None}]
+    results = [("model", found)]
+    if probe_cfg["exact"] and config.cell == "rac" and probe_cfg["step"] == -1 \
+            and found.method == "dense":
+        results.append(("rac", rac_probe(model, length, probe_cfg["partition"], **common)))
+    theory = _theory(len(found.symbols), config.hidden, config.depth, length, probe_cfg["partition"],
+                     compute=theory_cfg["generic_rank"], max_bytes=theory_cfg["max_bytes"])
+    rows = []
+    for route, r in results:
+        rows.append({"length": length, "partition": r.partition, "route": route, "method": r.method,
+                     "rank": r.rank, "tolerance": r.tolerance, "effective_rank": r.effective_rank,
+                     "entropy": r.entropy, "log_gap_index": r.log_gap_index, "rows": r.shape[0],
+                     "cols": r.shape[1], "lower_bound_only": int(r.lower_bound_only),
+                     "templates": len(r.symbols), "theory_lower": theory["lower"],
+                     "theory_upper": theory["upper"], "theory_rank": theory["rank"],
+                     "theory_certified": int(theory["certified"]), "spectrum": r.spectrum})
+    return rows
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
