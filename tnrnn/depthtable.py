@@ -122,7 +122,9 @@ def format_depth_table(rows: list[dict]) -> str:
     from tnrnn.cli._common import format_table
 
     def show(v):
-        return "-" if v is None else str(v)
+        if v is None:
+            return "-"
+        return str(v) if v < 10**12 else f"{float(v):.2e}"  # huge bounds: readable, not exact
 
     body = [[r["depth"], r["length"], show(r["rank"]), f"[{r['lower']}, {r['upper']}]",
              "yes" if r["certified"] else "no", show(r["shallow"]), show(r["depth2_lower"]),
@@ -173,7 +175,7 @@ def plot_depth_table(rows: list[dict], path: str | Path | None = None, *, ax=Non
     ax.set_ylabel("generic Start-End separation rank")
     ax.set_title(f"Start-End rank by depth (M={first['templates']}, R={first['hidden']}; exact mod p)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
     fig.tight_layout()
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

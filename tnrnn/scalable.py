@@ -855,7 +855,7 @@ def plot_rank_profile(profile: RankProfile, path: str | Path | None = None, *, a
     if unc:
         ax.plot(*zip(*unc), "o", color="C1", mfc="white", ms=5, label="rank at random weights (interval)")
     best = profile.argmax
-    ax.axvline(best, color="C3", ls=":", lw=1, label=f"largest rank: cut k={best}")
+    ax.axvline(best, color="C3", ls=":", lw=1, label=f"largest rank {max(profile.ranks)}: cut k={best}")
     ax.axvline(profile.length / 2, color="0.3", ls="--", lw=0.8, label="Start-End cut T/2")
     spec = profile.spec
     ax.set_yscale("log")
