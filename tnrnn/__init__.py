@@ -22,6 +22,8 @@ from tnrnn.bounds import bounds as bounds
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "tensor_network": "tnrnn.tensornet",
+    "draw_network": "tnrnn.draw",
     "RACSpec": "tnrnn.circuits",
     "RACWeights": "tnrnn.circuits",
     "evaluate": "tnrnn.circuits",

@@ -15,6 +15,7 @@ __all__ = ["main", "COMMANDS"]
 
 #: Subcommand name -> module under ``tnrnn.cli``.
 COMMANDS: dict[str, str] = {
+    "draw": "draw",
     "rank": "rank",
     "bounds": "bounds",
     "demo": "demo",
