@@ -39,6 +39,7 @@ monomial tables across cuts (and, for the dense route, one grid tensor for every
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -424,7 +425,7 @@ def _distinct_random_sequences(rng: np.random.Generator, count: int, templates: 
     """``count`` distinct uniformly random one-hot sequences (needs count < M^length)."""
     chosen: dict[bytes, np.ndarray] = {}
     while len(chosen) < count:
-        for row in rng.integers(0, templates, size=(count, length), dtype=np.int8):
+        for row in rng.integers(0, templates, size=(count, length), dtype=np.int64):
             chosen.setdefault(row.tobytes(), row)
             if len(chosen) == count:
                 break
@@ -454,7 +455,7 @@ class _CutRanker:
     """
 
     def __init__(self, weights: RACWeights, *, seed: int = 0, max_bytes: int | None = None,
-                 progress: bool = False) -> None:
+                 progress: bool | None = None) -> None:
         if not isinstance(weights, RACWeights) or not weights.exact:
             raise ValueError("the scalable method needs modular (exact) weights: use "
                              "RACWeights.random_mod_p(spec, prime) or generic_rank(...)")
@@ -547,8 +548,10 @@ class _CutRanker:
         chunk = max(1, _CHUNK_BYTES // per_row)
         starts = range(0, n_rows, chunk)
         columns = np.ascontiguousarray(self.weights.input[0].T)  # (M, R): W^{I,1} e_d
+        show = self.progress if self.progress is not None else (
+            sys.stderr.isatty() and plan.rows * plan.cols >= 2**20)  # a long single rank: show it
         for start in tqdm(starts, desc=f"cut {plan.prefix_length}", leave=False,
-                          disable=not self.progress or len(starts) < 4):
+                          disable=not show or len(starts) < 4):
             c = min(chunk, n_rows - start)
             current = [np.repeat(s[start:start + c], n_fronts, axis=0) for s in states]
             if fronts is not None:
@@ -699,7 +702,7 @@ def _check_cuts(cuts, length: int) -> list[int]:
 
 
 def _cut_rankers(spec: RACSpec, length: int, method: str, max_bytes: int | None,
-                 progress: bool) -> tuple[str, Callable[[RACWeights], Callable[[int], int]]]:
+                 progress: bool) -> tuple[str, Callable[[RACWeights, int], Callable[[int], int]]]:
     """Resolve ``method`` and return a factory: (weights, draw index) -> (k -> exact rank at cut k)."""
     from tnrnn.grid import grid_tensor
     from tnrnn.rank import DENSE_AUTO_ENTRIES, EXACT_METHODS, _route
