@@ -156,7 +156,7 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
     model_probes = [p for p in probes if p["route"] == "model" and p["rank"] is not None]
     if model_probes:
         by_point = {r["point_id"]: r for r in points}
-        fig, axes = plt.subplots(1, len(series), figsize=(5.2 * len(series), 4), squeeze=False)
+        fig, axes = plt.subplots(1, len(series), figsize=(5.6 * len(series), 4.4), squeeze=False)
         for (task, cell), ax in zip(series, axes[0]):
             for depth in depths:
                 # the best-trained network of this depth (highest validation accuracy)
@@ -183,7 +183,7 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
                 ax.plot(ts, lo, "--", color=colour, lw=1)
             templates = model_probes[0]["templates"]
             ax.set(xlabel="probe length T", ylabel="Start-End rank", yscale="log",
-                   title=f"{task}, {cell}: trained nets vs theory (M={templates} symbols)")
+                   title=f"{task}, {cell}: trained nets vs theory\n(Start-End, M={templates} template symbols)")
             ax.legend(fontsize=6, ncol=1)
         fig.tight_layout()
         path = out.with_name(out.name + "_ranks.png")
