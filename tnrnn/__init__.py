@@ -47,6 +47,11 @@ _EXPORTS = {
     "LinearRNN": "tnrnn.linear.model",
     "ScaledConvolution": "tnrnn.linear.model",
     "lag_weights": "tnrnn.linear.theory",
+    "probe_model": "tnrnn.probe",
+    "ProbeCallback": "tnrnn.probe",
+    "load_config": "tnrnn.experiments",
+    "run_sweep": "tnrnn.experiments",
+    "ResultsStore": "tnrnn.experiments",
 }
 
 __all__ = sorted([*_EXPORTS, "bounds"])
