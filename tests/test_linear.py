@@ -277,6 +277,17 @@ def test_figures_are_written(tmp_path, one_thread):
         assert path.stat().st_size > 10_000
 
 
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_kernel_and_training_match_cpu():
+    cpu = kernel_comparison(300, 5, 0.9, seed=2)
+    gpu = kernel_comparison(300, 5, 0.9, seed=2, device="cuda")
+    np.testing.assert_allclose(gpu.kernel, cpu.kernel, rtol=1e-9, atol=1e-12)
+    kwargs = dict(length=6, n_sequences=16, steps=10, progress=False)
+    a, b = train_side_by_side(200, 0.9, **kwargs), train_side_by_side(200, 0.9, device="cuda", **kwargs)
+    np.testing.assert_allclose(b.markov_rnn, a.markov_rnn, rtol=1e-8, atol=1e-10)
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input
 

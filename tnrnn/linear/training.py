@@ -239,7 +239,7 @@ def train_side_by_side(width: int, sigma_w: float, target=None, *, sigma_c: floa
             if step % record_every == 0 or step == steps:
                 record(step, loss_r.item(), loss_c.item())
             if step == steps:
-                break
+                continue  # the last iteration only records
             for optimizer, loss in ((opt_rnn, loss_r), (opt_conv, loss_c)):
                 optimizer.zero_grad()
                 loss.backward()
