@@ -57,10 +57,8 @@ def plot_training(runs, out: str | os.PathLike, *, title: str | None = None, log
             raise ValueError(f"{metrics_path} is empty")
         config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
         if label is None:
-            orth = config.get("orthogonal")
-            label = f"{config.get('cell', 'run')} L={config.get('depth', '?')} R={config.get('hidden', '?')}" + (
-                f" ({orth})" if orth else "")
-        names.append(f"{config.get('task', '?')} {config.get('length', '?')}")
+            label = _run_label(config)
+        names.append(_task_title(config))
         baselines.add(round(lines[0]["baseline_loss"], 12))
         steps = [m["step"] for m in lines]
         color = colors[i % len(colors)]
@@ -76,7 +74,7 @@ def plot_training(runs, out: str | os.PathLike, *, title: str | None = None, log
     task = config.get("task")
     ax.set_ylabel({"copying": "cross-entropy per step (nats)", "ses": "cross-entropy of the label (nats)",
                    "adding": "mean squared error"}.get(task, "loss"))
-    ax.set_title(title or f"{names[0]}: loss vs step")
+    ax.set_title(title or names[0], fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -85,6 +83,32 @@ def plot_training(runs, out: str | os.PathLike, *, title: str | None = None, log
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def _run_label(config: dict) -> str:
+    if not config:
+        return "run"
+    from tnrnn.nn.budget import parameter_count
+    from tnrnn.nn.config import TrainConfig
+
+    task = TrainConfig.from_dict(config).make_task()
+    params = parameter_count(config["cell"], config["depth"], config["hidden"], task.input_size, task.output_size)
+    orth = f", {config['orthogonal']}" if config.get("orthogonal") else ""
+    return f"{config['cell']} L={config['depth']} R={config['hidden']} ({params} params{orth})"
+
+
+def _task_title(config: dict) -> str:
+    if not config:
+        return "training curve"
+    from tnrnn.nn.config import TrainConfig
+
+    task = TrainConfig.from_dict(config).make_task()
+    if task.name == "copying":
+        return (f"copying memory ({task.variant}): delay B={task.length}, T={task.sequence_length}, "
+                f"{task.word_length} symbols from {task.alphabet}")
+    if task.name == "ses":
+        return f"Start-End Similarity: T={task.length}, word length m={task.word_length}, {task.alphabet} symbols"
+    return f"adding problem: T={task.length}"
 
 
 def main(argv: list[str] | None = None) -> int:
