@@ -108,7 +108,8 @@ class _ImpulseResponse(torch.autograd.Function):
 
     Autograd through the loop accumulates ``grad_W`` as ``lags`` separate n x n outer
     products; here the adjoint states ``lam_k = C^T G_{k+1} + W^T lam_{k+1}`` are stacked
-    and ``grad_W = Lam S^T`` is one matrix product (about 4x faster at n = 1000).
+    and ``grad_W = Lam S^T`` is one matrix product (measured 3.4x faster forward+backward
+    at n = 1000, 24 lags, one CPU thread: 17 ms against 58 ms).
     Not usable under torch.func transforms: the kernel code uses :func:`impulse_response`.
     """
 
