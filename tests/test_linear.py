@@ -277,6 +277,36 @@ def test_figures_are_written(tmp_path, one_thread):
         assert path.stat().st_size > 10_000
 
 
+def test_interrupt_keeps_finished_work(monkeypatch):
+    import tnrnn.linear.kernel as kernel_module
+
+    real = kernel_module.kernel_comparison
+    calls = []
+
+    def interrupted_on_second_call(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kernel_module, "kernel_comparison", interrupted_on_second_call)
+    results = kernel_module.kernel_sweep([10, 20, 30], 3, 0.9, progress=False)
+    assert [r.width for r in results] == [10]
+
+    steps_taken = []
+    real_step = torch.optim.SGD.step
+
+    def step_then_interrupt(self, *args, **kwargs):
+        steps_taken.append(1)
+        if len(steps_taken) == 7:  # 4th step of the RNN (the two optimisers alternate)
+            raise KeyboardInterrupt
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", step_then_interrupt)
+    r = train_side_by_side(10, 0.9, length=4, n_sequences=4, steps=50, record_every=2, progress=False)
+    assert r.interrupted and r.steps.tolist() == [0, 2, 3] and r.markov_rnn.shape == (3, 4)
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_kernel_and_training_match_cpu():
