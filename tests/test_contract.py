@@ -164,6 +164,9 @@ def test_shallow_float_spectrum_matches_svd():
         np.testing.assert_allclose(got[:n], exact[:n], rtol=1e-8)
         s, upper = spectrum_tn(w, cut(8, k))
         assert s.rank == spectrum(cut(8, k).matricize(grid)).rank and upper == min(2**k, 2 ** (8 - k))
+        reverse = Partition(tuple(range(k, 8)), tuple(range(k)), 8)  # S is the suffix: same cut
+        s_rev, _ = spectrum_tn(w, reverse)
+        np.testing.assert_allclose(s_rev.values[:n], exact[:n], rtol=1e-8)
 
 
 def test_cli_rank_method_tn():
@@ -235,6 +238,8 @@ def test_bad_input_is_rejected_clearly():
         exact_rank_tn(RACWeights.random_mod_p(RACSpec(2, 2, 5), P, 0), start_end(60))
     with pytest.raises(NetworkTooLargeError, match=r"[\d,]+ tensors"):
         contract(RACWeights.random_mod_p(RACSpec(2, 2, 5), P, 0), 60)
+    with pytest.raises(ValueError, match="int64 matrix products.*device='meta'"):
+        contract(w, 4, backend="torch", device="meta", optimizer="greedy")
     with pytest.raises(ValueError, match="needs modular weights"):
         exact_rank_tn(RACWeights.gaussian(w.spec, 0), start_end(4))
     with pytest.raises(ValueError, match="is not prime"):

@@ -295,6 +295,10 @@ def contract(weights: RACWeights, length: int, partition: Partition | str | None
         import torch
 
         dev = torch.device(device or "cpu")
+        if weights.modulus is not None and dev.type != "cpu":
+            raise ValueError(f"exact (modular) contraction needs int64 matrix products, which torch "
+                             f"provides on the CPU only; got device={str(dev)!r}. Use device='cpu' or "
+                             f"backend='numpy' (float64 contraction runs on any device)")
         dtype = torch.float64 if weights.modulus is None else torch.int64
         operands = [torch.as_tensor(np.array(a), dtype=dtype, device=dev) for a in operands]
     if weights.modulus is None:
@@ -549,7 +553,7 @@ def exact_rank_tn(weights: RACWeights, partition: Partition, max_bytes: int | No
                          "for real weights use spectrum_tn or separation_rank(..., method='tn')")
     k = partition.prefix_length
     if weights.spec.depth == 1 and k is not None:
-        prefix = k if partition.start == tuple(range(k)) else partition.length - k
+        prefix = k  # the cut is after k steps whichever side holds the prefix
         return shallow_rank_exact(weights, prefix, partition.length - prefix)
     _check_matrix_size(weights.spec, partition, max_bytes)
     matrix = contract(weights, partition.length, partition, output="matrix", max_bytes=max_bytes)
@@ -595,7 +599,7 @@ def spectrum_tn(weights: RACWeights, partition: Partition, *, tolerance: float |
     m = weights.spec.templates
     k = partition.prefix_length
     if weights.spec.depth == 1 and k is not None:
-        prefix = k if partition.start == tuple(range(k)) else partition.length - k
+        prefix = k  # the cut is after k steps whichever side holds the prefix
         suffix = partition.length - prefix
         values = shallow_singular_values(weights, prefix, suffix)
         big = max(m**prefix, m**suffix)
