@@ -180,12 +180,20 @@ def draw_network(spec: RACSpec, length: int, partition: Partition | str = "start
         colour = _S_COLOUR if t in in_start else _E_COLOUR
         ax.text(x, y, f"$x_{{{t}}}$", ha="center", va="center", fontsize=11, zorder=5,
                 bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": colour, "lw": 1.5})
+    chains: dict[float, tuple[int, int]] = {}  # row y -> (layer, last time step of the chain)
+    for name, (_, y) in index_xy.items():
+        if not name.startswith("x"):
+            layer, t = (int(part) for part in name[1:].split("_")[:2])
+            chains[y] = (layer, max(t, chains.get(y, (layer, t))[1]))
+    for y, (layer, last) in chains.items():
+        text = f"layer {layer}" if layer == spec.depth else f"layer {layer}\n(copy for t={last})"
+        ax.text(-0.45, y, text, ha="right", va="center", fontsize=7, color="0.3")
     k = partition.prefix_length
     if k is not None and partition.start == tuple(range(k)):
         ax.axvline(k - 0.5, color="0.5", ls=":", lw=1)
     ax.set_xticks(range(length), [f"t={t}" for t in range(length)])
     ax.set_yticks([])
-    ax.set_xlim(-1.0, length + 0.2)
+    ax.set_xlim(-1.5, length + 0.2)
     ax.set_ylim(min(y for _, y in index_xy.values()) - 0.6, 0.6)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
