@@ -3,6 +3,11 @@
 ``A[d_1, ..., d_T] = y(x^(d_1), ..., x^(d_T))``: the network evaluated on every
 sequence of templates. With one-hot features (the default) this is the RAC's
 coefficient tensor; an invertible template matrix gives the same ranks.
+
+This is the dense route of the contraction engine (:func:`tnrnn.contract.dense_grid`):
+the tree of prefixes shares every prefix state, and its last levels are grown in
+chunks written straight into the output, so the peak memory is about 1.5 times the
+output. numpy (float64 or exact mod p) or torch (float64, any device).
 """
 
 from __future__ import annotations
