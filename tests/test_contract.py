@@ -251,3 +251,15 @@ def test_bad_input_is_rejected_clearly():
             w.spec, 4, optimizer="greedy").operands(w), 91)
     assert set(OPTIMIZERS) >= {"auto", "greedy", "cotengra"}
     assert interleaved(4).start == (0, 2)
+
+
+def test_pairwise_mod_contraction_blocks_long_inner_dimensions():
+    from tnrnn.contract import _pair_mod
+
+    rng = np.random.default_rng(0)
+    n = 70_000  # above the 2^16 limit of one split matmul: processed in blocks
+    a = rng.integers(0, P, size=(2, n), dtype=np.int64)
+    b = rng.integers(0, P, size=(n, 3), dtype=np.int64)
+    got, inds = _pair_mod(a, ["i", "k"], b, ["k", "j"], {"i", "j"}, {"i": 2, "k": n, "j": 3}, P)
+    expected = [[sum(int(x) * int(y) for x, y in zip(a[i], b[:, j])) % P for j in range(3)] for i in range(2)]
+    assert inds == ["i", "j"] and got.tolist() == expected
