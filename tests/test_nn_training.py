@@ -220,3 +220,29 @@ def test_plot_training(tmp_path):
         plot_training({"copy": tmp_path / "a", "add": tmp_path / "adding"}, tmp_path / "d.png")
     with pytest.raises(ValueError, match="no metrics"):
         plot_training(tmp_path / "missing", tmp_path / "e.png")
+
+
+def test_divergence_stops_and_restores_best(tmp_path, monkeypatch):
+    build = training.build_model
+    calls = {"n": 0}
+
+    def build_with_nan(config, task):
+        model = build(config, task)
+
+        def hook(module, args, output):
+            if module.training:
+                calls["n"] += 1
+                if calls["n"] == 15:
+                    return output * float("nan")
+            return None
+
+        model.register_forward_hook(hook)
+        return model
+
+    monkeypatch.setattr(training, "build_model", build_with_nan)
+    summary = train(tiny(steps=30), tmp_path, progress=False)
+    lines = read_metrics(tmp_path)
+    assert [line["step"] for line in lines] == [10, 15]
+    assert lines[-1]["event"].startswith("diverged")
+    assert summary["stopped_early"] and summary["steps"] == 15
+    assert summary["final_loss"] == pytest.approx(lines[0]["val_loss"])  # weights of step 10

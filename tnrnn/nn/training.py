@@ -11,7 +11,8 @@ Schedule (SCIENCE.md §10, configurable): every ``eval_every`` steps the model i
 on a fixed validation set; an evaluation that does not improve the best validation loss
 by more than ``plateau_threshold`` counts against ``plateau_patience``; when the patience
 runs out the learning rates are multiplied by ``plateau_factor``, and at the
-``max_plateaus``-th plateau training stops and the best weights are restored.
+``max_plateaus``-th plateau training stops and the best weights are restored. A non-finite
+training loss also stops the run (event ``diverged``) and restores the best weights.
 
 Resumption: the checkpoint holds everything the next step depends on (weights, RMSprop
 state and learning rates, the data generator's state, the running training loss, the
@@ -253,7 +254,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
                    "config": config.to_dict()}
         _atomic_write(checkpoint_path, lambda tmp: torch.save(payload, tmp))
 
-    def evaluate(step: int) -> dict:
+    def evaluate(step: int, diverged: bool = False) -> dict:
         nonlocal best_model
         val_loss, val_metric = evaluate_model(model, task, val_inputs, val_targets, chunk=config.batch_size)
         line = {"step": step,
@@ -270,7 +271,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
         else:
             state["best_loss"] = min(state["best_loss"], val_loss)
             state["bad_evals"] += 1
-        if config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
+        if diverged:
+            line["event"] = "diverged: non-finite training loss; best weights restored"
+            state["stopped"] = True
+        elif config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
             state["plateaus"] += 1
             state["bad_evals"] = 0
             if state["plateaus"] >= config.max_plateaus:
@@ -327,7 +331,11 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss_value:.4f}")
-                if state["step"] % config.eval_every == 0 or state["step"] == config.steps:
+                if not math.isfinite(loss_value):
+                    state["elapsed"] = time.perf_counter() - started
+                    evaluate(state["step"], diverged=True)
+                    save()
+                elif state["step"] % config.eval_every == 0 or state["step"] == config.steps:
                     state["elapsed"] = time.perf_counter() - started
                     line = evaluate(state["step"])
                     save()
