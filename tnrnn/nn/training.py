@@ -268,8 +268,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
         if val_loss < state["best_loss"] - config.plateau_threshold:
             state["best_loss"], state["bad_evals"] = val_loss, 0
             best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            state["best_loss"] = min(state["best_loss"], val_loss)
+        else:  # as Keras' ReduceLROnPlateau: the best moves only by improvements > threshold
             state["bad_evals"] += 1
         if diverged:
             line["event"] = "diverged: non-finite training loss; best weights restored"
