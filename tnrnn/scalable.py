@@ -25,12 +25,13 @@ Depth 2 computes the block as a product through the state at the cut (SCIENCE.md
 * ``psi(s)``: the coefficients of the suffix's polynomial in the state at the cut, from
   the backward recursion ``v_{j-1}(a) = W^{H,2 T} (v_j(a) * (W^{I,2} A_j a))`` with
   ``h^1_{k+j} = A_j a`` linear in ``a = h^1_k``;
-* ``K = Phi Psi^T``: one exact matrix product (float64 BLAS on 16-bit limbs), then one
-  rank with python-flint.
+* the suffixes are (every front of one step) x (backs), so ``psi`` is needed for the
+  backs only: ``K[p, (f, b)] = < phi(p . f), psi(b) >`` at the cut one step later;
+* exact matrix products as float64 BLAS on 16-bit limbs, then one rank with python-flint.
 
-Other depths evaluate the block ``K[i, j] = y(prefix_i . suffix_j)`` directly from the
-prefix states at the cut (cost ``N^2 m L R^2``): there the rank is capped by ``M^k`` and
-``M^m``, so N stays small where the lifted space explodes.
+Other depths evaluate the block ``K[i, j] = y(prefix_i . suffix_j)`` from the prefix states
+at the cut, growing every tail of the suffixes as a tree (cost about ``2 N^2 L R^2``): there
+the rank is capped by ``M^k`` and ``M^m``, so N stays small where the lifted space explodes.
 
 :func:`rank_profile` ranks every cut k = 1..T-1 in one call, sharing the weights and the
 monomial tables across cuts (and, for the dense route, one grid tensor for every cut).
