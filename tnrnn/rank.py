@@ -340,7 +340,9 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     found: list[int] = []
     for i in range(draws):
         weights = RACWeights.random_mod_p(spec, prime, None if seed is None else seed + i)
-        found.append(int(route(weights, partition, max_bytes=max_bytes)))
+        # the scalable route samples rows and columns: a fresh sample per draw (seed i)
+        extra = {"seed": i} if chosen == "scalable" else {}
+        found.append(int(route(weights, partition, max_bytes=max_bytes, **extra)))
         if max(found) >= closed.upper:
             break
     best = max(found)
