@@ -265,6 +265,7 @@ def test_cli_table(capsys):
     (["--length", "20", "--hidden", "0"], "--hidden must be a positive integer, got 0"),
     (["--length", "20", "--layer", "3"], "--layer must be in [-1, 0], got 3"),
     (["--length", "20", "--max-lag", "40"], "--max-lag must be in"),
+    (["--length", "20", "--loss-steps", "21"], "--loss-steps must be in [1, 20], got 21"),
 ])
 def test_cli_bad_input(args, message):
     proc = subprocess.run([sys.executable, "-m", "tnrnn.cli", "timescale", *args], capture_output=True, text=True)
@@ -299,3 +300,24 @@ def test_cli_experiment_runs_the_entry_point_and_summarizes(tmp_path, monkeypatc
     assert all((tmp_path / p).exists() for p in out["figures"])
     assert [row["variant"] for row in out["runs"]] == [v.name for v in ts.DEFAULT_VARIANTS]
     assert (tmp_path / "runs" / "timescale_quick" / "seed0" / "results.jsonl").exists()
+
+
+def test_last_steps_loss_restricts_the_loss_and_changes_the_profile():
+    from tnrnn.timescale import last_steps_loss
+
+    copying = make_task("copying", 6)
+    x, y = copying.sample(4, torch.Generator().manual_seed(0))
+    out = torch.randn(4, copying.sequence_length, copying.output_size)
+    expected = torch.nn.functional.cross_entropy(out[:, -10:].reshape(-1, out.shape[-1]), y[:, -10:].reshape(-1))
+    assert float(last_steps_loss(copying, 10)(out, y)) == pytest.approx(float(expected))
+    xa, ya = adding_batch(4)
+    outa = torch.randn(4, ADDING.sequence_length, 1)
+    assert float(last_steps_loss(ADDING, 3)(outa, ya)) == pytest.approx(float(ADDING.loss(outa, ya)))
+    with pytest.raises(ValueError, match="loss_steps must be an integer in"):
+        last_steps_loss(copying, 0)
+    # the recall-window profile is a different object from the whole-loss profile
+    torch.manual_seed(0)
+    model = GatedRNN(copying.input_size, 5, copying.output_size)
+    whole = diagnose(model, copying, batch_size=4).profile.norms
+    recall = diagnose(model, copying, batch_size=4, loss_steps=10).profile.norms
+    assert not np.allclose(whole, recall)

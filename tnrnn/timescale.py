@@ -51,6 +51,7 @@ __all__ = [
     "fit_exponential",
     "gradient_profile",
     "diagnose",
+    "last_steps_loss",
     "GradientConditionCallback",
     "GateVariant",
     "DEFAULT_VARIANTS",
@@ -506,8 +507,42 @@ class TimescaleReport:
         }
 
 
+def last_steps_loss(task, steps: int) -> Callable:
+    """``task.loss`` restricted to the outputs (and per-step targets) of the last ``steps`` steps.
+
+    With a loss at every step (copying: blanks everywhere) ``dL/dc_{T-k}`` accumulates the
+    gradients of all later steps and grows with k; restricting the loss to the recall
+    window (the last K steps) isolates how the memory-relevant loss reaches back in time.
+
+    Parameters
+    ----------
+    task : tnrnn.nn.tasks.Task
+    steps : int
+        Number of final steps kept, 1 <= steps <= T.
+
+    Returns
+    -------
+    callable
+        ``loss(outputs, targets) -> scalar tensor``.
+
+    Raises
+    ------
+    ValueError
+        If ``steps`` is not in [1, T].
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= task.sequence_length:
+        raise ValueError(f"loss_steps must be an integer in [1, {task.sequence_length}], got {steps!r}")
+
+    def loss(outputs, targets):
+        per_step = targets.dim() >= 2 and targets.shape[1] == outputs.shape[1]
+        return task.loss(outputs[:, -steps:], targets[:, -steps:] if per_step else targets)
+
+    return loss
+
+
 def diagnose(model, task, *, batch_size: int = 64, seed: int = 0, layer: int = -1, min_lag: int = 1,
-             max_lag: int | None = None, r2_threshold: float = 0.9) -> TimescaleReport:
+             max_lag: int | None = None, r2_threshold: float = 0.9,
+             loss_steps: int | None = None) -> TimescaleReport:
     """Time scales and gradient profile of ``model`` on a fresh seeded batch of ``task``.
 
     Parameters
@@ -520,6 +555,9 @@ def diagnose(model, task, *, batch_size: int = 64, seed: int = 0, layer: int = -
         The batch (drawn from ``torch.Generator().manual_seed(seed)``).
     layer, min_lag, max_lag, r2_threshold :
         As in :func:`gradient_profile`.
+    loss_steps : int, optional
+        Differentiate the task loss of the last ``loss_steps`` steps only
+        (:func:`last_steps_loss`); default: the whole task loss.
 
     Returns
     -------
@@ -532,13 +570,14 @@ def diagnose(model, task, *, batch_size: int = 64, seed: int = 0, layer: int = -
     """
     import torch
 
+    loss = task.loss if loss_steps is None else last_steps_loss(task, loss_steps)
     inputs, targets = task.sample(batch_size, torch.Generator().manual_seed(seed))
     device = next(model.parameters()).device
     inputs = inputs.to(device)
     targets = targets.to(device)
     return TimescaleReport(
         timescales=gate_timescales(model, inputs, layer=layer, horizon=task.sequence_length),
-        profile=gradient_profile(model, inputs, targets, task.loss, layer=layer, min_lag=min_lag,
+        profile=gradient_profile(model, inputs, targets, loss, layer=layer, min_lag=min_lag,
                                  max_lag=max_lag, r2_threshold=r2_threshold),
     )
 
@@ -556,19 +595,21 @@ class GradientConditionCallback:
     ----------
     batch_size, seed : int
         The fixed diagnostic batch (the same at every step, so changes come from the model).
-    layer, min_lag, max_lag, r2_threshold :
+    layer, min_lag, max_lag, r2_threshold, loss_steps :
         As in :func:`diagnose`.
     """
 
     def __init__(self, *, batch_size: int = 32, seed: int = 12345, layer: int = -1, min_lag: int = 1,
-                 max_lag: int | None = None, r2_threshold: float = 0.9) -> None:
+                 max_lag: int | None = None, r2_threshold: float = 0.9, loss_steps: int | None = None) -> None:
         self.batch_size, self.seed, self.layer = batch_size, seed, layer
         self.min_lag, self.max_lag, self.r2_threshold = min_lag, max_lag, r2_threshold
+        self.loss_steps = loss_steps
         self.history: list[tuple[int, TimescaleReport]] = []
 
     def __call__(self, step: int, model, task) -> dict:
         report = diagnose(model, task, batch_size=self.batch_size, seed=self.seed, layer=self.layer,
-                          min_lag=self.min_lag, max_lag=self.max_lag, r2_threshold=self.r2_threshold)
+                          min_lag=self.min_lag, max_lag=self.max_lag, r2_threshold=self.r2_threshold,
+                          loss_steps=self.loss_steps)
         self.history.append((step, report))
         fit, tau = report.profile.fit, report.timescales
         return {"fit_rate": _finite_or_none(fit.rate), "fit_r2": _finite_or_none(fit.r2),
@@ -897,7 +938,7 @@ def plot_timescale_comparison(records: Sequence[dict], out_dir: str | Path, *,
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
 
-        fig, (ax_r2, ax_tau) = plt.subplots(1, 2, figsize=(9, 3.6))
+        fig, (ax_r2, ax_tau) = plt.subplots(1, 2, figsize=(9, 4.4))
         for i, run in enumerate(runs):
             steps = [line["step"] for line in run["history"]]
             color = colors[i % len(colors)]
@@ -911,11 +952,11 @@ def plot_timescale_comparison(records: Sequence[dict], out_dir: str | Path, *,
         ax_r2.set_ylabel(r"R² of the fit of $\ln\|\partial L/\partial c_{T-k}\|$")
         ax_tau.set_yscale("log")
         ax_tau.set_xlabel("training step")
-        ax_tau.set_ylabel("gradient time scale 1/rate (steps)")
-        ax_r2.legend(fontsize=6)
+        ax_tau.set_ylabel("gradient time scale 1/rate (steps)\n(gaps: no decay, rate <= 0)", fontsize=9)
         fig.suptitle(f"gradient condition during training: {task} (T = {runs[0]['sequence_length']})",
                      fontsize=10)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.13, 1, 1))
+        fig.legend(*ax_r2.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
         written.append(out / f"{stem}_condition.png")
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)

@@ -31,6 +31,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layer", type=int, default=-1, help="layer whose gates and states (default -1: top)")
     parser.add_argument("--min-lag", type=int, default=1, help="first lag of the exponential fit (default 1)")
     parser.add_argument("--max-lag", type=int, default=None, help="last lag of the fit (default T-1)")
+    parser.add_argument("--loss-steps", type=int, default=None,
+                        help="differentiate the loss of the last K steps only (e.g. copying's recall "
+                             "window; default: the whole task loss)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, init and batches (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--experiment", action="store_true",
@@ -108,8 +111,10 @@ def run(args) -> int:
                               seed=args.seed)
     result = {"cell": args.cell, "gate": args.gate, "init": args.init, "task": args.task, "length": args.length,
               "sequence_length": task.sequence_length, "hidden": args.hidden, "depth": args.depth,
-              "steps": args.steps}
-    diag = {"layer": args.layer, "min_lag": args.min_lag, "max_lag": args.max_lag}
+              "steps": args.steps, "loss_steps": args.loss_steps}
+    diag = {"layer": args.layer, "min_lag": args.min_lag, "max_lag": args.max_lag, "loss_steps": args.loss_steps}
+    if args.loss_steps is not None and not 1 <= args.loss_steps <= task.sequence_length:
+        raise ValueError(f"--loss-steps must be in [1, {task.sequence_length}], got {args.loss_steps}")
     if args.steps > 0:
         callback = GradientConditionCallback(batch_size=args.diag_batch, seed=args.seed + 777, **diag)
         torch.manual_seed(args.seed)
