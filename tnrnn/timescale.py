@@ -816,7 +816,8 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
     list of dict
         One record per (task, variant): ``task``, ``length``, ``variant``, ``gate``,
         ``init``, the :func:`train_gated` summary (``history`` included, with the
-        gradient fit at every evaluation), and ``timescales_initial`` /
+        gradient fit at every evaluation: for copying, of the loss on the recall window,
+        ``diagnostic_loss_steps`` = K, fitted from lag K on), and ``timescales_initial`` /
         ``timescales_final`` (:class:`TimescaleSummary` dicts with per-unit values).
     """
     import torch
@@ -840,7 +841,10 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
         bar.set_postfix_str(f"{name} {length}: {variant.name}")
         task = make_task(name, length, **spec)
         model = build_gated_model(task, variant, cell=cell, hidden=hidden, depth=depth, seed=seed)
-        callback = GradientConditionCallback(batch_size=diag_batch)
+        # copying has a loss at every step; its memory is tested by the recall window (last K steps)
+        window = getattr(task, "word_length", None) if name == "copying" else None
+        callback = GradientConditionCallback(batch_size=diag_batch, loss_steps=window,
+                                             min_lag=window if window is not None else 1)
         diag_inputs, _ = task.sample(diag_batch, torch.Generator().manual_seed(callback.seed))
         initial = gate_timescales(model, diag_inputs, horizon=task.sequence_length)
         summary = train_gated(model, task, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
@@ -850,7 +854,7 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
         record = {"task": name, "length": length, "sequence_length": task.sequence_length,
                   "variant": variant.name, "gate": variant.gate,
                   "init": variant.init, "cell": cell, "hidden": hidden, "depth": depth, "steps": steps,
-                  "lr": lr, "seed": seed, **summary,
+                  "lr": lr, "seed": seed, "diagnostic_loss_steps": window, **summary,
                   "timescales_initial": initial.to_dict(), "timescales_final": final.to_dict()}
         _atomic_append(path, record)
         records.append(record)
