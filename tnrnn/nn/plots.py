@@ -43,7 +43,7 @@ def plot_training(runs, out: str | os.PathLike, *, title: str | None = None, log
         items = list(runs.items())
     else:
         items = [(None, r) for r in (runs if isinstance(runs, (list, tuple)) else [runs])]
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.0, 5.2), dpi=110)
     baselines, names = set(), []
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, path) in enumerate(items):
@@ -76,7 +76,7 @@ def plot_training(runs, out: str | os.PathLike, *, title: str | None = None, log
                    "adding": "mean squared error"}.get(task, "loss"))
     ax.set_title(title or names[0], fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
