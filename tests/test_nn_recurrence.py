@@ -50,3 +50,25 @@ def test_bad_arguments():
         recurrence("modrelu", torch.zeros(2, 1, 3), torch.zeros(3, 3))
     with pytest.raises(ValueError, match="drives must be"):
         recurrence("tanh", torch.zeros(2, 1, 3), torch.zeros(2, 2))
+
+
+def test_benchmark_reference_has_the_same_loss_curve():
+    """benchmarks/bench_training.py compares like with like: same function, same training steps."""
+    import importlib.util
+    from pathlib import Path
+
+    from tnrnn.nn import TrainConfig
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
+    spec = importlib.util.spec_from_file_location("bench_training", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for orthogonal_map in ("matrix_exp", "cayley"):
+        config = TrainConfig(task="copying", length=4, alphabet=3, word_length=2, cell="modrelu", depth=1,
+                             hidden=6, orthogonal=orthogonal_map, batch_size=8, lr=1e-2, lr_orthogonal=1e-2)
+        task = config.make_task()
+        generator = torch.Generator().manual_seed(0)
+        batches = [task.sample(8, generator) for _ in range(4)]
+        ours, _, reference, _ = bench.run_pair(config, task, batches, torch.float64)
+        assert ours == pytest.approx(reference, rel=1e-10, abs=1e-12)
+        assert ours[-1] < ours[0]
