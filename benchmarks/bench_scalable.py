@@ -9,6 +9,10 @@ Measured side by side in one run on this machine:
 * for the big cases, total time / time to rank one dense r x r random matrix mod p with
   python-flint, r the answer (target <= 5).
 
+Wall-clock and CPU times are both printed: the machine is shared, so wall times move with
+the load (printed too); CPU times count every thread (the BLAS products may use two). A tiny
+warm-up call first takes the one-time imports out of the timings.
+
 Run: ``.venv/bin/python benchmarks/bench_scalable.py [--quick]`` (``--quick``: smaller
 cases, for a smoke test).
 """
@@ -93,6 +97,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small cases only (smoke test)")
     args = parser.parse_args()
     print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs share them)")
+    # one-time imports (flint, tqdm, the lazy tnrnn modules) are not part of the method's time
+    generic_rank(RACSpec(2, 2, 2), 20, method="scalable", draws=1)
     if args.quick:
         single(3, 3, 24, None)
         profile(3, 3, 12, 60.0, None)
