@@ -957,7 +957,9 @@ def plot_timescale_comparison(records: Sequence[dict], out_dir: str | Path, *,
         ax_tau.set_yscale("log")
         ax_tau.set_xlabel("training step")
         ax_tau.set_ylabel("gradient time scale 1/rate (steps)\n(gaps: no decay, rate <= 0)", fontsize=9)
-        fig.suptitle(f"gradient condition during training: {task} (T = {runs[0]['sequence_length']})",
+        window = runs[0].get("diagnostic_loss_steps")
+        scope = f"; loss on the last {window} steps, fit from lag {window}" if window else ""
+        fig.suptitle(f"gradient condition during training: {task} (T = {runs[0]['sequence_length']}{scope})",
                      fontsize=10)
         fig.tight_layout(rect=(0, 0.13, 1, 1))
         fig.legend(*ax_r2.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
@@ -983,6 +985,8 @@ def summarize_comparison(records: Sequence[dict]) -> list[dict]:
     -------
     list of dict
         ``task``, ``T`` (sequence length), ``variant``, ``steps_to_solve``, ``final_loss``,
+        ``final_metric`` (the task's metric: recall accuracy for copying, fraction within
+        0.04 for adding),
         ``baseline_loss``, ``tau_median_initial``, ``tau_median_final``, ``tau_q90_final``
         (per-unit gate time scales), ``gradient_timescale_initial`` (1/rate of the fit at
         step 0, None if no decay), ``condition_early`` / ``condition_late`` (fraction of
@@ -996,7 +1000,7 @@ def summarize_comparison(records: Sequence[dict]) -> list[dict]:
         late = [line["condition_holds"] for line in history if line["step"] > half]
         rows.append({
             "task": r["task"], "T": r.get("sequence_length", r["length"]), "variant": r["variant"],
-            "steps_to_solve": r["steps_to_solve"], "final_loss": r["final_loss"],
+            "steps_to_solve": r["steps_to_solve"], "final_loss": r["final_loss"], "final_metric": r["final_metric"],
             "baseline_loss": r["baseline_loss"],
             "tau_median_initial": _per_unit_quantile(r["timescales_initial"], 0.5),
             "tau_median_final": _per_unit_quantile(r["timescales_final"], 0.5),

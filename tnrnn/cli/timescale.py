@@ -77,7 +77,8 @@ def _experiment(args) -> int:
     def short(v):
         return "-" if v is None else (f"{v:.3g}" if isinstance(v, float) else v)
 
-    keys = ["task", "T", "variant", "steps_to_solve", "final_loss", "baseline_loss", "tau_median_initial",
+    keys = ["task", "T", "variant", "steps_to_solve", "final_loss", "baseline_loss", "final_metric",
+            "tau_median_initial",
             "tau_median_final", "gradient_timescale_initial", "condition_early", "condition_late"]
     print(format_table(keys, [[short(row[k]) for k in keys] for row in rows]))
     print("figures: " + ", ".join(str(p) for p in paths))
