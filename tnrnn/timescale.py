@@ -1075,5 +1075,5 @@ def timescale_experiment(out_dir: str | Path = "figures", *, quick: bool = False
     for spec in settings["tasks"]:
         records = compare_gate_variants([spec], results, hidden=settings["hidden"],
                                         steps=settings["steps"][spec["name"]], seed=seed, progress=progress,
-                                        eval_every=max(1, settings["steps"][spec["name"]] // 20))
+                                        eval_every=max(5, settings["steps"][spec["name"]] // 20))
     return plot_timescale_comparison(records, out_dir)
