@@ -44,6 +44,16 @@ def test_lower_never_exceeds_upper(m, r, depth, half):
     assert 1 <= b.lower <= b.upper
 
 
+def test_copies_bound_values():
+    from tnrnn.bounds import copies_upper, input_copies
+
+    assert [input_copies(3, 4, t) for t in range(4)] == [10, 6, 3, 1]
+    # depth 1: every input enters once, so each side contributes min(M, R) per step
+    assert copies_upper(RACSpec(5, 2, 1), start_end(6)) == 2**3
+    # depth 2, T = 4, start-end: the end side has n = (2, 1): C(R+1, 2) capped at M, times min(M, R)
+    assert copies_upper(RACSpec(9, 3, 2), start_end(4)) == min(6 * 3, 9 * 9)
+
+
 def test_partition_length_mismatch():
     with pytest.raises(ValueError, match="partition is for length 4, not length=6"):
         bounds(RACSpec(2, 2, 2), 6, start_end(4))

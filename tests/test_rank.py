@@ -62,7 +62,7 @@ def test_exact_rank_within_bounds_and_matches_rational_brute_force(m, r, depth, 
     assert mod_rank <= closed.upper
     g = generic_rank(spec, length, draws=2, seed=seed)
     assert closed.lower <= g.lower <= g.rank <= g.upper == closed.upper
-    for name in ("lifted_upper", "mincut_upper", "trivial_upper"):
+    for name in ("lifted_upper", "mincut_upper", "trivial_upper", "copies_upper"):
         value = getattr(closed, name)
         assert value is None or g.rank <= value
 
@@ -146,3 +146,24 @@ def test_failure_bound_reported_when_not_certified():
         assert 0 < result.failure_bound <= 1
     else:
         assert result.failure_bound == 0
+
+
+@given(m=st.integers(2, 4), r=st.integers(1, 3), depth=st.integers(1, 3), length=st.integers(2, 6),
+       data=st.data())
+def test_copies_bound_holds_at_every_partition(m, r, depth, length, data):
+    from tnrnn.partitions import Partition
+
+    if m**length > 5000:
+        return
+    order = data.draw(st.permutations(range(length)))
+    k = data.draw(st.integers(1, length - 1))
+    partition = Partition(tuple(order[:k]), tuple(order[k:]), length)
+    spec = RACSpec(m, r, depth)
+    result = generic_rank(spec, length, partition, draws=1, seed=k)
+    assert result.rank <= bounds(spec, length, partition).copies_upper
+
+
+def test_last_cut_with_more_templates_than_channels_is_certified():
+    # x_T enters linearly through W^{I,1}: rank <= min(M, R) = 3 although M^1 = 4
+    result = generic_rank(RACSpec(4, 3, 2), 8, cut(8, 7))
+    assert result.rank == 3 and result.certified

@@ -30,6 +30,8 @@ __all__ = [
     "trivial_upper",
     "lifted_upper",
     "mincut_upper",
+    "copies_upper",
+    "input_copies",
     "state_degrees",
 ]
 
@@ -39,6 +41,7 @@ STATUS = {
     "trivial_upper": "trivial (matrix dimensions)",
     "lifted_upper": "derived (degrees of the output in the states at the cut)",
     "mincut_upper": "derived (bond dimensions crossing the cut of the duplicated network)",
+    "copies_upper": "derived (degree of the output in each input's R-dim embedding)",
 }
 
 
@@ -139,6 +142,48 @@ def mincut_upper(spec: RACSpec, partition: Partition) -> int | None:
     return None
 
 
+def input_copies(depth: int, length: int, t: int) -> int:
+    """How often input ``x_t`` (0-based) enters the output: ``C(T-1-t + L-1, L-1)``.
+
+    The output is a polynomial of exactly this degree in ``W^{I,1} f(x_t)``: each copy of
+    the layer-1 chain in the duplicated network (SCIENCE.md §7) reads ``x_t`` once.
+
+    Examples
+    --------
+    >>> [input_copies(2, 4, t) for t in range(4)]
+    [4, 3, 2, 1]
+    """
+    return comb(length - 1 - t + depth - 1, depth - 1)
+
+
+def copies_upper(spec: RACSpec, partition: Partition) -> int:
+    """``min over sides of prod_t min(M, C(R + n_t - 1, n_t))``, ``n_t`` = :func:`input_copies`.
+
+    Status: **derived**, any partition. The output depends on ``x_t`` only through the
+    R-vector ``c_t = W^{I,1} f(x_t)``, as a homogeneous polynomial of degree ``n_t``; so as a
+    function of one side's inputs it lies in the tensor product over that side of spaces of
+    dimension at most ``C(R + n_t - 1, n_t)`` (monomials) and at most M (functions on M
+    templates). It is what certifies cuts near the end when M > R: at the last step
+    ``n = 1`` and the bound is ``min(M, R)``.
+
+    Examples
+    --------
+    >>> from tnrnn.partitions import cut
+    >>> copies_upper(RACSpec(4, 3, 2), cut(16, 15)), copies_upper(RACSpec(4, 3, 1), start_end(4))
+    (3, 9)
+    """
+    m, r, depth, length = spec.templates, spec.hidden, spec.depth, partition.length
+
+    def side(steps) -> int:
+        value = 1
+        for t in steps:
+            n = input_copies(depth, length, t)
+            value *= min(m, comb(r + n - 1, n))
+        return value
+
+    return min(side(partition.start), side(partition.end))
+
+
 @dataclass(frozen=True)
 class Bounds:
     """All closed forms for one architecture, length and partition (``None``: not applicable).
@@ -153,6 +198,7 @@ class Bounds:
     lifted_upper: int | None
     mincut_upper: int | None
     partition: str
+    copies_upper: int | None = None
 
     @property
     def lower(self) -> int:
@@ -167,7 +213,7 @@ class Bounds:
     @property
     def upper(self) -> int:
         """The best upper bound among those that apply."""
-        values = [self.trivial_upper, self.shallow, self.lifted_upper, self.mincut_upper]
+        values = [self.trivial_upper, self.shallow, self.lifted_upper, self.mincut_upper, self.copies_upper]
         return min(v for v in values if v is not None)
 
     def to_dict(self) -> dict:
@@ -202,4 +248,5 @@ def bounds(spec: RACSpec, length: int, partition: Partition | None = None) -> Bo
         lifted_upper=lifted_upper(spec, partition),
         mincut_upper=mincut_upper(spec, partition),
         partition=partition.name,
+        copies_upper=copies_upper(spec, partition),
     )

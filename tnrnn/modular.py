@@ -90,11 +90,12 @@ def matmul_mod(a: np.ndarray, b: np.ndarray, prime: int) -> np.ndarray:
 
 def to_nmod_mat(matrix: np.ndarray, prime: int):
     """Convert a 2-D integer array with entries in ``[0, prime)`` to ``flint.nmod_mat``."""
-    from flint import nmod_mat
+    from flint import fmpz_mat, nmod_mat
 
     matrix = np.ascontiguousarray(matrix, dtype=np.int64)
     rows, cols = matrix.shape
-    return nmod_mat(rows, cols, matrix.ravel().tolist(), int(prime))
+    # building through fmpz_mat is about twice as fast as nmod_mat(rows, cols, list, p)
+    return nmod_mat(fmpz_mat(rows, cols, matrix.ravel().tolist()), int(prime))
 
 
 def rank_mod(matrix: np.ndarray, prime: int) -> int:

@@ -53,7 +53,7 @@ import numpy as np
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES
-from tnrnn.modular import DEFAULT_PRIME, check_prime
+from tnrnn.modular import DEFAULT_PRIME, check_prime, rank_mod
 from tnrnn.partitions import Partition, cut, start_end
 
 __all__ = [
@@ -133,17 +133,6 @@ def _matmul_mod(a: np.ndarray, b: np.ndarray | _Limbs, p: int) -> np.ndarray:
     low_i += high_i
     low_i %= p
     return low_i
-
-
-def _rank_mod(matrix: np.ndarray, p: int) -> int:
-    """Rank over F_p with python-flint (via ``fmpz_mat``, about twice as fast to build)."""
-    from flint import fmpz_mat, nmod_mat
-
-    if 0 in matrix.shape:
-        return 0
-    rows, cols = matrix.shape
-    entries = np.ascontiguousarray(matrix, dtype=np.int64).ravel().tolist()
-    return int(nmod_mat(fmpz_mat(rows, cols, entries), p).rank())
 
 
 # --- monomials --------------------------------------------------------------------------
@@ -519,7 +508,7 @@ class _CutRanker:
                 h1, h2 = states
             phi = _lifted_states(h1, h2, m - front, p)
             block[:, i * n_backs:(i + 1) * n_backs] = _matmul_mod(phi, psi, p)
-        return _rank_mod(block, p)
+        return rank_mod(block, p)
 
     def _rank_direct(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
         """``K[i, (f, t)] = y(prefix_i . f . t)``: random fronts f, then every tail t, as a tree.
@@ -569,7 +558,7 @@ class _CutRanker:
                     current[layer] = below
             values = _linear(current[-1], self.weights.output[None, :], p)[:, 0]
             block[start:start + c] = values.reshape(c, width)
-        return _rank_mod(block, p)
+        return rank_mod(block, p)
 
 
 def _contiguous_cut(partition: Partition) -> int:
