@@ -1,8 +1,10 @@
 """Regenerate every figure in ``figures/`` from scratch (``tnrnn reproduce [--quick]``).
 
-Each figure job is a function ``job(out_dir, quick) -> list[Path]`` registered in
-:data:`JOBS`. ``quick`` shrinks sizes so the whole set runs in CI in a few minutes;
-the committed figures come from the full run.
+Every figure is made by the same ``tnrnn`` command (or library entry point) the README
+shows, so a figure and its documented recipe cannot drift apart. ``quick`` shrinks the
+sizes so the whole set runs in CI in a few minutes; the committed figures come from the
+full run (about 30 minutes on 2 cores, most of it training). Training runs go to
+``runs_dir`` (default ``runs/``) and are resumed, not repeated, when present.
 """
 
 from __future__ import annotations
@@ -11,27 +13,122 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["JOBS", "reproduce"]
+__all__ = ["JOBS", "OUTPUTS", "reproduce"]
+
+_REPO = Path(__file__).resolve().parents[1]
 
 
-def _depth_demo(out: Path, quick: bool) -> list[Path]:
-    from tnrnn.depthtable import depth_table, plot_depth_table
+def _cli(*argv) -> None:
+    from tnrnn.cli import main
 
-    lengths = [2, 4, 6] if quick else [2, 4, 6, 8, 10]
-    rows = depth_table(3, 3, [1, 2, 3], lengths, progress=False)
+    status = main([str(a) for a in argv])
+    if status != 0:
+        raise RuntimeError(f"`tnrnn {' '.join(map(str, argv))}` exited with status {status}")
+
+
+def _demo(out: Path, runs: Path, quick: bool) -> list[Path]:
     path = out / "demo_rank_vs_length.png"
-    plot_depth_table(rows, path)
+    lengths = ["--lengths", 2, 4, 6, 8] if quick else []
+    _cli("demo", "--out", path, *lengths)
     return [path]
 
 
-#: Figure jobs by name, in the order they run.
-JOBS: dict[str, Callable[[Path, bool], list[Path]]] = {
-    "demo": _depth_demo,
+def _depth_table(out: Path, runs: Path, quick: bool) -> list[Path]:
+    path = out / "depth_table.png"
+    lengths = [2, 4, 6, 8] if quick else list(range(2, 25, 2))
+    _cli("depth-table", "-M", 2, "-R", 2, "--depths", 1, 2, 3, 4, "--lengths", *lengths, "--draws", 2,
+         "--max-block", 2100, "--out", path)
+    return [path]
+
+
+def _rank_profile(out: Path, runs: Path, quick: bool) -> list[Path]:
+    path = out / "rank_profile.png"
+    _cli("rank", "-M", 3, "-R", 3, "-L", 2, "-T", 12 if quick else 32, "--profile", "--plot", path)
+    return [path]
+
+
+def _networks(out: Path, runs: Path, quick: bool) -> list[Path]:
+    paths = []
+    for depth in (1, 2):
+        path = out / f"network_depth{depth}.png"
+        _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6, "--out", path)
+        paths.append(path)
+    return paths
+
+
+def _training(out: Path, runs: Path, quick: bool) -> list[Path]:
+    from tnrnn.nn.plots import plot_training
+
+    steps, every = (20, 10) if quick else (600, 25)
+    common = ["--cell", "modrelu", "--orthogonal", "matrix_exp", "--seed", 0, "--batch-size", 64,
+              "--lr", 2e-3, "--lr-orthogonal", 2e-4, "--threads", 1, "--quiet", "--steps", steps,
+              "--eval-every", every]
+    tasks = {"copying": (["--length", 30], 7929), "ses": (["--length", 20, "--word-length", 5,
+                                                             "--alphabet", 8], 7587),
+             "adding": (["--length", 30], 7153)}
+    paths = []
+    for task, (task_args, budget) in tasks.items():
+        dirs = [runs / f"{task}_L1", runs / f"{task}_L1_budget", runs / f"{task}_L2"]
+        _cli("train", "--task", task, *task_args, "--depth", 1, "--hidden", 48, *common, "--out", dirs[0])
+        _cli("train", "--task", task, *task_args, "--depth", 1, "--budget", budget, *common, "--out", dirs[1])
+        _cli("train", "--task", task, *task_args, "--depth", 2, "--hidden", 48, *common, "--out", dirs[2])
+        paths.append(plot_training(dirs, out / f"training_{task}.png"))
+    return paths
+
+
+def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
+    configs = {"ses": "quick_sweep.toml"} if quick else {"ses": "depth_sweep.toml",
+                                                         "copying": "depth_sweep_copying.toml"}
+    paths = []
+    for name, config in configs.items():
+        db = runs / f"sweep_{name}.sqlite"
+        _cli("sweep", _REPO / "experiments" / config, "--db", db, "--no-progress")
+        _cli("report", "--db", db, "--out", out / f"sweep_{name}", "--threshold", 0.8)
+        paths += sorted(out.glob(f"sweep_{name}_*.png"))
+    return paths
+
+
+def _timescale(out: Path, runs: Path, quick: bool) -> list[Path]:
+    from tnrnn.timescale import timescale_experiment
+
+    return list(timescale_experiment(out, quick=quick, results_dir=runs / "timescale", progress=False))
+
+
+def _linear(out: Path, runs: Path, quick: bool) -> list[Path]:
+    from tnrnn.linear.figures import main
+
+    if main(["--out", str(out), *(["--quick"] if quick else [])]) != 0:
+        raise RuntimeError("python -m tnrnn.linear.figures failed")
+    return sorted(out.glob("linear_*.png"))
+
+
+#: Figure jobs by name, in the order they run: ``job(out_dir, runs_dir, quick) -> files``.
+JOBS: dict[str, Callable[[Path, Path, bool], list[Path]]] = {
+    "demo": _demo,
+    "depth-table": _depth_table,
+    "rank-profile": _rank_profile,
+    "networks": _networks,
+    "training": _training,
+    "sweeps": _sweeps,
+    "timescale": _timescale,
+    "linear": _linear,
+}
+
+#: The figure files each job owns (glob patterns under ``figures/``).
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "demo": ("demo_rank_vs_length.png",),
+    "depth-table": ("depth_table.png",),
+    "rank-profile": ("rank_profile.png",),
+    "networks": ("network_depth*.png",),
+    "training": ("training_*.png",),
+    "sweeps": ("sweep_*.png",),
+    "timescale": ("timescale_*.png",),
+    "linear": ("linear_*.png",),
 }
 
 
 def reproduce(out_dir: str | Path = "figures", *, quick: bool = False, only: list[str] | None = None,
-              progress: bool = True) -> dict[str, list[Path]]:
+              runs_dir: str | Path = "runs", progress: bool = True) -> dict[str, list[Path]]:
     """Run the figure jobs and return the files each wrote.
 
     Parameters
@@ -42,11 +139,13 @@ def reproduce(out_dir: str | Path = "figures", *, quick: bool = False, only: lis
         Small sizes (what CI runs).
     only : list of str, optional
         Names of jobs to run (default: all of :data:`JOBS`).
+    runs_dir : path
+        Where training runs and sweep databases go; finished work there is reused.
 
     Raises
     ------
     ValueError
-        If ``only`` names an unknown job.
+        If ``only`` names an unknown job (before anything runs).
     """
     from tqdm.auto import tqdm
 
@@ -54,13 +153,14 @@ def reproduce(out_dir: str | Path = "figures", *, quick: bool = False, only: lis
     unknown = [n for n in names if n not in JOBS]
     if unknown:
         raise ValueError(f"unknown figure job(s) {unknown}: choose from {list(JOBS)}")
-    out = Path(out_dir)
+    out, runs = Path(out_dir), Path(runs_dir)
     out.mkdir(parents=True, exist_ok=True)
+    runs.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[Path]] = {}
     bar = tqdm(names, desc="figures", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
         start = time.perf_counter()
-        written[name] = JOBS[name](out, quick)
+        written[name] = JOBS[name](out, runs, quick)
         bar.write(f"{name}: {', '.join(p.name for p in written[name])} ({time.perf_counter() - start:.1f} s)")
     return written

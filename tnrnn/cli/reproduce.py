@@ -9,6 +9,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (minutes, as in CI)")
     parser.add_argument("--out", default="figures", help="output directory (default figures/)")
     parser.add_argument("--only", nargs="+", default=None, help="run only these figure jobs")
+    parser.add_argument("--runs", default="runs", help="training runs and sweep stores (default runs/)")
 
 
 def run(args) -> int:
@@ -17,6 +18,6 @@ def run(args) -> int:
     matplotlib.use("Agg")
     from tnrnn.reproduce import reproduce
 
-    written = reproduce(args.out, quick=args.quick, only=args.only)
+    written = reproduce(args.out, quick=args.quick, only=args.only, runs_dir=args.runs)
     print(f"wrote {sum(len(v) for v in written.values())} figures to {args.out}")
     return 0
