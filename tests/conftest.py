@@ -65,3 +65,14 @@ def brute_force_grid(weights, length):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def one_thread():
+    """Run torch on one thread: tiny models are fastest so, and do not fight other processes."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

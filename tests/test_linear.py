@@ -205,13 +205,6 @@ def test_empirical_kernel_approaches_theory_with_width(one_thread):
 # Training equivalence and bias
 
 
-@pytest.fixture
-def one_thread():
-    """Matrix-vector products at these sizes gain nothing from threads; a busy 2-core runner loses a lot."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_rnn_and_scaled_model_stay_close_over_training(one_thread):

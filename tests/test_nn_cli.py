@@ -7,18 +7,11 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from tnrnn.cli import main
 from tnrnn.nn import TrainConfig, count_parameters, load_run
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 ARGS = ["train", "--task", "copying", "--length", "4", "--cell", "modrelu", "--depth", "2", "--hidden", "8",

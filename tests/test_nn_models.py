@@ -22,14 +22,7 @@ from tnrnn.nn import (
 )
 from tnrnn.nn.orthogonal import ScaledCayley
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest, and without fighting other processes, on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def naive_forward(model: DeepRNN, x: torch.Tensor) -> torch.Tensor:

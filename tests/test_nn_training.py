@@ -12,13 +12,7 @@ import torch
 import tnrnn.nn.training as training
 from tnrnn.nn import ORTHOGONAL_MAPS, TrainConfig, load_run, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**overrides) -> TrainConfig:
