@@ -31,11 +31,12 @@ def run(payload):
     log = Path(os.environ["FAKE_LOG"])
     for step in range(done, params["steps"]):
         time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
+        # log before checkpointing: a kill in between redoes (and re-logs) the step, never loses it
+        with open(log, "a") as handle:
+            handle.write(f"step {payload['point_id']} {step}\\n")
         tmp = run_dir / "progress.tmp"
         tmp.write_text(json.dumps({"step": step + 1}))
         os.replace(tmp, state)
-        with open(log, "a") as handle:
-            handle.write(f"step {payload['point_id']} {step}\\n")
     accuracy = (10 * params["depth"] + params["length"]) / 100
     return {"summary": {"accuracy": accuracy, "final_loss": 1 - accuracy, "parameters": 7 * params["depth"]},
             "probes": [{"length": 4, "partition": "start-end", "route": "model", "method": "dense",
