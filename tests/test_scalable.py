@@ -14,14 +14,13 @@ from hypothesis import strategies as st
 from tnrnn.bounds import bounds
 from tnrnn.circuits import RACSpec, RACWeights, evaluate
 from tnrnn.cli import main
-from tnrnn.modular import DEFAULT_PRIME, rank_mod
+from tnrnn.modular import DEFAULT_PRIME, matmul_mod_blas, rank_mod
 from tnrnn.partitions import cut, interleaved, start_end
 from tnrnn.rank import _dense_exact, entry_degree, failure_bound, generic_rank
 from tnrnn.scalable import (
     _CutRanker,
     _distinct_random_sequences,
     _lifted_states,
-    _matmul_mod,
     _run,
     _suffix_coefficients,
     exact_rank_scalable,
@@ -122,7 +121,7 @@ def test_suffix_coefficients_and_lifted_states_reproduce_the_output():
     h1, h2 = _run(weights, prefixes)
     phi = _lifted_states(h1, h2, m, p)
     psi = _suffix_coefficients(weights, suffixes)
-    block = _matmul_mod(phi, np.ascontiguousarray(psi.T), p)
+    block = matmul_mod_blas(phi, np.ascontiguousarray(psi.T), p)
     for i, j in itertools.product(range(5), range(4)):
         sequence = np.concatenate([prefixes[i], suffixes[j]])
         assert block[i, j] == brute_force_output(weights, [0] * (k + m), features=sequence.tolist())

@@ -40,7 +40,7 @@ import numpy as np
 
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES, grid_tensor
-from tnrnn.modular import check_prime, rank_mod, to_nmod_mat
+from tnrnn.modular import check_prime, matmul_mod, rank_mod, to_nmod_mat
 from tnrnn.partitions import Partition, parse_partition
 from tnrnn.tensornet import NetworkTooLargeError, input_index, network_structure
 
@@ -59,9 +59,7 @@ __all__ = [
 #: Planner names accepted by :func:`plan_contraction`.
 OPTIMIZERS = ("auto", "greedy", "auto-hq", "optimal", "cotengra", "cotengra-hyper")
 
-_SPLIT_BITS = 16
-_SPLIT_MASK = (1 << _SPLIT_BITS) - 1
-_MAX_INNER = 1 << (_SPLIT_BITS - 1)
+_MAX_INNER = 1 << 15  # contracted-dimension block of one exact pairwise product (matmul_mod: < 2**16)
 
 
 @dataclass(frozen=True)
@@ -348,7 +346,7 @@ def _pair_mod(a, ia, b, ib, keep, sizes, prime):
     right = _permute(b, [ib.index(n) for n in batch + inner + free_b]).reshape(nb, nk, nbb)
     out = None
     for start in range(0, max(nk, 1), _MAX_INNER):
-        part = _matmul_mod(left[:, :, start:start + _MAX_INNER], right[:, start:start + _MAX_INNER], prime)
+        part = matmul_mod(left[:, :, start:start + _MAX_INNER], right[:, start:start + _MAX_INNER], prime)
         out = part if out is None else (out + part) % prime
     result_inds = batch + free_a + free_b
     return out.reshape(tuple(sizes[n] for n in result_inds)), result_inds
@@ -365,16 +363,6 @@ def _sum_private(a, ia, others, prime):
 
 def _permute(a, order):
     return a.permute(order) if hasattr(a, "permute") else np.transpose(a, order)
-
-
-def _matmul_mod(a, b, prime):
-    low = (a & _SPLIT_MASK) @ b
-    high = (a >> _SPLIT_BITS) @ b
-    high %= prime
-    high <<= _SPLIT_BITS  # < 2^47
-    low += high
-    low %= prime
-    return low
 
 
 def dense_grid(weights: RACWeights, length: int, *, backend: Literal["numpy", "torch"] = "numpy",
@@ -444,7 +432,7 @@ def shallow_rank_exact(weights: RACWeights, prefix_length: int, suffix_length: i
     left, right = _shallow_bases(weights, int(prefix_length), int(suffix_length))
     if len(left) == 0 or len(right) == 0:
         return 0
-    return rank_mod(_matmul_int(left, np.ascontiguousarray(right.T), weights.modulus), weights.modulus)
+    return rank_mod(matmul_mod(left, np.ascontiguousarray(right.T), weights.modulus), weights.modulus)
 
 
 def _shallow_bases(weights: RACWeights, prefix_length: int, suffix_length: int):
@@ -456,21 +444,15 @@ def _shallow_bases(weights: RACWeights, prefix_length: int, suffix_length: int):
     for _ in range(prefix_length - 1):
         if len(left) == 0:
             break
-        carried = _matmul_int(left, np.ascontiguousarray(w_hid.T), p)  # rows W^H v
+        carried = matmul_mod(left, np.ascontiguousarray(w_hid.T), p)  # rows W^H v
         left = _row_basis_mod(((carried[:, None, :] * columns[None]) % p).reshape(-1, r), p)
     right = _row_basis_mod(weights.output[None, :], p)
     for _ in range(suffix_length):
         if len(right) == 0:
             break
         scaled = ((right[:, None, :] * columns[None]) % p).reshape(-1, r)  # phi * w_d
-        right = _row_basis_mod(_matmul_int(scaled, w_hid, p), p)  # rows W^H^T (phi * w_d)
+        right = _row_basis_mod(matmul_mod(scaled, w_hid, p), p)  # rows W^H^T (phi * w_d)
     return left, right
-
-
-def _matmul_int(a, b, p):
-    from tnrnn.modular import matmul_mod
-
-    return matmul_mod(a, b, p)
 
 
 def shallow_singular_values(weights: RACWeights, prefix_length: int, suffix_length: int) -> np.ndarray:

@@ -16,6 +16,8 @@ __all__ = [
     "check_prime",
     "is_prime",
     "matmul_mod",
+    "matmul_mod_blas",
+    "Limbs",
     "rank_mod",
     "to_nmod_mat",
 ]
@@ -86,6 +88,51 @@ def matmul_mod(a: np.ndarray, b: np.ndarray, prime: int) -> np.ndarray:
     low += high
     low %= prime
     return low
+
+
+class Limbs:
+    """A residue matrix split for exact float64 products: ``b = lo + 2**16 hi``."""
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self.lo = (matrix & 0xFFFF).astype(np.float64)
+        self.hi = (matrix >> 16).astype(np.float64)
+        self.both = self.lo + self.hi
+
+
+def matmul_mod_blas(a: np.ndarray, b: np.ndarray | Limbs, p: int) -> np.ndarray:
+    """Exact ``(a @ b) mod p`` through three float64 BLAS products on 16-bit limbs (Karatsuba).
+
+    With p < 2**31 a limb is below 2**16 and a sum of two limbs below 2**17, so each product
+    term is below 2**34 and a sum of fewer than 2**19 of them below 2**53: every float64
+    partial sum is an exact integer. Pass ``b`` as :class:`Limbs` to split it once for many
+    products.
+
+    Examples
+    --------
+    >>> a = np.array([[2**30, 3]], dtype=np.int64); b = np.array([[5], [2**30 + 7]], dtype=np.int64)
+    >>> p = 2_147_483_647
+    >>> int(matmul_mod_blas(a, b, p)[0, 0]) == (2**30 * 5 + 3 * (2**30 + 7)) % p
+    True
+    """
+    if a.shape[1] >= 1 << 19:
+        raise ValueError(f"inner dimension {a.shape[1]} too large for exact float64 limbs (< 2**19)")
+    b = b if isinstance(b, Limbs) else Limbs(b)
+    a = Limbs(a)
+    low = a.lo @ b.lo
+    high = a.hi @ b.hi
+    cross = a.both @ b.both
+    cross -= low
+    cross -= high  # = lo*hi + hi*lo, exact
+    low_i = low.astype(np.int64) % p
+    mid_i = cross.astype(np.int64) % p
+    high_i = high.astype(np.int64) % p
+    high_i = ((high_i << 16) % p << 16) % p
+    mid_i <<= 16
+    mid_i %= p
+    low_i += mid_i
+    low_i += high_i
+    low_i %= p
+    return low_i
 
 
 def to_nmod_mat(matrix: np.ndarray, prime: int):

@@ -53,7 +53,7 @@ import numpy as np
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES
-from tnrnn.modular import DEFAULT_PRIME, check_prime, rank_mod
+from tnrnn.modular import DEFAULT_PRIME, Limbs, check_prime, matmul_mod_blas, rank_mod
 from tnrnn.partitions import Partition, cut, start_end
 
 __all__ = [
@@ -98,41 +98,6 @@ def _linear(rows: np.ndarray, matrix: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
-class _Limbs:
-    """A residue matrix split for exact float64 products: ``b = lo + 2**16 hi``."""
-
-    def __init__(self, matrix: np.ndarray) -> None:
-        self.lo = (matrix & 0xFFFF).astype(np.float64)
-        self.hi = (matrix >> 16).astype(np.float64)
-        self.both = self.lo + self.hi
-
-
-def _matmul_mod(a: np.ndarray, b: np.ndarray | _Limbs, p: int) -> np.ndarray:
-    """Exact ``(a @ b) mod p`` through three float64 BLAS products on 16-bit limbs (Karatsuba).
-
-    With p < 2**31 a limb is below 2**16 and a sum of two limbs below 2**17, so each product
-    term is below 2**34 and a sum of fewer than 2**19 of them below 2**53: every float64
-    partial sum is an exact integer.
-    """
-    if a.shape[1] >= 1 << 19:
-        raise ValueError(f"inner dimension {a.shape[1]} too large for exact float64 limbs (< 2**19)")
-    b = b if isinstance(b, _Limbs) else _Limbs(b)
-    a = _Limbs(a)
-    low = a.lo @ b.lo
-    high = a.hi @ b.hi
-    cross = a.both @ b.both
-    cross -= low
-    cross -= high  # = lo*hi + hi*lo, exact
-    low_i = low.astype(np.int64) % p
-    mid_i = cross.astype(np.int64) % p
-    high_i = high.astype(np.int64) % p
-    high_i = ((high_i << 16) % p << 16) % p
-    mid_i <<= 16
-    mid_i %= p
-    low_i += mid_i
-    low_i += high_i
-    low_i %= p
-    return low_i
 
 
 # --- monomials --------------------------------------------------------------------------
@@ -497,7 +462,7 @@ class _CutRanker:
         fronts = _one_hot_sequences(templates, front)
         n_backs = templates ** (m - front) if plan.all_cols else -(-plan.cols // len(fronts))
         backs = self._inputs(n_backs, m - front, plan.all_cols, tag)
-        psi = _Limbs(np.ascontiguousarray(_suffix_coefficients(self.weights, backs).T))
+        psi = Limbs(np.ascontiguousarray(_suffix_coefficients(self.weights, backs).T))
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
         block = np.empty((n_rows, len(fronts) * n_backs), dtype=np.int64)
@@ -507,7 +472,7 @@ class _CutRanker:
             else:
                 h1, h2 = states
             phi = _lifted_states(h1, h2, m - front, p)
-            block[:, i * n_backs:(i + 1) * n_backs] = _matmul_mod(phi, psi, p)
+            block[:, i * n_backs:(i + 1) * n_backs] = matmul_mod_blas(phi, psi, p)
         return rank_mod(block, p)
 
     def _rank_direct(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
