@@ -725,8 +725,8 @@ plt.show()"""),
         md("""
 **Reading.** β_j² falls geometrically beyond the decay length (0.72 lags at σ_W = 0.5, 4.7 at 0.9),
 so within a fixed training budget the short lags are learnt and the long bump is not; at σ_W = 0.5
-it keeps essentially its full error. The RNN and its scaled convolution end with the same error
-profile over lags, as the kernel theory predicts; at finite width their loss curves separate somewhat
+it keeps essentially its full error. The RNN and its scaled convolution end with the same shape of
+error profile over lags (small at short lags, rising with the lag), as the kernel theory predicts; at finite width their loss curves separate somewhat
 during training (the gap shrinks like n^{−1/2}, README). The measured kernel approaches the diagonal theory as n grows (the
 off-diagonal ratio falls roughly like n^{−1/2}). One seed per width; see the README's linear section
 for the full width sweep."""),
