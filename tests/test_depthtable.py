@@ -72,3 +72,12 @@ def test_cli_depth_table_bad_input_exits_2(capsys):
     assert main(["depth-table", "--lengths", "3", "--no-plot"]) == 2
     assert "even lengths" in capsys.readouterr().err
     assert main(["depth-table", "--max-block", "0", "--no-plot"]) == 2
+
+
+def test_table_formats_bounds_beyond_float_range():
+    from tnrnn.depthtable import depth_table, format_depth_table
+
+    rows = depth_table(3, 3, [4], [32], max_block=10, progress=False)
+    assert rows[0]["mincut_upper"] > 10**400
+    text = format_depth_table(rows)
+    assert "skipped" in text and "e+" in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from tnrnn.bounds import bounds
@@ -124,7 +125,8 @@ def format_depth_table(rows: list[dict]) -> str:
     def show(v):
         if v is None:
             return "-"
-        return str(v) if v < 10**12 else f"{float(v):.2e}"  # huge bounds: readable, not exact
+        # huge bounds: readable, not exact (Decimal: no float overflow past 1e308)
+        return str(v) if v < 10**12 else f"{Decimal(v):.2e}"
 
     body = [[r["depth"], r["length"], show(r["rank"]), f"[{r['lower']}, {r['upper']}]",
              "yes" if r["certified"] else "no", show(r["shallow"]), show(r["depth2_lower"]),
