@@ -23,18 +23,13 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from tnrnn._validation import positive_int
 from tnrnn.modular import check_prime, matmul_mod
 
 if TYPE_CHECKING:
     import torch
 
 __all__ = ["RACSpec", "RACWeights", "evaluate", "evaluate_features"]
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class RACSpec:
 
     def __post_init__(self) -> None:
         for name in ("templates", "hidden", "depth"):
-            object.__setattr__(self, name, _positive_int(getattr(self, name), name))
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
 
     def input_shape(self, layer: int) -> tuple[int, int]:
         """Shape of ``W^{I,layer}`` (layers count from 1): (R, M) for layer 1, else (R, R)."""

@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from tnrnn._validation import positive_int
 from tnrnn.circuits import RACWeights
 from tnrnn.modular import matmul_mod
 
@@ -130,8 +131,7 @@ def grid_tensor(weights: RACWeights, length: int, *, template_matrix: np.ndarray
     >>> a.shape, bool(np.isclose(a[1, 0, 1], evaluate(w, [[1, 0, 1]])[0]))
     ((2, 2, 2), True)
     """
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-        raise ValueError(f"length must be a positive integer, got {length!r}")
+    length = positive_int(length, "length")
     if backend not in ("numpy", "torch"):
         raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     if backend == "torch" and weights.modulus is not None:

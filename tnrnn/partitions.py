@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tnrnn._validation import positive_int
+
 __all__ = ["Partition", "start_end", "cut", "interleaved", "parse_partition"]
 
 
 def _check_length(length) -> int:
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-        raise ValueError(f"length must be a positive integer, got {length!r}")
-    return int(length)
+    return positive_int(length, "length")
 
 
 @dataclass(frozen=True)

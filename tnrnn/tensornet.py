@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tnrnn._validation import positive_int
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.partitions import Partition, parse_partition
 
@@ -140,9 +141,7 @@ def check_network_size(spec: RACSpec, length: int, max_tensors: int | None = Non
 
 
 def _check_length(length) -> int:
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-        raise ValueError(f"length must be a positive integer, got {length!r}")
-    return int(length)
+    return positive_int(length, "length")
 
 
 @dataclass(frozen=True)

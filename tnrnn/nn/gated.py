@@ -58,6 +58,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tnrnn._validation import positive_int
+
 __all__ = [
     "FORGET_GATES",
     "INITS",
@@ -84,12 +86,6 @@ _MIN_TAU_EXCESS = 1e-3
 def _check_choice(value, name: str, valid: tuple[str, ...]) -> str:
     if value not in valid:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, valid))}, got {value!r}")
-    return value
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
 
 
@@ -220,8 +216,8 @@ class _GatedCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, *, gate: str = "sigmoid",
                  device=None, dtype=None) -> None:
         super().__init__()
-        self.input_size = _positive_int(input_size, "input_size")
-        self.hidden_size = _positive_int(hidden_size, "hidden_size")
+        self.input_size = positive_int(input_size, "input_size")
+        self.hidden_size = positive_int(hidden_size, "hidden_size")
         self.gate = _check_choice(gate, "gate", FORGET_GATES)
         kw = {"device": device, "dtype": dtype}
         rows = self.n_gates * hidden_size
@@ -427,9 +423,9 @@ class GatedRNN(nn.Module):
         super().__init__()
         self.fused = bool(fused)
         self.cell = _check_choice(cell, "cell", CELLS)
-        self.depth = _positive_int(depth, "depth")
+        self.depth = positive_int(depth, "depth")
         if output_size is not None:
-            _positive_int(output_size, "output_size")
+            positive_int(output_size, "output_size")
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.gate = gate
         cell_class = LSTMCell if cell == "lstm" else GRUCell
