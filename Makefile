@@ -19,11 +19,11 @@ demo: install
 	$(VENV)/bin/tnrnn demo
 
 test: install
-	$(VENV)/bin/ruff check tnrnn tests benchmarks
+	$(VENV)/bin/ruff check tnrnn tests benchmarks notebooks
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check tnrnn tests benchmarks
+	$(VENV)/bin/ruff check tnrnn tests benchmarks notebooks
 
 bench: install
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
