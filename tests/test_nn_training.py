@@ -94,27 +94,35 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
 
 
+def on_training_forward(monkeypatch, n: int, action) -> None:
+    """Make every model `train` builds call ``action(output)`` on its n-th training forward pass
+    (whatever ``action`` returns, if not None, replaces the output)."""
+    build = training.build_model
+    forwards = {"n": 0}
+
+    def build_with_hook(config, task):
+        model = build(config, task)
+
+        def hook(module, args, output):
+            if module.training:
+                forwards["n"] += 1
+                if forwards["n"] == n:
+                    return action(output)
+            return None
+
+        model.register_forward_hook(hook)
+        return model
+
+    monkeypatch.setattr(training, "build_model", build_with_hook)
+
+
 def test_interrupt_mid_interval_then_resume(tmp_path, monkeypatch):
     """Ctrl-C between evaluations saves the last finished step; resuming repeats and loses nothing."""
     full = tmp_path / "full"
     train(tiny(steps=30), full, progress=False)
 
     build = training.build_model
-    forwards = {"n": 0}
-
-    def build_with_interrupt(config, task):
-        model = build(config, task)
-
-        def hook(module, args, output):
-            if module.training:
-                forwards["n"] += 1
-                if forwards["n"] == 14:
-                    os.kill(os.getpid(), signal.SIGINT)
-
-        model.register_forward_hook(hook)
-        return model
-
-    monkeypatch.setattr(training, "build_model", build_with_interrupt)
+    on_training_forward(monkeypatch, 14, lambda output: os.kill(os.getpid(), signal.SIGINT))
     part = tmp_path / "part"
     with pytest.raises(KeyboardInterrupt):
         train(tiny(steps=30), part, progress=False)
@@ -217,23 +225,7 @@ def test_plot_training(tmp_path):
 
 
 def test_divergence_stops_and_restores_best(tmp_path, monkeypatch):
-    build = training.build_model
-    calls = {"n": 0}
-
-    def build_with_nan(config, task):
-        model = build(config, task)
-
-        def hook(module, args, output):
-            if module.training:
-                calls["n"] += 1
-                if calls["n"] == 15:
-                    return output * float("nan")
-            return None
-
-        model.register_forward_hook(hook)
-        return model
-
-    monkeypatch.setattr(training, "build_model", build_with_nan)
+    on_training_forward(monkeypatch, 15, lambda output: output * float("nan"))
     summary = train(tiny(steps=30), tmp_path, progress=False)
     lines = read_metrics(tmp_path)
     assert [line["step"] for line in lines] == [10, 15]
