@@ -33,101 +33,144 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(-1, x.shape[-1])
 
 
+def _addmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``bias + a @ b`` into ``out``: one matrix, or one per ensemble member (leading K axis)."""
+    return (torch.addmm if a.dim() == 2 else torch.baddbmm)(bias, a, b, out=out)
+
+
+def _time_major(x: torch.Tensor) -> torch.Tensor:
+    """A view indexed by time first: ``(T, B, R)`` as it is, ``(K, T, B, R)`` as ``(T, K, B, R)``."""
+    return x if x.dim() == 3 else x.transpose(0, 1)
+
+
+def _member_rows(x: torch.Tensor) -> torch.Tensor:
+    """Steps and sequences as the rows of one matrix per member: ``(T·B, R)`` or ``(K, T·B, R)`` (a view)."""
+    return _flat(x) if x.dim() == 3 else x.reshape(x.shape[0], -1, x.shape[-1])
+
+
+def _shifted(x: torch.Tensor, first: bool) -> torch.Tensor:
+    """Steps ``1..T-1`` (``first=False``) or ``0..T-2`` (``first=True``) along the time axis."""
+    time_axis = x.dim() - 3
+    return x.narrow(time_axis, 0 if first else 1, x.shape[time_axis] - 1)
+
+
 class _Recurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None):
-        steps = drives.shape[0]
-        w_t = w.T
-        states = torch.empty_like(drives)
+        w_t = w.transpose(-1, -2)
+        states_storage = torch.empty_like(drives)
+        states, drive = _time_major(states_storage), _time_major(drives)
+        steps = states.shape[0]
         if kind == "rac":
-            states[0].copy_(drives[0])
+            states[0].copy_(drive[0])
             for t in range(1, steps):
-                torch.mm(states[t - 1], w_t, out=states[t])
-                states[t].mul_(drives[t])
+                torch.matmul(states[t - 1], w_t, out=states[t])
+                states[t].mul_(drive[t])
         else:
             for t in range(steps):
                 h = states[t]
                 if t == 0:
-                    h.copy_(drives[0])
+                    h.copy_(drive[0])
                 else:
-                    torch.addmm(drives[t], states[t - 1], w_t, out=h)
+                    _addmm(drive[t], states[t - 1], w_t, out=h)
                 if kind == "tanh":
                     h.tanh_()
                 else:
                     magnitude = h.abs().add_(bias).clamp_(min=0)
                     h.sign_().mul_(magnitude)
         ctx.kind = kind
-        ctx.save_for_backward(states, w, drives if kind == "rac" else None)
-        return states
+        ctx.bias_shape = None if bias is None else bias.shape
+        ctx.save_for_backward(states_storage, w, drives if kind == "rac" else None)
+        return states_storage
 
     @staticmethod
-    def backward(ctx, grad_states: torch.Tensor):
-        states, w, drives = ctx.saved_tensors
+    def backward(ctx, grad_output: torch.Tensor):
+        states_storage, w, drives_storage = ctx.saved_tensors
         kind = ctx.kind
+        states, grad_states = _time_major(states_storage), _time_major(grad_output.contiguous())
         steps = states.shape[0]
-        grad_inner = torch.empty_like(states)  # ∂L/∂z_t (tanh, modrelu) or ∂L/∂(h_{t-1} W^T) (rac)
+        # ∂L/∂z_t (tanh, modrelu) or ∂L/∂(h_{t-1} W^T) (rac)
+        grad_inner_storage = torch.empty_like(states_storage)
+        grad_inner = _time_major(grad_inner_storage)
         # ∂L/∂h_t through the readout, the layer above and h_{t+1}: two buffers used in turn,
         # so that the loop allocates nothing (small tensors stay in cache).
         buffers = [torch.empty_like(states[0]), torch.empty_like(states[0])]
         g = grad_states[steps - 1]
         grad_bias = None
         if kind == "rac":
-            carried = torch.empty_like(states)
+            drives = _time_major(drives_storage)
+            carried_storage = torch.empty_like(states_storage)  # W^H h_{t-1}, with W^H h_0 = 1
+            carried = _time_major(carried_storage)
             carried[0].fill_(1.0)
             if steps > 1:
-                torch.mm(_flat(states[:-1]), w.T, out=_flat(carried[1:]))
-            grad_drives = torch.empty_like(states)
+                _member_rows(_shifted(carried_storage, first=False)).copy_(
+                    _member_rows(_shifted(states_storage, first=True)) @ w.transpose(-1, -2))
+            grad_drives_storage = torch.empty_like(states_storage)
+            grad_drives = _time_major(grad_drives_storage)
             for t in range(steps - 1, -1, -1):
                 torch.mul(g, carried[t], out=grad_drives[t])
                 if t > 0:
                     torch.mul(g, drives[t], out=grad_inner[t])
-                    g = torch.addmm(grad_states[t - 1], grad_inner[t], w, out=buffers[t % 2])
+                    g = _addmm(grad_states[t - 1], grad_inner[t], w, out=buffers[t % 2])
         else:
             modrelu = kind == "modrelu"
             if modrelu:
-                grad_bias = torch.zeros_like(states[0, 0])
+                grad_bias = torch.zeros_like(states[0])  # summed over the sequences at the end
                 scratch = torch.empty_like(states[0])
             for t in range(steps - 1, -1, -1):
                 h = states[t]
                 if modrelu:
                     torch.sign(h, out=scratch)  # ∂h/∂b = sign(h); ∂h/∂z = [h != 0] = |sign(h)|
                     torch.mul(g, scratch, out=grad_inner[t])
-                    grad_bias += grad_inner[t].sum(0)
+                    grad_bias += grad_inner[t]
                     scratch.abs_()
                     torch.mul(g, scratch, out=grad_inner[t])
                 else:
                     torch.mul(h, h, out=grad_inner[t])
                     torch.addcmul(g, g, grad_inner[t], value=-1.0, out=grad_inner[t])  # g (1 - h²)
                 if t > 0:
-                    g = torch.addmm(grad_states[t - 1], grad_inner[t], w, out=buffers[t % 2])
-            grad_drives = grad_inner
+                    g = _addmm(grad_states[t - 1], grad_inner[t], w, out=buffers[t % 2])
+            grad_drives_storage = grad_inner_storage
+            if modrelu:
+                grad_bias = grad_bias.sum(-2).reshape(ctx.bias_shape)
         grad_w = None
         if ctx.needs_input_grad[2]:
-            grad_w = (_flat(grad_inner[1:]).T @ _flat(states[:-1]) if steps > 1 else torch.zeros_like(w))
-        return None, grad_drives, grad_w, grad_bias
+            if steps > 1:  # ∂L/∂W = Σ_t g_t^T h_{t-1}: one product over all steps and sequences
+                grad_w = (_member_rows(_shifted(grad_inner_storage, first=False)).transpose(-1, -2)
+                          @ _member_rows(_shifted(states_storage, first=True)))
+            else:
+                grad_w = torch.zeros_like(w)
+        return None, grad_drives_storage, grad_w, grad_bias
 
 
 def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """States ``(T, B, R)`` of one recurrent layer from its input drives ``(T, B, R)``.
 
+    With a leading member axis (``drives`` ``(K, T, B, R)``, ``w`` ``(K, R, R)``,
+    ``bias`` ``(K, 1, R)``) it runs K independent layers at once, one weight matrix per
+    member, as batched matrix products: the recurrence of an ensemble
+    (:mod:`tnrnn.nn.ensemble`). Members come first so that every whole-sequence product
+    (input projection, readout, weight gradient) is one batched product over
+    ``(K, T·B, R)`` views, without copies.
+
     Parameters
     ----------
     kind : {"tanh", "modrelu", "rac"}
-    drives : torch.Tensor, shape (T, B, R)
+    drives : torch.Tensor, shape (T, B, R) or (K, T, B, R)
         ``W^I x_t`` (plus the input bias, if any) for every step.
-    w : torch.Tensor, shape (R, R)
+    w : torch.Tensor, shape (R, R) or (K, R, R)
         ``W^H``.
-    bias : torch.Tensor, shape (R,), optional
+    bias : torch.Tensor, shape (R,) or (K, 1, R), optional
         The modReLU bias (modrelu only).
 
     Returns
     -------
-    torch.Tensor, shape (T, B, R)
+    torch.Tensor, the shape of ``drives``
 
     Notes
     -----
-    O(T · B · R²) time forward and backward; O(T · B · R) memory (the states, plus the
-    drives for rac).
+    O(T · K · B · R²) time forward and backward; O(T · K · B · R) memory (the states,
+    plus the drives for rac).
 
     Examples
     --------
@@ -135,11 +178,22 @@ def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Ten
     >>> h = recurrence("rac", d, w)
     >>> bool(torch.allclose(h[2], (h[1] @ w.T) * d[2]))
     True
+    >>> stacked = recurrence("rac", torch.stack([d, 2 * d]), torch.stack([w, w]))
+    >>> bool(torch.allclose(stacked[0], h)), tuple(stacked.shape)
+    (True, (2, 5, 2, 3))
     """
     if kind not in KINDS:
         raise ValueError(f"unknown recurrence {kind!r}; valid: {', '.join(KINDS)}")
-    if drives.dim() != 3 or w.shape != (drives.shape[2], drives.shape[2]):
-        raise ValueError(f"drives must be (T, B, R) and w (R, R), got {tuple(drives.shape)} and {tuple(w.shape)}")
+    batched = drives.dim() == 4
+    width = drives.shape[-1]
+    expected_w = (drives.shape[0], width, width) if batched else (width, width)
+    if drives.dim() not in (3, 4) or tuple(w.shape) != expected_w:
+        raise ValueError(f"drives must be (T, B, R) with w (R, R), or (K, T, B, R) with w (K, R, R); "
+                         f"got {tuple(drives.shape)} and {tuple(w.shape)}")
     if (kind == "modrelu") != (bias is not None):
         raise ValueError("the modrelu recurrence needs a bias, the others take none")
+    if bias is not None:
+        expected_bias = (drives.shape[0], 1, width) if batched else (width,)
+        if tuple(bias.shape) != expected_bias:
+            raise ValueError(f"bias must have shape {expected_bias}, got {tuple(bias.shape)}")
     return _Recurrence.apply(kind, drives.contiguous(), w, bias)
