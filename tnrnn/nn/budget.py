@@ -1,11 +1,14 @@
 """Parameter counts in closed form, and the width that meets a parameter budget at a given depth.
 
-Comparing depths fairly means comparing them at a matched number of parameters (the 002
-experiments logged their counts); :func:`width_for_budget` gives the widest network of a
-depth that stays within a budget.
+Comparing depths fairly means comparing them at a matched number of *free* parameters
+(Ziv, arXiv:2003.10163, logged the counts of every network): an orthogonal R×R matrix
+stores R² numbers but has only R(R-1)/2 degrees of freedom. :func:`width_for_budget`
+gives the widest network of a depth that stays within a budget.
 """
 
 from __future__ import annotations
+
+import functools
 
 __all__ = ["parameter_count", "width_for_budget"]
 
@@ -22,17 +25,22 @@ def _check(cell: str, depth: int, input_size: int, output_size: int) -> None:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def parameter_count(cell: str, depth: int, hidden: int, input_size: int, output_size: int) -> int:
-    """Trainable scalars of :class:`~tnrnn.nn.stack.DeepRNN` (equals ``count_parameters`` of the model).
+def parameter_count(cell: str, depth: int, hidden: int, input_size: int, output_size: int, *,
+                    orthogonal: bool = False) -> int:
+    """Parameters of :class:`~tnrnn.nn.stack.DeepRNN`.
 
     Per layer with fan-in ``f``: rac ``R f + R²``; tanh and modrelu ``R f + R² + R``;
     lstm ``4R (f + R) + 8R``; gru ``3R (f + R) + 6R``. Readout ``R · out`` (+ ``out`` bias
-    except for rac). An orthogonal ``W^H`` stores R² entries whatever the map.
+    except for rac). With ``orthogonal=True`` each ``W^H`` counts its R(R-1)/2 free
+    parameters (``count_free_parameters`` of the model), otherwise the R² it stores
+    (``count_parameters``).
 
     Examples
     --------
     >>> parameter_count("rac", depth=2, hidden=4, input_size=3, output_size=2)
     68
+    >>> parameter_count("rac", depth=2, hidden=4, input_size=3, output_size=2, orthogonal=True)
+    48
     """
     _check(cell, depth, input_size, output_size)
     r = hidden
@@ -43,11 +51,13 @@ def parameter_count(cell: str, depth: int, hidden: int, input_size: int, output_
             g = _GATES[cell]
             total += g * r * (fan_in + r) + 2 * g * r
         else:
-            total += r * fan_in + r * r + (0 if cell == "rac" else r)
+            recurrent = r * (r - 1) // 2 if orthogonal else r * r
+            total += r * fan_in + recurrent + (0 if cell == "rac" else r)
     return total + r * output_size + (0 if cell == "rac" else output_size)
 
 
-def width_for_budget(cell: str, depth: int, budget: int, input_size: int, output_size: int) -> int:
+def width_for_budget(cell: str, depth: int, budget: int, input_size: int, output_size: int, *,
+                     orthogonal: bool = False) -> int:
     """The largest width R whose network has at most ``budget`` parameters.
 
     Parameters
@@ -58,6 +68,8 @@ def width_for_budget(cell: str, depth: int, budget: int, input_size: int, output
         Maximum number of trainable parameters.
     input_size, output_size : int
         Of the task.
+    orthogonal : bool
+        Count each orthogonal ``W^H`` by its free parameters (see :func:`parameter_count`).
 
     Returns
     -------
@@ -77,20 +89,24 @@ def width_for_budget(cell: str, depth: int, budget: int, input_size: int, output
     --------
     >>> [width_for_budget("modrelu", d, 20000, 10, 9) for d in (1, 2, 3)]
     [131, 78, 61]
+    >>> [width_for_budget("modrelu", d, 20000, 10, 9, orthogonal=True) for d in (1, 2, 3)]
+    [181, 95, 72]
     """
     _check(cell, depth, input_size, output_size)
     if isinstance(budget, bool) or not isinstance(budget, int):
         raise ValueError(f"budget must be an integer, got {budget!r}")
-    smallest = parameter_count(cell, depth, 1, input_size, output_size)
+    count = functools.partial(parameter_count, cell, depth, input_size=input_size, output_size=output_size,
+                              orthogonal=orthogonal)
+    smallest = count(hidden=1)
     if budget < smallest:
         raise ValueError(f"budget={budget} is below the {smallest} parameters of a width-1 {cell} "
                          f"network of depth {depth}")
     low, high = 1, 2
-    while parameter_count(cell, depth, high, input_size, output_size) <= budget:
+    while count(hidden=high) <= budget:
         low, high = high, 2 * high
     while high - low > 1:
         mid = (low + high) // 2
-        if parameter_count(cell, depth, mid, input_size, output_size) <= budget:
+        if count(hidden=mid) <= budget:
             low = mid
         else:
             high = mid

@@ -1,7 +1,7 @@
 """Recurrent layers that unroll one cell over a whole sequence: RAC, tanh, modReLU.
 
 Each layer maps a state sequence ``(B, T, fan_in)`` from below to its own
-``(B, T, R)`` (SCIENCE.md §2)::
+``(B, T, R)`` (Levine et al., arXiv:1710.09431; Ziv, arXiv:2003.10163)::
 
     RAC      h_t = (W^H h_{t-1}) ⊙ (W^I x_t)        h_1 = W^I x_1   (convention W^H h_0 = 1)
     tanh     h_t = tanh(W^H h_{t-1} + W^I x_t + b)   h_0 = 0
@@ -16,6 +16,7 @@ runs in :func:`tnrnn.nn.recurrence.recurrence` (hand-written backward through ti
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -25,7 +26,8 @@ from torch import nn
 from tnrnn.nn.orthogonal import orthogonalize
 from tnrnn.nn.recurrence import recurrence
 
-__all__ = ["RecurrentLayer", "RACLayer", "TanhLayer", "ModReLULayer", "modrelu", "LAYERS"]
+__all__ = ["RecurrentLayer", "RACLayer", "TanhLayer", "ModReLULayer", "modrelu", "LAYERS", "clip_linf",
+           "start_drive"]
 
 
 def modrelu(z: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -86,21 +88,67 @@ class RecurrentLayer(nn.Module):
     #: Use the fused recurrence (hand-written backward); False runs the plain autograd loop.
     fused = True
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """States ``(B, T, R)`` of the sequence ``x`` ``(B, T, fan_in)``."""
-        return self.forward_time_major(x.transpose(0, 1)).transpose(0, 1)
+    #: Rescale the gradient of ``W^H`` to an ∞-norm of at most this (None: no clipping).
+    recurrent_clip: float | None = None
 
-    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
-        """States ``(T, B, R)`` of ``x`` ``(T, B, fan_in)`` (the layout the stack keeps throughout)."""
-        drive = self.input(x)
-        w = self.hidden_matrix()
+    def forward(self, x: torch.Tensor, initial: torch.Tensor | None = None) -> torch.Tensor:
+        """States ``(B, T, R)`` of the sequence ``x`` ``(B, T, fan_in)``."""
+        return self.forward_time_major(x.transpose(0, 1), initial).transpose(0, 1)
+
+    def forward_time_major(self, x: torch.Tensor, initial: torch.Tensor | None = None) -> torch.Tensor:
+        """States ``(T, B, R)`` of ``x`` ``(T, B, fan_in)`` (the layout the stack keeps throughout).
+
+        ``initial`` ``(B, R)`` is the state ``h_0`` (default 0; tanh and modReLU only).
+        """
+        w = self.recurrent_matrix()
         if self.fused:
-            return recurrence(self.kind, drive, w, getattr(self, "bias", None))
-        return torch.stack(self._unroll(drive.unbind(0), w.T), dim=0)
+            bias = getattr(self, "bias", None)
+            return recurrence(self.kind, start_drive(self.input(x), w, initial), w, bias)
+        if initial is not None:
+            raise ValueError("the reference unrolled loop starts from h_0 = 0")
+        return torch.stack(self._unroll(self.input(x).unbind(0), w.T), dim=0)
+
+    def recurrent_matrix(self) -> torch.Tensor:
+        """``W^H`` as the forward pass uses it: with the ∞-norm clip of its gradient, if set."""
+        w = self.hidden_matrix()
+        if self.recurrent_clip is not None and w.requires_grad and torch.is_grad_enabled():
+            w.register_hook(functools.partial(clip_linf, threshold=self.recurrent_clip))
+        return w
 
     def _unroll(self, drives, w_t) -> list[torch.Tensor]:
         """The same recurrence as a plain autograd loop (the reference for the fused one)."""
         raise NotImplementedError
+
+
+def start_drive(drive: torch.Tensor, w: torch.Tensor, initial: torch.Tensor | None) -> torch.Tensor:
+    """Add ``W^H h_0`` to the first step's drive (a no-op for ``initial=None``, the state 0).
+
+    Works on one layer (``drive`` ``(T, B, R)``, ``w`` ``(R, R)``, ``initial`` ``(B, R)``)
+    and on an ensemble (a member axis K after T, ``w`` ``(K, R, R)``, ``initial``
+    ``(K, B, R)``).
+    """
+    if initial is None:
+        return drive
+    return torch.cat([(drive[0] + initial @ w.transpose(-1, -2)).unsqueeze(0), drive[1:]])
+
+
+def clip_linf(grad: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The gradient rescaled to an ∞-norm (largest absolute entry) of at most ``threshold``.
+
+    A gradient with a non-finite entry becomes 0, as in the scoRNN code of Levine et al.
+    (arXiv:1710.09431) and Ziv (arXiv:2003.10163).
+
+    Examples
+    --------
+    >>> clip_linf(torch.tensor([1.0, -20.0]), 10.0).tolist()
+    [0.5, -10.0]
+    >>> clip_linf(torch.tensor([1.0, float("nan")]), 10.0).tolist()
+    [0.0, 0.0]
+    """
+    if not bool(torch.isfinite(grad).all()):
+        return torch.zeros_like(grad)
+    largest = grad.abs().max()
+    return grad * (threshold / largest) if largest > threshold else grad
 
 
 class RACLayer(RecurrentLayer):

@@ -9,13 +9,37 @@ from dataclasses import dataclass
 from tnrnn.nn.orthogonal import ORTHOGONAL_INITS, ORTHOGONAL_MAPS
 from tnrnn.nn.tasks import TASKS, make_task
 
-__all__ = ["TrainConfig", "CELLS", "RESUMABLE_CHANGES"]
+__all__ = ["TrainConfig", "CELLS", "RESUMABLE_CHANGES", "PRESETS", "INITIAL_STATES"]
 
 #: Cell names: RAC, tanh and modReLU layers (:mod:`tnrnn.nn.cells`), torch's LSTM and GRU.
 CELLS = ("rac", "tanh", "modrelu", "lstm", "gru")
 
 #: Fields that may differ between a run and its resumption (everything else must match).
 RESUMABLE_CHANGES = ("steps", "device", "eval_every")
+
+#: ``h_0`` of tanh and modReLU layers: ``"zero"``, or ``"uniform"`` in ±sqrt(3/R), drawn
+#: afresh for every batch (from the run's data generator) as in the scoRNN code.
+INITIAL_STATES = ("zero", "uniform")
+
+#: Named settings (:meth:`TrainConfig.preset`). ``"paper"`` follows the public code of
+#: Levine et al. (arXiv:1710.09431) and Ziv (arXiv:2003.10163), the HUJI-Deep
+#: ``Long-Term-Memory-of-Deep-RNNs`` repository: scoRNN cells (scaled Cayley map with the
+#: ±1 diagonal, Cayley-uniform initial phases), modReLU, input weights U(±0.01), modReLU
+#: bias 0, initial states U(±sqrt(3/R)) redrawn per batch, Xavier readout, the recurrent
+#: gradient rescaled to an ∞-norm of 10 and no other clipping, RMSprop (decay 0.9, its
+#: accumulator starting at 1 as TensorFlow 1's does) at 1e-3 and 1e-4 for the skew
+#: matrices, batch 128, validation every 1000 steps on 5000 samples, a separate
+#: 10,000-sample test set, learning rates ÷10 at the first plateau (no improvement above
+#: 1e-3 for 10 checks) and a stop, with the best weights restored, at the second.
+PRESETS: dict[str, dict] = {
+    "paper": {
+        "cell": "modrelu", "orthogonal": "scaled_cayley", "orthogonal_init": "cayley", "init": "paper",
+        "initial_state": "uniform", "recurrent_clip": 10.0, "clip": None, "lr": 1e-3, "lr_orthogonal": 1e-4,
+        "rmsprop_alpha": 0.9, "rmsprop_initial": 1.0, "batch_size": 128, "eval_every": 1000,
+        "val_size": 5000, "test_size": 10_000, "plateau_patience": 10, "plateau_threshold": 1e-3,
+        "plateau_factor": 0.1, "max_plateaus": 2,
+    },
+}
 
 
 def _check_int(value, name: str, minimum: int) -> None:
@@ -34,7 +58,12 @@ def _check_float(value, name: str, *, positive: bool = True, upper: float | None
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run; defaults follow the 002 experiments (SCIENCE.md §10).
+    """Everything that defines a training run.
+
+    The defaults are quick CPU settings (no orthogonal constraint, global gradient-norm
+    clipping, frequent evaluation on a small validation set); they are *not* the settings
+    of the published experiments. ``TrainConfig.preset("paper", ...)`` gives those (see
+    :data:`PRESETS`, and the documentation's list of the differences that remain).
 
     Parameters
     ----------
@@ -45,7 +74,9 @@ class TrainConfig:
     depth, hidden : int
         L stacked layers of width R.
     orthogonal : {None, "cayley", "matrix_exp", "householder", "scaled_cayley"}
-        Map constraining every ``W^H`` to be orthogonal (rac, tanh, modrelu only).
+        Map constraining every ``W^H`` to be orthogonal (rac, tanh, modrelu only):
+        ``"scaled_cayley"`` is scoRNN's map (with the ±1 diagonal); the other three are
+        PyTorch's ``orthogonal`` parametrization (``"cayley"`` there has no diagonal).
     orthogonal_init : {"henaff", "cayley", "random"}
         Initial orthogonal matrix.
     alphabet, word_length, variant
@@ -58,13 +89,25 @@ class TrainConfig:
     lr, lr_orthogonal : float
         RMSprop learning rates of the ordinary and of the orthogonal parameters.
     rmsprop_alpha : float
-        RMSprop smoothing constant (0.9 as in the 002 code).
+        RMSprop smoothing constant (0.9 in the published code).
+    rmsprop_initial : float
+        Starting value of RMSprop's running average of squared gradients (0 in PyTorch,
+        1 in TensorFlow 1, which damps the first steps).
     clip : float or None
-        Maximum global gradient norm, None for no clipping.
+        Maximum global gradient norm over all parameters, None for no clipping.
+    recurrent_clip : float or None
+        Rescale the gradient of each ``W^H`` to an ∞-norm of at most this (a gradient
+        with a non-finite entry becomes 0); rac, tanh, modrelu only.
+    init : {"default", "paper"}
+        Initialisation scheme (:data:`tnrnn.nn.stack.INITS`).
+    initial_state : {"zero", "uniform"}
+        ``h_0`` of tanh and modReLU layers (:data:`INITIAL_STATES`).
     eval_every : int
         Steps between evaluations on the validation set (and checkpoints).
     val_size : int
-        Size of the fixed validation set.
+        Size of the fixed validation set (drives the plateau schedule and early stop).
+    test_size : int
+        Size of the separate test set, scored once with the final weights.
     plateau_patience : int
         Evaluations without an improvement of more than ``plateau_threshold`` that make a
         plateau; 0 disables the schedule and early stopping.
@@ -110,9 +153,14 @@ class TrainConfig:
     lr: float = 1e-3
     lr_orthogonal: float = 1e-4
     rmsprop_alpha: float = 0.9
+    rmsprop_initial: float = 0.0
     clip: float | None = 1.0
+    recurrent_clip: float | None = None
+    init: str = "default"
+    initial_state: str = "zero"
     eval_every: int = 100
     val_size: int = 512
+    test_size: int = 1024
     plateau_patience: int = 10
     plateau_threshold: float = 1e-3
     plateau_factor: float = 0.1
@@ -134,19 +182,55 @@ class TrainConfig:
         if self.orthogonal_init not in ORTHOGONAL_INITS:
             raise ValueError(f"unknown orthogonal_init {self.orthogonal_init!r}; valid: "
                              f"{', '.join(ORTHOGONAL_INITS)}")
-        for name in ("depth", "hidden", "steps", "batch_size", "eval_every", "val_size", "max_plateaus"):
+        from tnrnn.nn.stack import INITS
+
+        if self.init not in INITS:
+            raise ValueError(f"unknown init {self.init!r}; valid: {', '.join(INITS)}")
+        if self.initial_state not in INITIAL_STATES:
+            raise ValueError(f"unknown initial_state {self.initial_state!r}; valid: {', '.join(INITIAL_STATES)}")
+        if self.initial_state != "zero" and self.cell not in ("tanh", "modrelu"):
+            raise ValueError(f"initial_state={self.initial_state!r} applies to the tanh and modrelu cells, "
+                             f"not to cell={self.cell!r}")
+        if self.recurrent_clip is not None:
+            _check_float(self.recurrent_clip, "recurrent_clip")
+            if self.cell in ("lstm", "gru"):
+                raise ValueError(f"recurrent_clip applies to the rac, tanh and modrelu cells, not to "
+                                 f"cell={self.cell!r}")
+        for name in ("depth", "hidden", "steps", "batch_size", "eval_every", "val_size", "test_size",
+                     "max_plateaus"):
             _check_int(getattr(self, name), name, 1)
         _check_int(self.seed, "seed", 0)
         _check_int(self.plateau_patience, "plateau_patience", 0)
         for name in ("lr", "lr_orthogonal", "plateau_threshold"):
             _check_float(getattr(self, name), name)
         _check_float(self.rmsprop_alpha, "rmsprop_alpha", upper=1.0)
+        _check_float(self.rmsprop_initial, "rmsprop_initial", positive=False)
+        if self.rmsprop_initial < 0:
+            raise ValueError(f"rmsprop_initial must be >= 0, got {self.rmsprop_initial!r}")
         _check_float(self.plateau_factor, "plateau_factor", upper=1.0)
         if self.clip is not None:
             _check_float(self.clip, "clip")
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"device must be a torch device name such as 'cpu', got {self.device!r}")
         self.make_task()  # validates length, alphabet, word_length, variant for the task
+
+    @classmethod
+    def preset(cls, name: str, **fields) -> TrainConfig:
+        """A configuration from a named preset (:data:`PRESETS`), with ``fields`` overriding it.
+
+        Examples
+        --------
+        >>> c = TrainConfig.preset("paper", task="ses", length=24, word_length=2, depth=2, hidden=36)
+        >>> c.orthogonal, c.recurrent_clip, c.eval_every, c.test_size
+        ('scaled_cayley', 10.0, 1000, 10000)
+        >>> TrainConfig.preset("fast")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown preset 'fast'; valid presets: paper
+        """
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **fields})
 
     def make_task(self):
         """The :class:`~tnrnn.nn.tasks.Task` this configuration trains on."""
