@@ -1,4 +1,4 @@
-"""Memory tasks with seeded generators: copying, Start-End Similarity, adding (SCIENCE.md §9).
+"""Memory tasks with seeded generators: copying, Start-End Similarity, adding.
 
 Every task is a :class:`Task`: it draws batches from a ``torch.Generator``
 (``sample``), scores per-step network outputs (``loss``, ``metric``) and knows the
@@ -17,15 +17,18 @@ copying (Arjovsky et al. 2016; ``length`` = delay B, word length K = 10, 8 data 
     K data symbols (first recall one step *after* the delimiter).
     ``variant="exprnn"``: B blanks, the delimiter, K-1 blanks (the expRNN code: the
     first recall is at the delimiter step itself). Same target.
-    ``variant="marker"``: the 002 code's variant, K = 30 symbols from n = 32 by default
-    and a recall marker; laid out as the default convention.
+    ``variant="marker"``: the variant of the code of Levine et al. (arXiv:1710.09431)
+    and Ziv (arXiv:2003.10163): K = 30 symbols from n = 32 by default, B + K blanks, and
+    the recall marker overwriting the first recall position (index T - K), the same
+    layout as ``"exprnn"``.
     Baseline: blank where the target is always blank, uniform over the n data symbols
     in the recall window: cross-entropy ``K ln n / (B + 2K)``.
     Metric: accuracy on the K recalled symbols (1/n for the baseline).
-start-end similarity (002 code; ``length`` = T, even)
+start-end similarity (the code of Levine et al. and Ziv; ``length`` = T, even)
     n data symbols (default 32) plus a blank (symbol 0) when m < T/2. A word of m
-    symbols at a random offset o in [0, T/2 - m] of the first half and a second word at
-    offset T/2 + o. The number of aligned equal positions k is uniform over
+    symbols at a random offset o of the first half and a second word at offset T/2 + o,
+    o uniform in [0, T/2 - m - 1] (the last slot of each half stays blank, as in that
+    code) when m < T/2, o = 0 when m = T/2. The number of aligned equal positions k is uniform over
     {0, floor(m/2), m}; the k equal positions are uniform; every other aligned pair is
     forced to differ. Label ``round(2 k / m)`` in {0, 1, 2}, read at the last step.
     Baseline ``ln 3`` (balanced classes); metric: accuracy.
@@ -125,6 +128,30 @@ class Task:
         """Task score in [0, 1] (accuracy or fraction within tolerance)."""
         raise NotImplementedError
 
+    def probe_halves(self, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``count`` first halves and ``count`` second halves, drawn independently from the task.
+
+        Any first half joined to any second half (:meth:`join`) is a valid input, so the
+        ``count × count`` matrix of a network's output over all pairs is the Start-End
+        matricization of the network on the task's own data (:func:`tnrnn.probe.task_probe`).
+
+        Raises
+        ------
+        ValueError
+            For a task whose second half carries no data (copying).
+        """
+        raise ValueError(f"task {self.name!r} has no task-data probe: its second half carries no data "
+                         f"(probe it over template symbols instead); tasks with one: ses, adding")
+
+    def join(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        """Network inputs of the sequences ``first[i] ∘ second[i]`` (halves from :meth:`probe_halves`)."""
+        whole = torch.cat([first, second], dim=1)
+        return self.encode(whole) if self.alphabet_size is not None else whole
+
+    def target_matrix(self, first: torch.Tensor, second: torch.Tensor, output_index: int = 0) -> torch.Tensor:
+        """The optimal predictor's output over all pairs ``(first[i], second[j])``, float64 ``(N, N)``."""
+        raise NotImplementedError
+
     def _check_batch(self, batch_size: int, generator) -> None:
         _int_arg(batch_size, "batch_size", 1)
         if not isinstance(generator, torch.Generator):
@@ -156,7 +183,7 @@ class CopyingTask(Task):
     @property
     def delimiter_position(self) -> int:
         """0-based time step of the delimiter."""
-        return self.length + self.word_length - (0 if self.variant == "exprnn" else 1)
+        return self.length + self.word_length - (0 if self.variant in ("exprnn", "marker") else 1)
 
     @property
     def recall_start(self) -> int:
@@ -245,7 +272,7 @@ class StartEndSimilarityTask(Task):
         self._check_batch(batch_size, generator)
         m, n, half = self.word_length, self.alphabet, self.length // 2
         g = generator
-        offsets = torch.randint(0, half - m + 1, (batch_size,), generator=g)
+        offsets = torch.randint(0, max(half - m, 1), (batch_size,), generator=g)
         classes = torch.randint(0, 3, (batch_size,), generator=g)
         overlap = torch.tensor([0, m // 2, m])[classes]
         # k equal positions, uniform among the m: the k smallest of a random permutation.
@@ -262,6 +289,37 @@ class StartEndSimilarityTask(Task):
 
     def metric(self, outputs, targets):
         return float((outputs[:, -1].argmax(-1) == targets).float().mean())
+
+    def probe_halves(self, count, generator):
+        """Halves with one shared word offset: words uniform and independent (the task's marginals).
+
+        The offset o is drawn once, as the task draws it, and used by every half, so that
+        every pair of halves aligns its two words (a pair with two offsets is not an input
+        the task can produce).
+
+        Examples
+        --------
+        >>> task = make_task("ses", 8, alphabet=4, word_length=2)
+        >>> first, second = task.probe_halves(3, torch.Generator().manual_seed(0))
+        >>> tuple(first.shape), task.join(first, second).shape
+        ((3, 4), torch.Size([3, 8, 5]))
+        """
+        self._check_batch(count, generator)
+        m, half = self.word_length, self.length // 2
+        offset = int(torch.randint(0, max(half - m, 1), (1,), generator=generator))
+        halves = []
+        for _ in range(2):
+            tokens = torch.zeros(count, half, dtype=torch.long)
+            words = torch.randint(0, self.alphabet, (count, m), generator=generator) + self.first_symbol
+            tokens[:, offset:offset + m] = words
+            halves.append(tokens)
+        return halves[0], halves[1]
+
+    def target_matrix(self, first, second, output_index=0):
+        """Indicator of class ``output_index`` (the label is a function of the input)."""
+        equal = (first[:, None, :] == second[None, :, :]) & (first[:, None, :] >= self.first_symbol)
+        labels = torch.round(2.0 * equal.sum(-1).double() / self.word_length).long()
+        return (labels == output_index).double()
 
 
 @dataclass(frozen=True)
@@ -292,6 +350,19 @@ class AddingTask(Task):
         inputs = torch.stack([values, marker], dim=-1)
         return inputs, values[rows, first] + values[rows, second]
 
+    def probe_halves(self, count, generator):
+        """Halves of the task: values U[0, 1] and one marker in each half."""
+        inputs, _ = self.sample(count, generator)
+        half = self.length // 2
+        second, _ = self.sample(count, generator)
+        return inputs[:, :half], second[:, half:]
+
+    def target_matrix(self, first, second, output_index=0):
+        """The sum of the two marked values: ``a_i + b_j``, a matrix of rank at most 2."""
+        a = (first[..., 0] * first[..., 1]).sum(1).double()
+        b = (second[..., 0] * second[..., 1]).sum(1).double()
+        return a[:, None] + b[None, :]
+
     def loss(self, outputs, targets):
         return F.mse_loss(outputs[:, -1, 0], targets)
 
@@ -301,7 +372,7 @@ class AddingTask(Task):
 
 def make_task(name: str, length: int, *, alphabet: int | None = None, word_length: int | None = None,
               variant: str | None = None) -> Task:
-    """Build a task by name (conventions in the module docstring, SCIENCE.md §9).
+    """Build a task by name (conventions in the module docstring).
 
     Parameters
     ----------
