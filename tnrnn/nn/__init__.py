@@ -17,16 +17,18 @@ import torch  # noqa: F401  (used by the example above)
 
 from tnrnn.nn.budget import parameter_count, width_for_budget
 from tnrnn.nn.cells import ModReLULayer, RACLayer, TanhLayer
-from tnrnn.nn.config import CELLS, TrainConfig
+from tnrnn.nn.config import CELLS, PRESETS, TrainConfig
+from tnrnn.nn.ensemble import stacked_forward
 from tnrnn.nn.gated import GatedRNN, init_forget_gate
 from tnrnn.nn.orthogonal import ORTHOGONAL_MAPS, orthogonal_parameters, orthogonality_error, orthogonalize
-from tnrnn.nn.stack import DeepRNN, build_model, count_parameters
+from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 from tnrnn.nn.tasks import TASKS, AddingTask, CopyingTask, StartEndSimilarityTask, Task, make_task
-from tnrnn.nn.training import evaluate_model, load_run, train
+from tnrnn.nn.training import evaluate_model, load_run, member_dir, train, train_ensemble
 
 __all__ = [
     "CELLS",
     "ORTHOGONAL_MAPS",
+    "PRESETS",
     "TASKS",
     "AddingTask",
     "CopyingTask",
@@ -39,6 +41,7 @@ __all__ = [
     "Task",
     "TrainConfig",
     "build_model",
+    "count_free_parameters",
     "count_parameters",
     "evaluate_model",
     "init_forget_gate",
@@ -48,6 +51,9 @@ __all__ = [
     "orthogonality_error",
     "orthogonalize",
     "parameter_count",
+    "member_dir",
+    "stacked_forward",
     "train",
+    "train_ensemble",
     "width_for_budget",
 ]

@@ -7,7 +7,8 @@ A run lives in a directory::
     metrics.jsonl    one JSON object per evaluation
     checkpoint.pt    model, optimiser, data-generator and schedule state (atomic write)
 
-Schedule (SCIENCE.md §10, configurable): every ``eval_every`` steps the model is scored
+Schedule (as in the code of Levine et al., arXiv:1710.09431, and Ziv, arXiv:2003.10163;
+configurable): every ``eval_every`` steps the model is scored
 on a fixed validation set; an evaluation that does not improve the best validation loss
 by more than ``plateau_threshold`` counts against ``plateau_patience``; when the patience
 runs out the learning rates are multiplied by ``plateau_factor``, and at the
@@ -38,17 +39,23 @@ from pathlib import Path
 import torch
 
 from tnrnn.nn.config import TrainConfig
-from tnrnn.nn.stack import DeepRNN, build_model, count_parameters
+from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
-__all__ = ["train", "load_run", "evaluate_model", "CONFIG_FILE", "METRICS_FILE", "CHECKPOINT_FILE"]
+__all__ = ["train", "train_ensemble", "member_dir", "load_run", "evaluate_model", "CONFIG_FILE", "METRICS_FILE",
+           "CHECKPOINT_FILE", "ENSEMBLE_FILE", "ENSEMBLE_CHECKPOINT_FILE"]
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
+ENSEMBLE_FILE = "ensemble.json"
+ENSEMBLE_CHECKPOINT_FILE = "ensemble.pt"
 
 Callback = Callable[[int, torch.nn.Module, object], "dict | None"]
 
-_VALIDATION_SEED_OFFSET = 1 << 40  # the validation set's generator never meets a training seed
+# Generators of the fixed sets never meet a training seed (nor each other).
+_VALIDATION_SEED_OFFSET = 1 << 40
+_TEST_SEED_OFFSET = 2 << 40
+_EVAL_STATE_SEED_OFFSET = 3 << 40  # initial states drawn during evaluation
 
 
 # --- files ------------------------------------------------------------------------------
@@ -108,32 +115,67 @@ def _load_model_state(model: torch.nn.Module, state: dict, source: Path) -> None
     model.load_state_dict(state)
 
 
-# --- evaluation -------------------------------------------------------------------------
+# --- one seed's run --------------------------------------------------------------------
 
 
-def evaluate_model(model: torch.nn.Module, task, inputs: torch.Tensor, targets: torch.Tensor,
-                   chunk: int = 512) -> tuple[float, float]:
+class _FixedSet:
+    """A fixed evaluation set, kept as tokens for symbol tasks (one-hot encoded chunk by chunk)."""
+
+    def __init__(self, task, size: int, seed: int) -> None:
+        generator = torch.Generator().manual_seed(seed)
+        self.task = task
+        if task.alphabet_size is not None:
+            self.data, self.targets = task.sample_tokens(size, generator)
+        else:
+            self.data, self.targets = task.sample(size, generator)
+
+    def __len__(self) -> int:
+        return self.targets.shape[0]
+
+    def chunks(self, size: int):
+        for start in range(0, len(self), size):
+            data = self.data[start:start + size]
+            inputs = self.task.encode(data) if self.task.alphabet_size is not None else data
+            yield inputs, self.targets[start:start + size]
+
+
+def _initial_states(config: TrainConfig, batch: int, generator: torch.Generator) -> torch.Tensor | None:
+    """``h_0`` of every layer, ``(L, batch, R)``: None (zero) or uniform in ±sqrt(3/R)."""
+    if config.initial_state == "zero":
+        return None
+    bound = math.sqrt(3.0 / config.hidden)
+    return torch.empty(config.depth, batch, config.hidden).uniform_(-bound, bound, generator=generator)
+
+
+def evaluate_model(model: torch.nn.Module, task, inputs, targets: torch.Tensor | None = None,
+                   chunk: int = 512, *, config: TrainConfig | None = None, seed: int = 0) -> tuple[float, float]:
     """``(loss, metric)`` of ``model`` on a fixed set, by chunks of ``chunk`` sequences.
 
-    The loss is the chunk-size-weighted mean of the task loss (every task loss is a mean
-    over sequences, so this is the loss of the whole set).
+    ``inputs, targets`` are tensors, or ``inputs`` is a fixed set with ``chunks(size)``
+    (``targets`` then None). The loss is the chunk-size-weighted mean of the task loss
+    (every task loss is a mean over sequences, so this is the loss of the whole set). With
+    ``config.initial_state == "uniform"`` the initial states are drawn from a generator
+    seeded by ``seed``, so the score is reproducible.
     """
-    device = next(model.parameters()).device
+    parameter = next(model.parameters())
+    device, dtype = parameter.device, parameter.dtype
+    chunks = inputs.chunks(chunk) if targets is None else (
+        (inputs[s:s + chunk], targets[s:s + chunk]) for s in range(0, inputs.shape[0], chunk))
+    generator = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
     total_loss = total_metric = 0.0
+    count = 0
     with torch.no_grad():
-        for start in range(0, inputs.shape[0], chunk):
-            x = inputs[start:start + chunk].to(device)
-            y = targets[start:start + chunk].to(device)
-            out = model(x)
+        for x, y in chunks:
+            x, y = x.to(device, dtype), y.to(device)
+            initial = None if config is None else _initial_states(config, x.shape[0], generator)
+            out = model(x) if initial is None else model(x, initial.to(device, dtype))
             total_loss += float(task.loss(out, y)) * x.shape[0]
             total_metric += task.metric(out, y) * x.shape[0]
+            count += x.shape[0]
     model.train(was_training)
-    return total_loss / inputs.shape[0], total_metric / inputs.shape[0]
-
-
-# --- the loop ------------------------------------------------------------------------------
+    return total_loss / count, total_metric / count
 
 
 class _DeferInterrupt:
@@ -166,14 +208,25 @@ def _optimizer(model: DeepRNN, config: TrainConfig) -> torch.optim.RMSprop:
     groups = [{"params": others, "lr": config.lr, "name": "default"}]
     if orthogonal:
         groups.append({"params": orthogonal, "lr": config.lr_orthogonal, "name": "orthogonal"})
-    return torch.optim.RMSprop(groups, alpha=config.rmsprop_alpha)
+    optimizer = torch.optim.RMSprop(groups, alpha=config.rmsprop_alpha)
+    if config.rmsprop_initial:  # TensorFlow 1 starts the running average at 1, torch at 0
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                optimizer.state[p] = {"step": torch.zeros(()),
+                                      "square_avg": torch.full_like(p, config.rmsprop_initial,
+                                                                    memory_format=torch.preserve_format)}
+    return optimizer
 
 
-def _prepare_dir(out_dir: Path, config: TrainConfig) -> bool:
-    """Create ``out_dir``; check a previous run there matches ``config``. Returns whether to resume."""
+def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = None) -> bool:
+    """Create ``out_dir``; check a previous run there matches ``config``. Returns whether to resume.
+
+    ``resume`` (default: a checkpoint exists in ``out_dir``) is decided by the caller for
+    ensemble members, whose checkpoint of record is the ensemble's.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path, checkpoint_path = out_dir / CONFIG_FILE, out_dir / CHECKPOINT_FILE
-    resume = checkpoint_path.exists()
+    resume = checkpoint_path.exists() if resume is None else resume
     if resume:
         if not config_path.exists():
             raise ValueError(f"{checkpoint_path} exists without {CONFIG_FILE}: cannot tell what it trained")
@@ -185,6 +238,206 @@ def _prepare_dir(out_dir: Path, config: TrainConfig) -> bool:
         (out_dir / METRICS_FILE).unlink()  # metrics of a run that never checkpointed
     _write_json(config_path, config.to_dict())
     return resume
+
+
+class _Run:
+    """One seed's run: network, optimiser, data stream, fixed sets, schedule state, best weights."""
+
+    def __init__(self, config: TrainConfig, out_dir: Path, task, device: torch.device) -> None:
+        self.config, self.dir, self.task, self.device = config, out_dir, task, device
+        self.model = build_model(config, task).to(device)
+        self.optimizer = _optimizer(self.model, config)
+        self.data = torch.Generator().manual_seed(config.seed)
+        self.validation = _FixedSet(task, config.val_size, config.seed + _VALIDATION_SEED_OFFSET)
+        self.parameters = count_parameters(self.model)
+        self.free_parameters = count_free_parameters(self.model)
+        self.state = {"step": 0, "train_sum": 0.0, "train_count": 0, "best_loss": math.inf,
+                      "best_tracked": math.inf, "bad_evals": 0, "plateaus": 0, "stopped": False,
+                      "elapsed": 0.0, "last": None}
+        self.best_model = None
+        self.metrics_path = out_dir / METRICS_FILE
+        self.checkpoint_path = out_dir / CHECKPOINT_FILE
+
+    @property
+    def active(self) -> bool:
+        return not self.state["stopped"] and self.state["step"] < self.config.steps
+
+    def payload(self) -> dict:
+        """Everything the next step depends on (the checkpoint of a single run)."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "data_generator": self.data.get_state(), "state": dict(self.state),
+                "best_model": self.best_model, "config": self.config.to_dict()}
+
+    def restore(self, payload: dict, source: Path) -> None:
+        _load_model_state(self.model, payload["model"], source)
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.data.set_state(payload["data_generator"].cpu())
+        self.state.update(payload["state"])
+        self.state.setdefault("best_tracked", self.state["best_loss"])
+        self.best_model = payload.get("best_model")
+        kept = _read_metrics(self.metrics_path, self.state["step"])
+        self.metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
+
+    def save(self) -> None:
+        payload = self.payload()
+        _atomic_write(self.checkpoint_path, lambda tmp: torch.save(payload, tmp))
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype."""
+        inputs, targets = self.task.sample(self.config.batch_size, self.data)
+        initial = _initial_states(self.config, self.config.batch_size, self.data)
+        dtype = next(self.model.parameters()).dtype
+        return (inputs.to(self.device, dtype), targets.to(self.device),
+                None if initial is None else initial.to(self.device, dtype))
+
+    def finish_step(self, loss_value: float) -> None:
+        """Clip, take the optimiser step, count it."""
+        if self.config.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+        self.optimizer.step()
+        self.state["step"] += 1
+        self.state["train_sum"] += loss_value
+        self.state["train_count"] += 1
+
+    def evaluate(self, callbacks, diverged: bool = False) -> dict:
+        """Score on the validation set, advance the plateau schedule, log one metrics line."""
+        config, state, optimizer, model = self.config, self.state, self.optimizer, self.model
+        val_loss, val_metric = self._score(self.validation)
+        line = {"step": state["step"],
+                "train_loss": state["train_sum"] / max(state["train_count"], 1),
+                "val_loss": val_loss, "accuracy": val_metric, "baseline_loss": self.task.baseline_loss,
+                "lr": optimizer.param_groups[0]["lr"]}
+        if len(optimizer.param_groups) > 1:
+            line["lr_orthogonal"] = optimizer.param_groups[1]["lr"]
+            line["orthogonality_error"] = model.orthogonality_error()
+        state["train_sum"], state["train_count"] = 0.0, 0
+        if val_loss < state["best_loss"]:  # the best loss seen, whatever the threshold
+            state["best_loss"] = val_loss
+        if val_loss < state["best_tracked"] - config.plateau_threshold:
+            state["best_tracked"], state["bad_evals"] = val_loss, 0
+            self.best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:  # as Keras' ReduceLROnPlateau: the reference moves only by improvements > threshold
+            state["bad_evals"] += 1
+        if diverged:
+            line["event"] = "diverged: non-finite training loss; best weights restored"
+            state["stopped"] = True
+        elif config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
+            state["plateaus"] += 1
+            state["bad_evals"] = 0
+            if state["plateaus"] >= config.max_plateaus:
+                line["event"] = "early stop: best weights restored"
+                state["stopped"] = True
+            else:
+                line["event"] = f"plateau {state['plateaus']}: learning rates x{config.plateau_factor}"
+                for group in optimizer.param_groups:
+                    group["lr"] *= config.plateau_factor
+        model.eval()
+        for callback in callbacks:
+            extra = callback(state["step"], model, self.task)
+            if extra:
+                line.update(extra)
+        model.train()
+        if state["stopped"] and self.best_model is not None:
+            model.load_state_dict(self.best_model)
+            line["restored_val_loss"], line["restored_accuracy"] = self._score(self.validation)
+        state["last"] = {"val_loss": line.get("restored_val_loss", val_loss),
+                         "accuracy": line.get("restored_accuracy", val_metric),
+                         "train_loss": line["train_loss"]}
+        line["seconds"] = state["elapsed"]
+        with open(self.metrics_path, "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+        return line
+
+    def _score(self, fixed: _FixedSet) -> tuple[float, float]:
+        return evaluate_model(self.model, self.task, fixed, chunk=max(self.config.batch_size, 512),
+                              config=self.config, seed=self.config.seed + _EVAL_STATE_SEED_OFFSET)
+
+    def summary(self) -> dict:
+        """The run's summary; scores the final weights on the separate test set."""
+        state, config = self.state, self.config
+        if state["last"] is None:  # resumed a finished run, or zero steps: score the current weights
+            val_loss, val_metric = self._score(self.validation)
+            state["last"] = {"val_loss": val_loss, "accuracy": val_metric, "train_loss": None}
+        test_loss, test_metric = self._score(
+            _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
+        return {"seed": config.seed, "steps": state["step"], "final_loss": state["last"]["val_loss"],
+                "baseline_loss": self.task.baseline_loss, "accuracy": state["last"]["accuracy"],
+                "test_loss": test_loss, "test_accuracy": test_metric, "parameters": self.parameters,
+                "free_parameters": self.free_parameters, "best_loss": state["best_loss"],
+                "train_loss": state["last"]["train_loss"], "stopped_early": state["stopped"],
+                "seconds": state["elapsed"], "task": config.task, "cell": config.cell, "depth": config.depth,
+                "hidden": config.hidden, "out_dir": str(self.dir)}
+
+
+# --- the loop ------------------------------------------------------------------------------
+
+
+def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
+                description: str) -> None:
+    """Step every active run together until all have stopped or reached their step count.
+
+    One run steps through its own network; several step through one stacked forward pass
+    (:func:`tnrnn.nn.ensemble.stacked_forward`), each with its own batch, loss, gradient,
+    optimiser step, schedule and evaluations. ``save`` checkpoints every run.
+    """
+    callbacks = list(callbacks)
+    started = time.perf_counter() - max(run.state["elapsed"] for run in runs)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=max(run.config.steps for run in runs), initial=min(run.state["step"] for run in runs),
+                   desc=description, unit="step", dynamic_ncols=True)
+    for run in runs:
+        run.model.train()
+    try:
+        with _DeferInterrupt() as interrupt:
+            while True:
+                active = [run for run in runs if run.active]
+                if not active:
+                    break
+                if interrupt.requested:
+                    for run in runs:
+                        run.state["elapsed"] = time.perf_counter() - started
+                    save()
+                    raise KeyboardInterrupt
+                batches = [run.batch() for run in active]
+                for run in active:
+                    run.optimizer.zero_grad(set_to_none=True)
+                if len(runs) == 1:
+                    inputs, _, initial = batches[0]
+                    outputs = [active[0].model(inputs) if initial is None else active[0].model(inputs, initial)]
+                else:
+                    from tnrnn.nn.ensemble import stacked_forward
+
+                    inputs = torch.stack([b[0] for b in batches])
+                    initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
+                    outputs = stacked_forward([run.model for run in active], inputs, initial).unbind(0)
+                losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
+                torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
+                values = torch.stack(losses).tolist()
+                evaluated = False
+                for run, value in zip(active, values):
+                    run.finish_step(value)
+                    finite = math.isfinite(value)
+                    if not finite or run.state["step"] % run.config.eval_every == 0 \
+                            or run.state["step"] == run.config.steps:
+                        run.state["elapsed"] = time.perf_counter() - started
+                        line = run.evaluate(callbacks, diverged=not finite)
+                        evaluated = True
+                        if bar is not None and len(runs) == 1:
+                            bar.set_postfix(loss=f"{line['train_loss']:.4f}", val=f"{line['val_loss']:.4f}")
+                if evaluated:
+                    save()
+                if bar is not None:
+                    bar.update(1)
+                    if len(runs) > 1:
+                        bar.set_postfix(active=len([run for run in runs if run.active]), loss=f"{min(values):.4f}")
+                    elif not evaluated:
+                        bar.set_postfix(loss=f"{values[0]:.4f}")
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterable[Callback] = (),
@@ -205,9 +458,12 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     Returns
     -------
     dict
-        ``steps``, ``final_loss`` (validation loss of the final weights), ``baseline_loss``,
-        ``accuracy`` (validation metric of the final weights), ``parameters``,
-        ``best_loss``, ``train_loss``, ``stopped_early``, ``seconds``, ``out_dir``.
+        ``seed``, ``steps``, ``final_loss`` and ``accuracy`` (validation loss and metric of
+        the final weights, the best ones after an early stop), ``test_loss`` and
+        ``test_accuracy`` (the same on the separate test set), ``best_loss`` (the lowest
+        validation loss of any evaluation), ``baseline_loss``, ``parameters`` (stored),
+        ``free_parameters`` (an orthogonal R×R matrix counts R(R-1)/2), ``train_loss``,
+        ``stopped_early``, ``seconds``, ``out_dir`` and the architecture.
 
     Raises
     ------
@@ -225,134 +481,120 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     out_dir = Path(out_dir)
     resume = _prepare_dir(out_dir, config)
-    device = torch.device(config.device)
-    task = config.make_task()
-    model = build_model(config, task).to(device)
-    optimizer = _optimizer(model, config)
-    data = torch.Generator().manual_seed(config.seed)
-    val_inputs, val_targets = task.sample(
-        config.val_size, torch.Generator().manual_seed(config.seed + _VALIDATION_SEED_OFFSET))
-    parameters = count_parameters(model)
-    state = {"step": 0, "train_sum": 0.0, "train_count": 0, "best_loss": math.inf, "bad_evals": 0,
-             "plateaus": 0, "stopped": False, "elapsed": 0.0, "last": None}
-    best_model = None
-    metrics_path, checkpoint_path = out_dir / METRICS_FILE, out_dir / CHECKPOINT_FILE
+    run = _Run(config, out_dir, config.make_task(), torch.device(config.device))
+    if resume:
+        run.restore(_load_checkpoint(run.checkpoint_path, run.device), run.checkpoint_path)
+    _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
+    return run.summary()
 
+
+def _check_seeds(seeds) -> list[int]:
+    seeds = list(seeds) if not isinstance(seeds, (str, bytes)) else seeds
+    if not isinstance(seeds, list) or not seeds or any(
+            isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise ValueError(f"seeds must be distinct, got {seeds!r} (repeated: {repeated})")
+    return seeds
+
+
+def member_dir(out_dir: str | os.PathLike, seed: int) -> Path:
+    """The run directory of seed ``seed`` inside an ensemble directory."""
+    return Path(out_dir) / f"seed-{seed}"
+
+
+def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
+                   callbacks: Iterable[Callback] = (), progress: bool = True) -> dict:
+    """Train one network per seed, all together, and write each seed's run to its own directory.
+
+    The members share ``config`` except ``seed``; each has its own initialisation,
+    orthogonal map, RMSprop state, data stream, validation and test sets, plateau schedule,
+    early stop and best weights, and its directory ``out_dir/seed-<s>`` is an ordinary run
+    directory (``tnrnn probe``, :func:`load_run` and plots read it as they read a single
+    run). The arithmetic is shared: every step is one stacked forward and backward pass
+    (:mod:`tnrnn.nn.ensemble`), so K members cost far less than K runs. A member follows
+    the same run as ``train(dataclasses.replace(config, seed=s))`` up to float rounding.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The architecture, task and schedule (its ``seed`` is ignored).
+    seeds : sequence of int
+        Distinct seeds >= 0, one member each.
+    out_dir : path
+        Ensemble directory (created): ``ensemble.json`` (the seeds), ``ensemble.pt`` (the
+        checkpoint of every member, written atomically: the one a resumption reads) and
+        ``seed-<s>/`` per member (``config.json``, ``metrics.jsonl``, ``checkpoint.pt``).
+    callbacks, progress
+        As for :func:`train` (callbacks run for every member).
+
+    Returns
+    -------
+    dict
+        ``members``: one :func:`train` summary per seed, in the order of ``seeds``;
+        ``seeds``, ``seconds`` (wall clock of the whole ensemble), ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        Seeds repeated, negative or empty; a cell that cannot be stacked (LSTM, GRU); an
+        ``out_dir`` holding an ensemble of other seeds or another configuration.
+    KeyboardInterrupt
+        After saving a checkpoint of the last finished step.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> config = TrainConfig(task="ses", length=8, word_length=2, cell="modrelu", depth=2, hidden=6,
+    ...                      orthogonal="scaled_cayley", steps=4, eval_every=2, val_size=16, test_size=16)
+    >>> result = train_ensemble(config, [0, 1, 2], tempfile.mkdtemp(), progress=False)
+    >>> [(m["seed"], m["steps"]) for m in result["members"]]
+    [(0, 4), (1, 4), (2, 4)]
+    """
+    import dataclasses
+
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    seeds = _check_seeds(seeds)
+    if config.cell not in ("rac", "tanh", "modrelu"):
+        raise ValueError(f"cell {config.cell!r} cannot be trained as an ensemble (its layers are torch's fused "
+                         f"modules): use rac, tanh or modrelu, or train each seed alone")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path, checkpoint_path = out_dir / ENSEMBLE_FILE, out_dir / ENSEMBLE_CHECKPOINT_FILE
+    common = {k: v for k, v in config.to_dict().items() if k != "seed"}
+    if manifest_path.exists():
+        stored = json.loads(manifest_path.read_text())
+        if stored.get("seeds") != seeds:
+            raise ValueError(f"{out_dir} holds an ensemble of seeds {stored.get('seeds')}, not {seeds}: resume "
+                             f"with the same --seeds or use another --out directory")
+    resume = checkpoint_path.exists()
+    _write_json(manifest_path, {"seeds": seeds, "config": common})
+    task = config.make_task()
+    device = torch.device(config.device)
+    runs = []
+    for seed in seeds:
+        member_config = dataclasses.replace(config, seed=seed)
+        directory = member_dir(out_dir, seed)
+        _prepare_dir(directory, member_config, resume=resume)
+        runs.append(_Run(member_config, directory, task, device))
     if resume:
         checkpoint = _load_checkpoint(checkpoint_path, device)
-        _load_model_state(model, checkpoint["model"], checkpoint_path)
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        data.set_state(checkpoint["data_generator"].cpu())
-        state.update(checkpoint["state"])
-        best_model = checkpoint.get("best_model")
-        kept = _read_metrics(metrics_path, state["step"])
-        metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
+        for run, payload in zip(runs, checkpoint["members"]):
+            run.restore(payload, checkpoint_path)
 
     def save() -> None:
-        payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                   "data_generator": data.get_state(), "state": dict(state), "best_model": best_model,
-                   "config": config.to_dict()}
-        _atomic_write(checkpoint_path, lambda tmp: torch.save(payload, tmp))
+        payloads = [run.payload() for run in runs]
+        _atomic_write(checkpoint_path, lambda tmp: torch.save({"seeds": seeds, "members": payloads}, tmp))
+        for run, payload in zip(runs, payloads):  # each member's directory stays a complete run
+            _atomic_write(run.checkpoint_path, lambda tmp, payload=payload: torch.save(payload, tmp))
 
-    def evaluate(step: int, diverged: bool = False) -> dict:
-        nonlocal best_model
-        val_loss, val_metric = evaluate_model(model, task, val_inputs, val_targets, chunk=config.batch_size)
-        line = {"step": step,
-                "train_loss": state["train_sum"] / max(state["train_count"], 1),
-                "val_loss": val_loss, "accuracy": val_metric, "baseline_loss": task.baseline_loss,
-                "lr": optimizer.param_groups[0]["lr"]}
-        if len(optimizer.param_groups) > 1:
-            line["lr_orthogonal"] = optimizer.param_groups[1]["lr"]
-            line["orthogonality_error"] = model.orthogonality_error()
-        state["train_sum"], state["train_count"] = 0.0, 0
-        if val_loss < state["best_loss"] - config.plateau_threshold:
-            state["best_loss"], state["bad_evals"] = val_loss, 0
-            best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:  # as Keras' ReduceLROnPlateau: the best moves only by improvements > threshold
-            state["bad_evals"] += 1
-        if diverged:
-            line["event"] = "diverged: non-finite training loss; best weights restored"
-            state["stopped"] = True
-        elif config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
-            state["plateaus"] += 1
-            state["bad_evals"] = 0
-            if state["plateaus"] >= config.max_plateaus:
-                line["event"] = "early stop: best weights restored"
-                state["stopped"] = True
-            else:
-                line["event"] = f"plateau {state['plateaus']}: learning rates x{config.plateau_factor}"
-                for group in optimizer.param_groups:
-                    group["lr"] *= config.plateau_factor
-        model.eval()
-        for callback in callbacks:
-            extra = callback(step, model, task)
-            if extra:
-                line.update(extra)
-        model.train()
-        if state["stopped"] and best_model is not None:
-            model.load_state_dict(best_model)
-            line["restored_val_loss"], line["restored_accuracy"] = evaluate_model(
-                model, task, val_inputs, val_targets, chunk=config.batch_size)
-        state["last"] = {"val_loss": line.get("restored_val_loss", val_loss),
-                         "accuracy": line.get("restored_accuracy", val_metric),
-                         "train_loss": line["train_loss"]}
-        line["seconds"] = state["elapsed"]
-        with open(metrics_path, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
-        return line
-
-    started = time.perf_counter() - state["elapsed"]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.steps, initial=state["step"], desc=f"{config.task} {config.cell} L={config.depth}",
-                   unit="step", dynamic_ncols=True)
-    model.train()
-    try:
-        with _DeferInterrupt() as interrupt:
-            while state["step"] < config.steps and not state["stopped"]:
-                if interrupt.requested:
-                    state["elapsed"] = time.perf_counter() - started
-                    save()
-                    raise KeyboardInterrupt
-                inputs, targets = task.sample(config.batch_size, data)
-                optimizer.zero_grad(set_to_none=True)
-                loss = task.loss(model(inputs.to(device)), targets.to(device))
-                loss.backward()
-                loss_value = loss.item()
-                if config.clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                state["step"] += 1
-                state["train_sum"] += loss_value
-                state["train_count"] += 1
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss_value:.4f}")
-                if not math.isfinite(loss_value):
-                    state["elapsed"] = time.perf_counter() - started
-                    evaluate(state["step"], diverged=True)
-                    save()
-                elif state["step"] % config.eval_every == 0 or state["step"] == config.steps:
-                    state["elapsed"] = time.perf_counter() - started
-                    line = evaluate(state["step"])
-                    save()
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{line['train_loss']:.4f}", val=f"{line['val_loss']:.4f}")
-    finally:
-        if bar is not None:
-            bar.close()
-    if state["last"] is None:  # resumed a finished run, or zero steps: score the current weights
-        val_loss, val_metric = evaluate_model(model, task, val_inputs, val_targets, chunk=config.batch_size)
-        state["last"] = {"val_loss": val_loss, "accuracy": val_metric, "train_loss": None}
-    summary = {"steps": state["step"], "final_loss": state["last"]["val_loss"],
-               "baseline_loss": task.baseline_loss, "accuracy": state["last"]["accuracy"],
-               "parameters": parameters, "best_loss": state["best_loss"],
-               "train_loss": state["last"]["train_loss"], "stopped_early": state["stopped"],
-               "seconds": state["elapsed"], "task": config.task, "cell": config.cell, "depth": config.depth,
-               "hidden": config.hidden, "out_dir": str(out_dir)}
-    return summary
+    started = time.perf_counter()
+    _train_runs(runs, save, callbacks, progress,
+                f"{config.task} {config.cell} L={config.depth} x{len(seeds)} seeds")
+    return {"members": [run.summary() for run in runs], "seeds": seeds,
+            "seconds": time.perf_counter() - started, "out_dir": str(out_dir)}
 
 
 def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[DeepRNN, TrainConfig, object]:
