@@ -23,7 +23,12 @@ symbols ``s`` (default: the whole alphabet). Two ways to get its matricization
 The matrix is ranked in float64 (:func:`tnrnn.rank.spectrum`): the whole spectrum, the
 rank at a stated tolerance (numpy's default ``sigma_max * max(m, n) * eps`` unless
 given), the effective rank and the entropy. These are **float ranks of particular
-weights**, never generic ranks (SCIENCE.md §6).
+weights**, never generic ranks of an architecture (those are exact or certified, see
+:mod:`tnrnn.rank`).
+
+A third way, :func:`task_probe`, reads the network on the task's own data instead of
+template symbols: N first halves times N second halves drawn from the task, next to
+the same matrix of the task's optimal predictor.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ __all__ = [
     "rac_probe",
     "DEFAULT_MAX_SEQUENCES",
     "NonFiniteOutputError",
+    "TaskProbeResult",
+    "task_probe",
+    "spectral_ranks",
 ]
 
 #: ``auto`` probes densely while ``n_symbols ** T`` stays at or below this many sequences.
@@ -559,3 +567,195 @@ class ProbeCallback:
                 "probe_method": result.method, "probe_length": result.length,
                 "probe_partition": result.partition, "probe_top_singular": top,
                 "probe_log_gap_index": result.log_gap_index if math.isfinite(top) else None}
+
+
+# --- probing on the task's own data ---------------------------------------------------------
+
+#: Relative tolerances (of σ_max) and energy fractions reported by :func:`task_probe`.
+TASK_PROBE_TOLERANCES = (1e-1, 1e-2, 1e-3)
+TASK_PROBE_ENERGIES = (0.9, 0.99)
+
+
+def spectral_ranks(values, tolerances=TASK_PROBE_TOLERANCES, energies=TASK_PROBE_ENERGIES) -> dict:
+    """Rank summaries of a spectrum: at relative tolerances, by energy, and the truncation error curve.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Singular values, descending.
+    tolerances : sequence of float
+        Relative tolerances t: the rank is the number of σ_i > t · σ_max.
+    energies : sequence of float
+        Fractions e of the Frobenius energy: the smallest r with Σ_{i<=r} σ_i² >= e Σ σ_i².
+
+    Returns
+    -------
+    dict
+        ``tolerance_ranks`` and ``energy_ranks`` (keyed by ``str(t)`` / ``str(e)``), and
+        ``approximation_error``: the relative Frobenius error of the best rank-r
+        approximation (Eckart–Young), for r = 0, 1, ..., len(values).
+
+    Examples
+    --------
+    >>> out = spectral_ranks([4.0, 2.0, 0.01])
+    >>> out["tolerance_ranks"], out["energy_ranks"]
+    ({'0.1': 2, '0.01': 2, '0.001': 3}, {'0.9': 2, '0.99': 2})
+    >>> [round(e, 4) for e in out["approximation_error"]]
+    [1.0, 0.4472, 0.0022, 0.0]
+    """
+    sigma = np.asarray(values, dtype=np.float64)
+    energy = sigma**2
+    total = float(energy.sum())
+    top = float(sigma[0]) if sigma.size else 0.0
+    for name, group in (("tolerances", tolerances), ("energies", energies)):
+        if any(not (math.isfinite(v) and 0 < v <= 1) for v in group):
+            raise ValueError(f"{name} must lie in (0, 1], got {list(group)}")
+    tail = np.concatenate([np.cumsum(energy[::-1])[::-1], [0.0]])
+    kept = np.cumsum(energy)
+    return {
+        "tolerance_ranks": {str(t): int((sigma > t * top).sum()) if top > 0 else 0 for t in tolerances},
+        "energy_ranks": {str(e): int(np.searchsorted(kept, e * total * (1 - 1e-12)) + 1) if total > 0 else 0
+                         for e in energies},
+        "approximation_error": [float(math.sqrt(max(t, 0.0) / total)) if total > 0 else 0.0 for t in tail],
+    }
+
+
+@dataclass
+class TaskProbeResult:
+    """The Start-End matrix of a network on the task's own data, beside the optimal predictor's.
+
+    Attributes
+    ----------
+    source : str
+        ``"task"``.
+    kind : str
+        ``"float"``: float ranks of particular weights.
+    length : int
+        T.
+    pairs : int
+        N: the matrices are N × N (N first halves times N second halves).
+    output_index : int
+        The output coordinate read at the last step.
+    spectrum, target_spectrum : list of float
+        Singular values of the network's matrix and of the optimal predictor's.
+    tolerance_ranks, target_tolerance_ranks : dict
+        Ranks at relative tolerances 1e-1, 1e-2, 1e-3 of σ_max.
+    energy_ranks, target_energy_ranks : dict
+        Ranks holding 90% and 99% of the Frobenius energy.
+    approximation_error, target_approximation_error : list of float
+        Relative error of the best rank-r approximation, r = 0..N.
+    seconds : float
+    """
+
+    source: str
+    kind: str
+    length: int
+    pairs: int
+    output_index: int
+    spectrum: list[float]
+    target_spectrum: list[float]
+    tolerance_ranks: dict
+    target_tolerance_ranks: dict
+    energy_ranks: dict
+    target_energy_ranks: dict
+    approximation_error: list[float]
+    target_approximation_error: list[float]
+    seconds: float
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dictionary."""
+        return asdict(self)
+
+
+def task_probe(model, task, *, pairs: int = 128, seed: int = 0, output_index: int = 0,
+               batch_size: int = 4096) -> TaskProbeResult:
+    """Probe a trained model on the task's own data: the N × N Start-End matrix over real inputs.
+
+    ``pairs`` first halves and ``pairs`` second halves are drawn from the task
+    (:meth:`tnrnn.nn.tasks.Task.probe_halves`; for Start-End Similarity every half uses
+    one shared word offset, so that each pair is an input the task can produce). Entry
+    (i, j) is the network's output ``output_index`` at the last step on first half i
+    followed by second half j (float64 copy of the model, ``h_0 = 0``). The same matrix
+    is built for the task's optimal predictor (:meth:`~tnrnn.nn.tasks.Task.target_matrix`:
+    the indicator of the class for Start-End Similarity, the exact sum for adding), and
+    both spectra are summarised by :func:`spectral_ranks`.
+
+    What this does and does not say: it measures how much Start-End structure the
+    trained network expresses on the data it was trained for, beside how much the task
+    needs. An argmax classifier can reach high accuracy with a logit matrix of far lower
+    rank than the optimal predictor's indicator, so a low rank does not mean failure, and
+    a float rank of particular weights is never the generic rank of the architecture.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(B, T, input_size)`` to ``(B, T, output_size)``.
+    task : tnrnn.nn.tasks.Task
+        Start-End Similarity or adding (copying has no data in its second half).
+    pairs : int
+        N >= 2.
+    seed : int
+        Seed of the drawn halves.
+    output_index : int
+        The output coordinate probed (a class logit, or 0 for adding).
+    batch_size : int
+        Sequences per forward pass.
+
+    Returns
+    -------
+    TaskProbeResult
+
+    Raises
+    ------
+    ValueError
+        A task without a task-data probe, ``pairs`` < 2, an output index out of range.
+    NonFiniteOutputError
+        If the network's outputs are not finite.
+
+    Notes
+    -----
+    N² forward passes of length T: O(N² · T · L · R²).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tnrnn.nn import DeepRNN, make_task
+    >>> task = make_task("ses", 8, alphabet=4, word_length=2)
+    >>> net = DeepRNN("modrelu", task.input_size, 3, hidden=6, depth=2)
+    >>> result = task_probe(net, task, pairs=16, output_index=2)
+    >>> result.source, len(result.spectrum), len(result.approximation_error)
+    ('task', 16, 17)
+    """
+    import torch
+
+    for name, value, low in (("pairs", pairs, 2), ("batch_size", batch_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(output_index, bool) or not isinstance(output_index, int) or not (
+            0 <= output_index < task.output_size):
+        raise ValueError(f"output_index must be in 0..{task.output_size - 1}, got {output_index!r}")
+    start = time.perf_counter()
+    first, second = task.probe_halves(pairs, torch.Generator().manual_seed(seed))
+    net = _float64_copy(model)
+    parameter = next(iter(net.parameters()))
+    matrix = np.empty((pairs, pairs))
+    rows_per_pass = max(1, batch_size // pairs)
+    with torch.no_grad():
+        for i in range(0, pairs, rows_per_pass):
+            block = first[i:i + rows_per_pass]
+            left = block.repeat_interleave(pairs, dim=0)
+            right = second.repeat(block.shape[0], *([1] * (second.dim() - 1)))
+            inputs = task.join(left, right).to(parameter.device, torch.float64)
+            out = net(inputs)[:, -1, output_index]
+            matrix[i:i + block.shape[0]] = out.double().cpu().numpy().reshape(block.shape[0], pairs)
+    if not np.all(np.isfinite(matrix)):
+        raise NonFiniteOutputError("the probed outputs contain NaN or infinity: the model diverged")
+    target = task.target_matrix(first, second, output_index).numpy()
+    found = np.linalg.svd(matrix, compute_uv=False)
+    wanted = np.linalg.svd(target, compute_uv=False)
+    mine, theirs = spectral_ranks(found), spectral_ranks(wanted)
+    return TaskProbeResult("task", "float", task.sequence_length, pairs, output_index,
+                           [float(v) for v in found], [float(v) for v in wanted],
+                           mine["tolerance_ranks"], theirs["tolerance_ranks"], mine["energy_ranks"],
+                           theirs["energy_ranks"], mine["approximation_error"], theirs["approximation_error"],
+                           time.perf_counter() - start)
