@@ -350,7 +350,7 @@ def test_real_sweep_killed_mid_training_resumes_to_the_same_table(tmp_path):
     second = None
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        runs = list((tmp_path / "r.sqlite.runs").glob("*/checkpoint.pt"))
+        runs = list((tmp_path / "r.sqlite.runs").glob("*/seed-*/checkpoint.pt"))
         if db.exists() and len(runs) == 2:  # first point stored, second one half-trained
             with ResultsStore(db) as store:
                 if len(store.finished_ids()) == 1:

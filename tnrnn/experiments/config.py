@@ -32,6 +32,7 @@ _PROBE_KEYS = {
     "tolerance": "absolute rank tolerance (default numpy's)",
     "seed": "seed of the sampled blocks",
     "exact": "also probe RAC models through their exported weights (bool)",
+    "task_pairs": "task-data probe: N first halves x N second halves drawn from the task (0: off)",
 }
 _THEORY_KEYS = {
     "generic_rank": "compute the exact generic rank of the matching RAC where cheap (bool)",
@@ -212,6 +213,7 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
         tables[table] = dict(values)
     probe = {"lengths": [], "partition": "start-end", "symbols": None, "output_index": 0, "step": -1,
              "method": "auto", "rows": 128, "cols": 128, "tolerance": None, "seed": 0, "exact": True,
+             "task_pairs": 0,
              **tables["probe"]}
     theory = {"generic_rank": True, "max_bytes": 2**28, **tables["theory"]}
     run = {"executor": "local", "workers": 1, "cpus": 1, "gpus": 0, "runner": DEFAULT_RUNNER,
@@ -220,9 +222,9 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
     _check_types(probe, theory, run, report, fail)
     default_runner = run["runner"] == DEFAULT_RUNNER
     train_fields = _train_fields() if default_runner else {}
-    valid_sweep = sorted(set(train_fields) | {"budget"})
+    valid_sweep = sorted(set(train_fields) | {"budget", "preset"})
     for key, value in sweep.items():
-        if default_runner and key not in train_fields and key != "budget":
+        if default_runner and key not in train_fields and key not in ("budget", "preset"):
             fail("sweep", key, f"unknown key '{key}'; valid keys: {', '.join(valid_sweep)}")
         if isinstance(value, dict):
             fail("sweep", key, f"'{key}' must be a value or a list of values, not a table")
@@ -262,6 +264,8 @@ def _check_types(probe, theory, run, report, fail) -> None:
         fail("probe", "symbols", f"'symbols' must be a positive count or a list of symbols, got {symbols!r}")
     if probe["method"] not in ("auto", "dense", "sampled"):
         fail("probe", "method", f"'method' must be auto, dense or sampled, got {probe['method']!r}")
+    if not (is_int(probe["task_pairs"]) and probe["task_pairs"] >= 0):
+        fail("probe", "task_pairs", f"'task_pairs' must be an integer >= 0, got {probe['task_pairs']!r}")
     for key in ("rows", "cols"):
         if not (is_int(probe[key]) and probe[key] >= 1):
             fail("probe", key, f"'{key}' must be a positive integer, got {probe[key]!r}")
@@ -287,7 +291,7 @@ def _check_types(probe, theory, run, report, fail) -> None:
 
 
 def _resolve_points(config: SweepConfig, fail) -> list[Point]:
-    from tnrnn.nn import TrainConfig, make_task, width_for_budget
+    from tnrnn.nn import PRESETS, TrainConfig, make_task, width_for_budget
     from tnrnn.partitions import parse_partition
 
     probe_identity = {"probe": config.probe, "theory": config.theory, "runner": config.run["runner"]}
@@ -299,19 +303,25 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
         def point_fail(reason, key=None, described=described):
             fail("sweep", key, f"point ({described}): {reason}")
 
-        train = {k: v for k, v in params.items() if k != "budget"}
+        train = {k: v for k, v in params.items() if k not in ("budget", "preset")}
         try:
+            if "preset" in params:
+                if params["preset"] not in PRESETS:
+                    point_fail(f"unknown preset {params['preset']!r}; valid presets: {', '.join(PRESETS)}", "preset")
+                train = {**PRESETS[params["preset"]], **train}
             defaults = TrainConfig(**{k: v for k, v in train.items()
-                                      if k in ("task", "length", "cell", "depth", "alphabet",
-                                               "word_length")}).to_dict()
+                                      if k in ("task", "length", "cell", "depth", "alphabet", "word_length",
+                                               "orthogonal")}).to_dict()
             task = make_task(defaults["task"], defaults["length"], alphabet=defaults.get("alphabet"),
                              word_length=defaults.get("word_length"), variant=defaults.get("variant"))
             if "budget" in params:
                 budget = params["budget"]
                 if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
                     point_fail(f"'budget' must be a positive integer, got {budget!r}", "budget")
+                # budgets count free parameters: an orthogonal W^H has R(R-1)/2
                 train["hidden"] = width_for_budget(defaults["cell"], defaults["depth"], budget,
-                                                   task.input_size, task.output_size)
+                                                   task.input_size, task.output_size,
+                                                   orthogonal=defaults["orthogonal"] is not None)
             resolved = TrainConfig(**train).to_dict()
         except ConfigError:
             raise

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tnrnn.experiments.config import Point, SweepConfig, load_config
+from tnrnn.experiments.config import DEFAULT_RUNNER, Point, SweepConfig, _digest, load_config
 from tnrnn.experiments.runner import execute_point
 from tnrnn.experiments.store import ResultsStore
 
@@ -37,13 +37,35 @@ class SweepSummary:
 
 
 def _payloads(config: SweepConfig, db: Path, points: Iterable[Point]) -> list[dict]:
+    """One payload per unit of work: a point, or (default runner) the points that differ only by seed.
+
+    The default runner trains a group as one ensemble (:func:`tnrnn.nn.train_ensemble`) in
+    ``<runs>/<group-id>/``, the group id a hash of the shared training options and the
+    seeds, so an interrupted group resumes where it stopped.
+    """
     runs_dir = Path(config.run["runs_dir"]) if config.run["runs_dir"] else db.with_name(db.name + ".runs")
     if config.run["runs_dir"] and not runs_dir.is_absolute() and config.path is not None:
         runs_dir = config.path.parent / runs_dir
-    return [{"point_id": p.point_id, "train_id": p.train_id, "params": p.params, "train": p.train,
-             "run_dir": str(runs_dir / p.train_id), "probe": config.probe, "theory": config.theory,
-             "runner": config.run["runner"], "cpus": config.run["cpus"], "gpus": config.run["gpus"]}
-            for p in points]
+    common = {"probe": config.probe, "theory": config.theory, "runner": config.run["runner"],
+              "cpus": config.run["cpus"], "gpus": config.run["gpus"]}
+
+    def member(p: Point) -> dict:
+        return {"point_id": p.point_id, "train_id": p.train_id, "params": p.params, "train": p.train}
+
+    if config.run["runner"] != DEFAULT_RUNNER:
+        return [{**member(p), "run_dir": str(runs_dir / p.train_id), **common} for p in points]
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        shared = {k: v for k, v in p.train.items() if k != "seed"}
+        groups.setdefault(_digest(shared), []).append(p)
+    payloads = []
+    for members in groups.values():
+        shared = {k: v for k, v in members[0].train.items() if k != "seed"}
+        seeds = [p.train["seed"] for p in members]
+        group_id = _digest({"train": shared, "seeds": seeds})
+        payloads.append({"group_id": group_id, "points": [member(p) for p in members], "seeds": seeds,
+                         "run_dir": str(runs_dir / group_id), **common})
+    return payloads
 
 
 def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *, executor: str | None = None,
@@ -78,8 +100,12 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
 
     Notes
     -----
+    Points that differ only by ``seed`` are trained together as one ensemble (default
+    runner; see :func:`tnrnn.nn.train_ensemble`) and stored as one row per seed, with
+    ``seconds`` the wall time of the ensemble that trained them.
+
     Interrupting (Ctrl-C, ``kill -9``) loses nothing: finished points are committed one
-    transaction each; a half-trained point resumes from its training checkpoint.
+    transaction each; a half-trained ensemble resumes from its training checkpoint.
     """
     from tqdm import tqdm
 
@@ -101,13 +127,14 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
                    unit="point", disable=not progress)
         ran = 0
 
-        def store_one(point_id, result, seconds):
+        def store_one(results, seconds):
             nonlocal ran
-            point = next(p for p in pending if p.point_id == point_id)
-            store.record(point_id, config.name, point.train | {"budget": point.params.get("budget")}, result,
-                         seconds, train_id=point.train_id)
-            ran += 1
-            bar.update(1)
+            for point_id, result in results:  # one transaction per point: a kill loses no stored row
+                point = next(p for p in pending if p.point_id == point_id)
+                store.record(point_id, config.name, point.train | {"budget": point.params.get("budget")},
+                             result, seconds, train_id=point.train_id)
+                ran += 1
+                bar.update(1)
 
         try:
             if not payloads:

@@ -15,8 +15,11 @@ def _load_runner(path: str) -> Callable[[dict], dict]:
     return getattr(importlib.import_module(module_name), function_name)
 
 
-def execute_point(payload: dict) -> tuple[str, dict, float]:
-    """Run one point (in whatever process): lock its directory, call the runner, time it.
+def execute_point(payload: dict) -> tuple[list[tuple[str, dict]], float]:
+    """Run one unit of work (in whatever process): lock its directory, call the runner, time it.
+
+    A unit is one point, or for the default runner the points of one ensemble (a payload
+    with ``points``).
 
     The lock (``fcntl.flock`` on ``run_dir/.lock``) makes a second sweep process that
     reaches the same point wait instead of training it twice at the same time; the
@@ -24,7 +27,8 @@ def execute_point(payload: dict) -> tuple[str, dict, float]:
 
     Returns
     -------
-    (point_id, result, seconds)
+    (results, seconds)
+        ``results``: ``(point_id, result)`` for every point of the unit.
     """
     import fcntl
 
@@ -37,35 +41,68 @@ def execute_point(payload: dict) -> tuple[str, dict, float]:
             result = _load_runner(payload["runner"])(payload)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return payload["point_id"], result, time.perf_counter() - start
+    results = list(result.items()) if "points" in payload else [(payload["point_id"], result)]
+    return results, time.perf_counter() - start
 
 
 def train_and_probe(payload: dict) -> dict:
-    """The default point runner: train (resuming), probe, compare with the theory.
+    """The default runner: train the points of one ensemble (resuming), probe each, compare with the theory.
 
-    ``payload`` holds ``train`` (the training options), ``run_dir``, ``probe``,
-    ``theory`` and ``cpus``. Returns a JSON-ready dict with ``summary`` (the training
-    summary), ``probes`` (one row per probe length and route: ``model`` for the torch
-    forward pass, ``rac`` for the exported RAC weights of RAC models, each with the
-    theory interval of the RAC with the same width and depth over the probe symbols,
-    and its exact generic rank where the dense route fits ``theory.max_bytes``) and
-    ``theory_task`` (the closed-form interval at the task's own sequence length, with
-    M = the task alphabet).
+    ``payload`` holds ``points`` (each with ``point_id`` and ``train``, the training
+    options, which differ only by ``seed``), ``seeds``, ``run_dir``, ``probe``, ``theory``
+    and ``cpus``. The members are trained together by :func:`tnrnn.nn.train_ensemble`
+    (seed ``s`` in ``run_dir/seed-<s>``). Returns ``{point_id: result}``; a result is a
+    JSON-ready dict with ``summary`` (the member's training summary, test accuracy
+    included), ``task_probe`` (the task-data probe, where ``[probe] task_pairs`` > 0),
+    ``curve`` (the validation curve), ``probes`` (one row per probe length and route: ``model`` for the torch forward pass,
+    ``rac`` for the exported RAC weights of RAC models, each with the theory interval of
+    the RAC with the same width and depth over the probe symbols, and its exact generic
+    rank where the dense route fits ``theory.max_bytes``) and ``theory_task`` (the
+    closed-form interval at the task's own sequence length, with M = the task alphabet).
     """
+    import dataclasses
+
     import torch
 
-    from tnrnn.nn import TrainConfig, load_run, train
+    from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
 
     torch.set_num_threads(max(1, int(payload.get("cpus", 1))))
-    config = TrainConfig.from_dict(payload["train"])
-    summary = train(config, payload["run_dir"], progress=False)
-    model, config, task = load_run(payload["run_dir"])
+    configs = [TrainConfig.from_dict(point["train"]) for point in payload["points"]]
+    shared = dataclasses.replace(configs[0], seed=0)
+    if any(dataclasses.replace(c, seed=0) != shared for c in configs):
+        raise ValueError("the points of one ensemble must differ only by seed")
+    ensemble = train_ensemble(configs[0], payload["seeds"], payload["run_dir"], progress=False)
+    results = {}
+    for point, summary in zip(payload["points"], ensemble["members"]):
+        directory = member_dir(payload["run_dir"], summary["seed"])
+        model, config, task = load_run(directory)
+        results[point["point_id"]] = _probe_member(model, config, task, summary, payload)
+        results[point["point_id"]]["curve"] = _curve(directory)
+    return results
+
+
+def _curve(directory: Path) -> list[dict]:
+    """The validation curve of a run: step, validation loss and accuracy at every evaluation."""
+    from tnrnn.nn.training import METRICS_FILE
+
+    lines = (json.loads(line) for line in (directory / METRICS_FILE).read_text().splitlines() if line.strip())
+    return [{"step": m["step"], "val_loss": m["val_loss"], "accuracy": m["accuracy"]} for m in lines]
+
+
+def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
     model.eval()
-    result = {"summary": _jsonable(summary), "sequence_length": task.sequence_length, "probes": [], "theory_task": {}}
+    result = {"summary": _jsonable(summary), "sequence_length": task.sequence_length, "probes": [],
+              "theory_task": {}, "task_probe": {}}
     probe_cfg, theory_cfg = payload["probe"], payload["theory"]
     if task.alphabet_size is not None and task.sequence_length % 2 == 0:
         result["theory_task"] = _theory(task.alphabet_size, config.hidden, config.depth,
                                         task.sequence_length, "start-end", compute=False)
+    if probe_cfg.get("task_pairs"):
+        from tnrnn.probe import task_probe
+
+        found = task_probe(model, task, pairs=probe_cfg["task_pairs"], seed=probe_cfg["seed"],
+                           output_index=probe_cfg["output_index"])
+        result["task_probe"] = _jsonable(found.to_dict())
     for length in probe_cfg["lengths"]:
         result["probes"].extend(_probe_rows(model, task, config, length, probe_cfg, theory_cfg))
     return result
@@ -116,6 +153,7 @@ def _probe_rows(model, task, config, length: int, probe_cfg: dict, theory_cfg: d
     rows = []
     for route, r in results:
         rows.append({"length": length, "partition": r.partition, "route": route, "method": r.method,
+                     "kind": "float",
                      "rank": r.rank, "tolerance": r.tolerance, "effective_rank": r.effective_rank,
                      "entropy": r.entropy, "log_gap_index": r.log_gap_index, "rows": r.shape[0],
                      "cols": r.shape[1], "lower_bound_only": int(r.lower_bound_only),

@@ -13,14 +13,18 @@ from pathlib import Path
 __all__ = ["SCHEMA_VERSION", "ResultsStore"]
 
 #: Version of the SQLite layout; a store of another version is refused, never modified.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _POINT_COLUMNS = [
     ("point_id", "TEXT PRIMARY KEY"), ("sweep", "TEXT"), ("train_id", "TEXT"),
     ("task", "TEXT"), ("cell", "TEXT"), ("depth", "INTEGER"), ("length", "INTEGER"),
     ("sequence_length", "INTEGER"), ("hidden", "INTEGER"), ("budget", "INTEGER"),
-    ("steps", "INTEGER"), ("seed", "INTEGER"), ("parameters", "INTEGER"),
+    ("steps", "INTEGER"), ("seed", "INTEGER"), ("parameters", "INTEGER"), ("free_parameters", "INTEGER"),
+    ("steps_trained", "INTEGER"), ("stopped_early", "INTEGER"),
     ("final_loss", "REAL"), ("baseline_loss", "REAL"), ("accuracy", "REAL"),
+    ("test_loss", "REAL"), ("test_accuracy", "REAL"),
+    ("task_energy_rank_90", "INTEGER"), ("task_energy_rank_99", "INTEGER"),
+    ("target_energy_rank_90", "INTEGER"), ("target_energy_rank_99", "INTEGER"),
     ("theory_templates", "INTEGER"), ("theory_lower", ""), ("theory_upper", ""),
     ("params", "TEXT"), ("result", "TEXT"), ("seconds", "REAL"), ("finished", "TEXT"),
 ]
@@ -28,7 +32,7 @@ _POINT_COLUMNS = [
 # (an INTEGER column would turn such text into a lossy REAL).
 _PROBE_COLUMNS = [
     ("point_id", "TEXT"), ("length", "INTEGER"), ("partition", "TEXT"), ("route", "TEXT"),
-    ("method", "TEXT"), ("rank", "INTEGER"), ("tolerance", "REAL"), ("effective_rank", "REAL"),
+    ("method", "TEXT"), ("kind", "TEXT"), ("rank", "INTEGER"), ("tolerance", "REAL"), ("effective_rank", "REAL"),
     ("entropy", "REAL"), ("log_gap_index", "INTEGER"), ("rows", "INTEGER"), ("cols", "INTEGER"),
     ("lower_bound_only", "INTEGER"), ("templates", "INTEGER"),
     ("theory_lower", ""), ("theory_upper", ""), ("theory_rank", ""),
@@ -39,9 +43,11 @@ _PROBE_COLUMNS = [
 class ResultsStore:
     """The SQLite results store of a sweep: one row per finished point, committed as it finishes.
 
-    Tables: ``schema_version`` (one row), ``points`` (one row per point: training
-    options, summary, theory interval, the full result as JSON) and ``probes`` (one row
-    per point, probe length and route). A file written by another schema version, or
+    Tables: ``schema_version`` (one row), ``points`` (one row per point, that is per
+    seed: training options, summary with validation and test scores, stored and free
+    parameter counts, the task-data probe's energy ranks, theory interval, the full
+    result as JSON) and ``probes`` (one row per point, probe length and route; ``kind``
+    says what the rank is: ``"float"`` for the numerical rank of particular weights). A file written by another schema version, or
     not a tnrnn store at all, is refused with a ValueError and left untouched.
 
     Parameters
@@ -124,14 +130,23 @@ class ResultsStore:
         """
         summary = result.get("summary", {}) or {}
         theory = result.get("theory_task", {}) or {}
+        task_probe = result.get("task_probe", {}) or {}
+        energy = task_probe.get("energy_ranks", {}) or {}
+        target_energy = task_probe.get("target_energy_ranks", {}) or {}
         values = {
             "point_id": point_id, "sweep": sweep, "train_id": train_id,
             "task": params.get("task"), "cell": params.get("cell"), "depth": params.get("depth"),
             "length": params.get("length"), "sequence_length": result.get("sequence_length"),
             "hidden": params.get("hidden"), "budget": params.get("budget"), "steps": params.get("steps"),
             "seed": params.get("seed"), "parameters": summary.get("parameters"),
+            "free_parameters": summary.get("free_parameters"), "steps_trained": summary.get("steps"),
+            "stopped_early": summary.get("stopped_early"),
             "final_loss": summary.get("final_loss"), "baseline_loss": summary.get("baseline_loss"),
-            "accuracy": summary.get("accuracy"), "theory_templates": theory.get("templates"),
+            "accuracy": summary.get("accuracy"), "test_loss": summary.get("test_loss"),
+            "test_accuracy": summary.get("test_accuracy"),
+            "task_energy_rank_90": energy.get("0.9"), "task_energy_rank_99": energy.get("0.99"),
+            "target_energy_rank_90": target_energy.get("0.9"), "target_energy_rank_99": target_energy.get("0.99"),
+            "theory_templates": theory.get("templates"),
             "theory_lower": theory.get("lower"), "theory_upper": theory.get("upper"),
             "params": json.dumps(params, sort_keys=True), "result": json.dumps(result, sort_keys=True),
             "seconds": seconds, "finished": _now(),
@@ -147,6 +162,7 @@ class ResultsStore:
             for probe_row in result.get("probes", []):
                 row = {n: _sqlite_int(probe_row.get(n)) for n, _ in _PROBE_COLUMNS}
                 row["point_id"] = point_id
+                row["kind"] = probe_row.get("kind", "float")
                 row["spectrum"] = json.dumps(probe_row.get("spectrum", []))
                 probe_names = [n for n, _ in _PROBE_COLUMNS]
                 self.connection.execute(f"INSERT INTO probes ({', '.join(probe_names)}) VALUES "
