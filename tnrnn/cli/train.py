@@ -1,7 +1,10 @@
 """``tnrnn train``: train a (deep, orthogonal) RNN on a memory task; resumable.
 
-The last line printed is one JSON object: ``steps``, ``final_loss``, ``baseline_loss``,
-``accuracy``, ``parameters`` and more (see :func:`tnrnn.nn.train`).
+The last line printed is one JSON object: the summary of :func:`tnrnn.nn.train`
+(``seed``, ``steps``, ``final_loss``, ``accuracy``, ``test_accuracy``, ...), or with
+several ``--seeds`` the summary of :func:`tnrnn.nn.train_ensemble`, whose ``members``
+lists one such summary per seed. Options not given take their value from ``--preset``
+if one is named, else from :class:`tnrnn.nn.TrainConfig`'s defaults.
 """
 
 from __future__ import annotations
@@ -12,68 +15,109 @@ _TASKS = ("copying", "ses", "adding")
 _CELLS = ("rac", "tanh", "modrelu", "lstm", "gru")
 _MAPS = ("cayley", "matrix_exp", "householder", "scaled_cayley")
 
+#: argparse destination -> TrainConfig field, for the options that map one to one.
+_FIELDS = {
+    "task": "task", "length": "length", "cell": "cell", "depth": "depth", "orthogonal": "orthogonal",
+    "orthogonal_init": "orthogonal_init", "alphabet": "alphabet", "word_length": "word_length",
+    "variant": "variant", "steps": "steps", "batch_size": "batch_size", "lr": "lr",
+    "lr_orthogonal": "lr_orthogonal", "recurrent_clip": "recurrent_clip", "eval_every": "eval_every",
+    "val_size": "val_size", "test_size": "test_size", "patience": "plateau_patience",
+    "max_plateaus": "max_plateaus", "device": "device",
+}
+
 
 def add_arguments(parser) -> None:
+    from tnrnn.nn.config import PRESETS
+
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                        help="start from named settings: 'paper' = the published experiments' code "
+                             "(scoRNN, modReLU, its initialisation, clipping, optimiser and schedule)")
     parser.add_argument("--task", required=True, choices=_TASKS, help="memory task")
     parser.add_argument("--length", "-T", type=int, required=True,
                         help="the task's length: delay B for copying (sequence B+20), T for ses and adding")
-    parser.add_argument("--cell", required=True, choices=_CELLS, help="recurrent cell")
-    parser.add_argument("--depth", "-L", type=int, required=True, help="number of stacked layers")
-    width = parser.add_mutually_exclusive_group(required=True)
-    width.add_argument("--hidden", "-R", type=int, help="width of every layer")
+    parser.add_argument("--cell", choices=_CELLS, help="recurrent cell (default modrelu)")
+    parser.add_argument("--depth", "-L", type=int, help="number of stacked layers (default 1)")
+    width = parser.add_mutually_exclusive_group()
+    width.add_argument("--hidden", "-R", type=int, help="width of every layer (default 64)")
     width.add_argument("--budget", type=int,
-                       help="parameter budget: use the widest network of this depth within it")
-    parser.add_argument("--orthogonal", choices=_MAPS, default=None, help="orthogonal map of W^H (default: none)")
-    parser.add_argument("--orthogonal-init", default="henaff", choices=("henaff", "cayley", "random"),
+                       help="free-parameter budget: the widest network of this depth within it "
+                            "(an orthogonal R x R matrix counts R(R-1)/2)")
+    parser.add_argument("--orthogonal", choices=_MAPS, help="orthogonal map of W^H (default: none)")
+    parser.add_argument("--orthogonal-init", choices=("henaff", "cayley", "random"),
                         help="initial orthogonal matrix (default henaff)")
-    parser.add_argument("--alphabet", type=int, default=None,
-                        help="number of data symbols (copying: 8; ses: 32)")
-    parser.add_argument("--word-length", type=int, default=None,
+    parser.add_argument("--alphabet", type=int, help="number of data symbols (copying: 8; ses: 32)")
+    parser.add_argument("--word-length", type=int,
                         help="copying: symbols to recall (10); ses: word length m (default min(30, T/2))")
-    parser.add_argument("--variant", default=None, choices=("arjovsky", "exprnn", "marker"),
+    parser.add_argument("--variant", choices=("arjovsky", "exprnn", "marker"),
                         help="copying convention (default arjovsky)")
-    parser.add_argument("--steps", type=int, required=True, help="optimiser steps (batches)")
-    parser.add_argument("--seed", type=int, required=True, help="seed of init, data and validation set")
-    parser.add_argument("--out", required=True, help="run directory (config.json, metrics.jsonl, checkpoint.pt)")
-    parser.add_argument("--batch-size", type=int, default=128, help="default 128")
-    parser.add_argument("--lr", type=float, default=1e-3, help="RMSprop learning rate (default 1e-3)")
-    parser.add_argument("--lr-orthogonal", type=float, default=1e-4,
+    parser.add_argument("--steps", type=int, help="optimiser steps (batches; default 1000)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, help="seed of init, data, validation and test sets (default 0)")
+    seeds.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                       help="train one network per seed, together as one ensemble; --out gets one "
+                            "seed-<s>/ run directory per seed")
+    parser.add_argument("--out", required=True,
+                        help="run directory (config.json, metrics.jsonl, checkpoint.pt), or with --seeds "
+                             "the ensemble directory")
+    parser.add_argument("--batch-size", type=int, help="default 128")
+    parser.add_argument("--lr", type=float, help="RMSprop learning rate (default 1e-3)")
+    parser.add_argument("--lr-orthogonal", type=float,
                         help="learning rate of the orthogonal parameters (default 1e-4)")
-    parser.add_argument("--clip", type=float, default=1.0, help="max gradient norm; 0 disables (default 1)")
-    parser.add_argument("--eval-every", type=int, default=100, help="steps between evaluations (default 100)")
-    parser.add_argument("--val-size", type=int, default=512, help="validation set size (default 512)")
-    parser.add_argument("--patience", type=int, default=10,
+    parser.add_argument("--clip", type=float,
+                        help="max global gradient norm; 0 disables (default 1, none with --preset paper)")
+    parser.add_argument("--recurrent-clip", type=float,
+                        help="rescale each W^H gradient to this infinity-norm (default: none; 10 with "
+                             "--preset paper)")
+    parser.add_argument("--eval-every", type=int, help="steps between evaluations (default 100)")
+    parser.add_argument("--val-size", type=int, help="validation set size (default 512)")
+    parser.add_argument("--test-size", type=int, help="separate test set size (default 1024)")
+    parser.add_argument("--patience", type=int,
                         help="evaluations without improvement that make a plateau; 0 disables (default 10)")
-    parser.add_argument("--max-plateaus", type=int, default=2, help="stop at this plateau (default 2)")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--max-plateaus", type=int, help="stop at this plateau (default 2)")
+    parser.add_argument("--device", help="torch device (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def config_from(args):
+    """The :class:`~tnrnn.nn.TrainConfig` the arguments ask for (``hidden`` resolved from ``--budget``)."""
+    import dataclasses
+
+    from tnrnn.nn import TrainConfig, width_for_budget
+
+    fields = {field: getattr(args, dest) for dest, field in _FIELDS.items() if getattr(args, dest) is not None}
+    if args.clip is not None:
+        if args.clip < 0:
+            raise ValueError(f"--clip must be >= 0 (0 disables clipping), got {args.clip}")
+        fields["clip"] = args.clip or None
+    if args.seed is not None:
+        fields["seed"] = args.seed
+    if args.hidden is not None:
+        fields["hidden"] = args.hidden
+    make = (lambda **f: TrainConfig.preset(args.preset, **f)) if args.preset else TrainConfig
+    config = make(**fields)  # validates everything
+    if args.budget is not None:
+        task = config.make_task()
+        hidden = width_for_budget(config.cell, config.depth, args.budget, task.input_size, task.output_size,
+                                  orthogonal=config.orthogonal is not None)
+        config = dataclasses.replace(config, hidden=hidden)
+    return config
 
 
 def run(args) -> int:
     import torch
 
     from tnrnn.cli._common import print_json
-    from tnrnn.nn import TrainConfig, train, width_for_budget
+    from tnrnn.nn import train, train_ensemble
 
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    if args.clip is not None and args.clip < 0:
-        raise ValueError(f"--clip must be >= 0 (0 disables clipping), got {args.clip}")
-    fields = dict(task=args.task, length=args.length, cell=args.cell, depth=args.depth, hidden=1,
-                  orthogonal=args.orthogonal, orthogonal_init=args.orthogonal_init, alphabet=args.alphabet,
-                  word_length=args.word_length, variant=args.variant, steps=args.steps, seed=args.seed,
-                  batch_size=args.batch_size, lr=args.lr, lr_orthogonal=args.lr_orthogonal,
-                  clip=args.clip or None, eval_every=args.eval_every, val_size=args.val_size,
-                  plateau_patience=args.patience, max_plateaus=args.max_plateaus, device=args.device)
-    probe = TrainConfig(**fields)  # validates everything but the width
-    if args.budget is not None:
-        task = probe.make_task()
-        fields["hidden"] = width_for_budget(args.cell, args.depth, args.budget, task.input_size, task.output_size)
+    config = config_from(args)
+    if args.seeds is not None:
+        summary = train_ensemble(config, args.seeds, args.out, progress=not args.quiet)
     else:
-        fields["hidden"] = args.hidden
-    summary = train(TrainConfig(**fields), args.out, progress=not args.quiet)
+        summary = train(config, args.out, progress=not args.quiet)
     print_json(summary)
     return 0
