@@ -4,40 +4,84 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HELP = "longest length solved per depth and probe ranks vs theory ranks, from a sweep store"
+HELP = "per-length statistics over seeds, longest length solved per depth, probes vs theory, from a sweep store"
 
 
 def add_arguments(parser) -> None:
+    from tnrnn.experiments.report import SOLVED_RULES
+
     parser.add_argument("--db", required=True, help="the SQLite results store of tnrnn sweep")
+    parser.add_argument("--config", default=None,
+                        help="the sweep's TOML config: its [report] threshold is used unless --threshold is given")
     parser.add_argument("--out", default=None,
-                        help="figure prefix, e.g. figures/sweep (writes <out>_solved.png, <out>_ranks.png)")
-    parser.add_argument("--threshold", type=float, default=0.9,
-                        help="accuracy at or above which a length counts as solved (default 0.9)")
+                        help="figure prefix, e.g. figures/sweep (writes <out>_accuracy.png, <out>_ranks.png)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="test accuracy at or above which a seed counts as solving a length "
+                             "(default: the config's [report] threshold, else 0.9)")
+    parser.add_argument("--rule", choices=sorted(SOLVED_RULES), default="majority",
+                        help="a length is solved when more than half (majority), all or any of its seeds "
+                             "reach the threshold (default majority)")
     parser.add_argument("--relative", type=float, default=1e-3,
                         help="also count singular values above this fraction of the largest (default 1e-3)")
     parser.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
     parser.add_argument("--csv", default=None, help="also export the points table to this CSV file")
 
 
+def _threshold(args) -> float:
+    if args.threshold is not None:
+        threshold = args.threshold
+    elif args.config is not None:
+        from tnrnn.experiments import load_config
+
+        threshold = load_config(args.config, check_points=False).report["threshold"]
+    else:
+        threshold = 0.9
+    if not 0 < threshold <= 1:
+        raise ValueError(f"--threshold must be in (0, 1], got {threshold}")
+    return threshold
+
+
+def _interval(row) -> str:
+    if row["mean"] is None:
+        return "-"
+    sd = f" ± {row['sd']:.3f}" if row["sd"] is not None else ""
+    return f"{row['mean']:.3f}{sd} [{row['low']:.3f}, {row['high']:.3f}]"
+
+
 def run(args) -> int:
     from tnrnn.experiments import ResultsStore, markdown_table, plot_report, relative_rank, summary_rows
+    from tnrnn.experiments.report import length_rows
 
-    if not 0 < args.threshold <= 1:
-        raise ValueError(f"--threshold must be in (0, 1], got {args.threshold}")
+    threshold = _threshold(args)
     if not 0 < args.relative < 1:
         raise ValueError(f"--relative must be in (0, 1), got {args.relative}")
     if not Path(args.db).exists():
         raise ValueError(f"--db {args.db} does not exist: run tnrnn sweep first")
     with ResultsStore(args.db) as store:
-        summary = summary_rows(store, args.threshold)
+        stats = length_rows(store, threshold, rule=args.rule)
+        summary = summary_rows(store, threshold, rule=args.rule)
         points = store.points()
         probes = [p for p in store.probes(spectrum=True) if p["route"] == "model"]
         if args.csv:
             store.to_csv(args.csv)
-    columns = ["task", "cell", "depth", "hidden", "parameters", "lengths", "accuracy", "longest_solved",
-               "theory_length", "theory_templates", "theory_lower", "theory_upper"]
-    text = [f"## Longest task length solved (mean accuracy >= {args.threshold:g}), {len(points)} points\n",
-            markdown_table(summary, columns)]
+    scored = {r["scored_on"] for r in stats}
+    share = {"majority": "more than half of", "all": "all", "any": "at least one of"}[args.rule]
+    rule_text = (f"A length is solved when {share} its seeds reach {' / '.join(sorted(scored))} accuracy "
+                 f">= {threshold:g}; the longest solved length is the longest T such that T and every shorter "
+                 f"T swept are solved.")
+    length_table = [{"task": r["task"], "cell": r["cell"], "depth": r["depth"], "R": r["hidden"],
+                     "free params": r["free_parameters"], "params": r["parameters"], "T": r["length"],
+                     "seeds": r["seeds"], f"{'/'.join(sorted(scored))} accuracy: mean ± sd [95% bootstrap]":
+                         _interval(r), f">= {threshold:g}": f"{r['reached']}/{r['seeds']}",
+                     "solved": "yes" if r["solved"] else "no",
+                     "steps to threshold": ", ".join("-" if s is None else str(s) for s in r["steps_to_threshold"]),
+                     "steps trained": ", ".join(str(s) for s in r["steps"]),
+                     "task probe rank (99% energy)": r["task_energy_rank_99"],
+                     "optimal predictor's": r["target_energy_rank_99"]} for r in stats]
+    columns = ["task", "cell", "depth", "hidden", "free_parameters", "parameters", "lengths", "accuracy",
+               "seeds solved", "longest_solved", "theory_length", "theory_templates", "theory_lower", "theory_upper"]
+    text = [f"## Per length, over seeds ({len(points)} points)\n", rule_text + "\n", markdown_table(length_table),
+            "\n## Longest length solved per depth\n", markdown_table(summary, columns)]
     if probes:
         by_point = {r["point_id"]: r for r in points}
         rows = [{"task": by_point[p["point_id"]]["task"], "cell": by_point[p["point_id"]]["cell"],
@@ -55,6 +99,6 @@ def run(args) -> int:
         Path(args.markdown).write_text("\n".join(text))
         print(f"wrote {args.markdown}")
     if args.out:
-        for path in plot_report(args.db, args.out, threshold=args.threshold, relative=args.relative):
+        for path in plot_report(args.db, args.out, threshold=threshold, relative=args.relative, rule=args.rule):
             print(f"wrote {path}")
     return 0

@@ -1,4 +1,4 @@
-"""The comparison: longest length solved per depth, probe ranks vs theory ranks, figures."""
+"""The comparison: per-length statistics over seeds, longest length solved per depth, probes vs theory, figures."""
 
 from __future__ import annotations
 
@@ -8,48 +8,167 @@ from pathlib import Path
 
 from tnrnn.experiments.store import ResultsStore, _exact_int
 
-__all__ = ["summary_rows", "markdown_table", "relative_rank", "plot_report"]
+__all__ = ["summary_rows", "length_rows", "longest_solved", "bootstrap_interval", "steps_to_threshold",
+           "SOLVED_RULES", "markdown_table", "relative_rank", "plot_report"]
 
-def summary_rows(store: ResultsStore, threshold: float = 0.9) -> list[dict]:
-    """One row per (task, cell, depth, budget): the longest task length solved, with the theory.
+#: How a length counts as solved: the share of seeds whose test accuracy reaches the threshold.
+SOLVED_RULES = {"majority": 0.5, "all": 1.0, "any": 0.0}
 
-    A length counts as **solved** when the mean validation accuracy over its seeds is at
-    least ``threshold``. ``theory_lower``/``theory_upper`` are the closed-form interval of
-    the generic Start-End rank of the RAC with the same width and depth over the task
-    alphabet (M), at the task's sequence length (for the longest length swept).
+
+def bootstrap_interval(values, confidence: float = 0.95, resamples: int = 10_000,
+                       seed: int = 0) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean of ``values`` (None for no values).
+
+    Examples
+    --------
+    >>> bootstrap_interval([0.5, 0.5, 0.5])
+    (0.5, 0.5)
+    >>> low, high = bootstrap_interval([0.2, 0.4, 0.9, 0.95, 1.0])
+    >>> 0.2 <= low < 0.69 < high <= 1.0
+    True
+    """
+    import numpy as np
+
+    values = np.asarray([v for v in values if v is not None], dtype=float)
+    if values.size == 0:
+        return None
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    means = np.random.default_rng(seed).choice(values, size=(resamples, values.size)).mean(axis=1)
+    tail = (1 - confidence) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def steps_to_threshold(curve: list[dict], threshold: float) -> int | None:
+    """The first evaluation step whose validation accuracy reaches ``threshold`` (None: never).
+
+    Examples
+    --------
+    >>> steps_to_threshold([{"step": 250, "accuracy": 0.4}, {"step": 500, "accuracy": 0.9}], 0.85)
+    500
+    """
+    return next((point["step"] for point in curve if point["accuracy"] >= threshold), None)
+
+
+def longest_solved(solved: dict[int, bool]) -> int | None:
+    """The longest length T such that T and every shorter length swept are solved (None: not even the shortest).
+
+    Examples
+    --------
+    >>> longest_solved({24: True, 48: True, 96: False, 144: True})
+    48
+    >>> longest_solved({8: False, 16: False, 24: True}) is None
+    True
+    """
+    longest = None
+    for length in sorted(solved):
+        if not solved[length]:
+            break
+        longest = length
+    return longest
+
+
+def length_rows(store: ResultsStore, threshold: float = 0.9, *, rule: str = "majority",
+                confidence: float = 0.95) -> list[dict]:
+    """One row per architecture and length: the statistics of its seeds.
+
+    Accuracy is the **test** accuracy (the separate test set, scored once with the final
+    weights); points stored without one fall back to validation accuracy and say so in
+    ``scored_on``. A length is **solved** when the fraction of seeds reaching
+    ``threshold`` exceeds the rule's share (``majority``: more than half; ``all``;
+    ``any``).
+
+    Returns
+    -------
+    list of dict
+        ``task, cell, depth, hidden, budget, parameters, free_parameters, length, seeds,
+        mean, sd, low, high`` (the bootstrap interval of the mean), ``reached`` (seeds
+        at or above the threshold), ``solved_fraction``, ``solved``,
+        ``steps_to_threshold`` (per seed, validation curve), ``steps`` (trained, per seed),
+        ``scored_on``, ``rule``, ``threshold``, and the theory columns of the point.
+    """
+    import statistics
+
+    if rule not in SOLVED_RULES:
+        raise ValueError(f"rule must be one of {', '.join(SOLVED_RULES)}, got {rule!r}")
+    groups: dict[tuple, list[dict]] = {}
+    for row in store.points(full=True):
+        key = (row["task"], row["cell"], row["depth"], row["budget"] or row["hidden"], row["length"])
+        groups.setdefault(key, []).append(row)
+    out = []
+    for key in sorted(groups, key=lambda k: tuple(str(v).zfill(12) for v in k)):
+        rows = sorted(groups[key], key=lambda r: (r["seed"] is None, r["seed"]))
+        on_test = all(r["test_accuracy"] is not None for r in rows)
+        scores = [r["test_accuracy"] if on_test else r["accuracy"] for r in rows]
+        known = [v for v in scores if v is not None]
+        interval = bootstrap_interval(known, confidence)
+        reached = sum(v >= threshold for v in known)
+        fraction = reached / len(known) if known else 0.0
+        curves = [json.loads(r["result"] or "{}").get("curve") for r in rows]
+        first = rows[0]
+        out.append({
+            "task": first["task"], "cell": first["cell"], "depth": first["depth"], "hidden": first["hidden"],
+            "budget": first["budget"], "parameters": first["parameters"],
+            "free_parameters": first["free_parameters"], "length": first["length"],
+            "sequence_length": first["sequence_length"], "seeds": len(known),
+            "mean": statistics.fmean(known) if known else None,
+            "sd": statistics.stdev(known) if len(known) > 1 else None,
+            "low": interval[0] if interval else None, "high": interval[1] if interval else None,
+            "reached": reached, "solved_fraction": fraction,
+            "solved": bool(known) and (fraction > SOLVED_RULES[rule] if rule != "all" else fraction == 1.0),
+            "steps_to_threshold": [steps_to_threshold(c, threshold) if c else None for c in curves],
+            "steps": [r["steps_trained"] for r in rows], "scored_on": "test" if on_test else "validation",
+            "rule": rule, "threshold": threshold, "theory_templates": first["theory_templates"],
+            "theory_lower": _exact_int(first["theory_lower"]), "theory_upper": _exact_int(first["theory_upper"]),
+            "task_energy_rank_99": _mean([r["task_energy_rank_99"] for r in rows]),
+            "target_energy_rank_99": _mean([r["target_energy_rank_99"] for r in rows]),
+        })
+    return out
+
+
+def summary_rows(store: ResultsStore, threshold: float = 0.9, *, rule: str = "majority") -> list[dict]:
+    """One row per (task, cell, depth, budget): the longest length solved, with the theory.
+
+    A length counts as **solved** by the rule of :func:`length_rows` (by default: more
+    than half of its seeds reach ``threshold`` test accuracy), and ``longest_solved`` is
+    the longest length such that it and every shorter length swept are solved
+    (:func:`longest_solved`). ``theory_lower``/``theory_upper`` are the closed-form
+    interval of the generic Start-End rank of the RAC with the same width and depth over
+    the task alphabet (M), at the longest length swept.
 
     Examples
     --------
     >>> import tempfile, os
     >>> with ResultsStore(os.path.join(tempfile.mkdtemp(), "r.sqlite")) as store:
-    ...     for i, (length, acc) in enumerate([(4, 0.95), (8, 0.91), (12, 0.5)]):
+    ...     for i, (length, acc) in enumerate([(4, 0.95), (8, 0.5), (12, 0.91)]):
     ...         _ = store.record(str(i), "s", {"task": "ses", "cell": "rac", "depth": 2, "length": length,
-    ...                                        "hidden": 8}, {"summary": {"accuracy": acc}}, 0.0)
+    ...                                        "hidden": 8}, {"summary": {"test_accuracy": acc}}, 0.0)
     ...     [(r["depth"], r["longest_solved"], r["lengths"]) for r in summary_rows(store, 0.9)]
-    [(2, 8, '4, 8, 12')]
+    [(2, 4, '4, 8, 12')]
     """
     groups: dict[tuple, list[dict]] = {}
-    for row in store.points():
-        key = (row["task"], row["cell"], row["depth"], row["budget"] or row["hidden"])
-        groups.setdefault(key, []).append(row)
+    for row in length_rows(store, threshold, rule=rule):
+        groups.setdefault((row["task"], row["cell"], row["depth"], row["budget"] or row["hidden"]), []).append(row)
     out = []
-    for (task, cell, depth, _), rows in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
-        by_length: dict[int, list[dict]] = {}
-        for row in rows:
-            by_length.setdefault(row["length"], []).append(row)
-        accuracy = {t: _mean([r["accuracy"] for r in rs]) for t, rs in sorted(by_length.items())}
-        solved = [t for t, a in accuracy.items() if a is not None and a >= threshold]
-        longest = max(by_length)
-        last = by_length[longest][0]
-        out.append({"task": task, "cell": cell, "depth": depth, "hidden": rows[0]["hidden"],
-                    "budget": rows[0]["budget"], "parameters": rows[0]["parameters"],
-                    "lengths": ", ".join(str(t) for t in accuracy),
-                    "accuracy": ", ".join("-" if a is None else f"{a:.2f}" for a in accuracy.values()),
-                    "longest_solved": max(solved) if solved else None, "threshold": threshold,
-                    "theory_length": last["sequence_length"], "theory_templates": last["theory_templates"],
-                    "theory_lower": _exact_int(last["theory_lower"]),
-                    "theory_upper": _exact_int(last["theory_upper"])})
+    for (task, cell, depth, _), rows in groups.items():
+        rows = sorted(rows, key=lambda r: r["length"])
+        last = rows[-1]
+        out.append({"task": task, "cell": cell, "depth": depth, "hidden": last["hidden"], "budget": last["budget"],
+                    "parameters": last["parameters"], "free_parameters": last["free_parameters"],
+                    "lengths": ", ".join(str(r["length"]) for r in rows),
+                    "accuracy": ", ".join("-" if r["mean"] is None else f"{r['mean']:.2f}" for r in rows),
+                    "seeds solved": ", ".join(f"{r['reached']}/{r['seeds']}" for r in rows),
+                    "longest_solved": longest_solved({r["length"]: r["solved"] for r in rows}),
+                    "threshold": threshold, "rule": rule, "theory_length": last["sequence_length"],
+                    "theory_templates": last["theory_templates"], "theory_lower": last["theory_lower"],
+                    "theory_upper": last["theory_upper"]})
     return out
+
+
+def _seed_values(points: list[dict], task, cell, depth, length) -> list[int]:
+    values = [p["task_energy_rank_99"] for p in points
+              if (p["task"], p["cell"], p["depth"], p["length"]) == (task, cell, depth, length)]
+    return [v for v in values if v is not None] or [0]
 
 
 def _mean(values):
@@ -90,16 +209,19 @@ def relative_rank(spectrum: list[float] | str, relative: float) -> int | None:
 
 
 def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: float = 0.9,
-                relative: float = 1e-3) -> list[Path]:
+                relative: float = 1e-3, rule: str = "majority") -> list[Path]:
     """Draw the comparison figures of a sweep store; returns the PNG paths.
 
-    * ``<out>_solved.png``: per task, validation accuracy against the task length for
-      each depth (the dashed line is ``threshold``), and the longest length solved per
-      depth next to the theory's generic-rank interval for that architecture.
-    * ``<out>_ranks.png`` (when the sweep probed): float rank (numpy's tolerance) and
-      the rank at ``relative * sigma_max`` of the best-trained network of each depth
-      against the probe length T, with the theory's interval for the RAC of the same
-      width and depth over the same symbols.
+    * ``<out>_accuracy.png``: per task and cell, three panels against the task length T,
+      one colour per depth: test accuracy (every seed as a dot, the mean with its 95%
+      bootstrap band, the threshold dashed); the generic Start-End rank of the RAC of the
+      same width and depth over the task alphabet (proven interval, log axis); and, when
+      the sweep ran the task-data probe, the rank holding 99% of the energy of the trained
+      networks' Start-End matrix (mean and range over seeds) beside the optimal predictor's.
+    * ``<out>_ranks.png`` (when the sweep probed over template symbols): float rank
+      (numpy's tolerance) and the rank at ``relative * sigma_max`` of the best-trained
+      network of each depth against the probe length T, with the theory's interval for
+      the RAC of the same width and depth over the same symbols.
     """
     import matplotlib
 
@@ -111,45 +233,71 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
     with ResultsStore(db) as store:
         points = store.points()
         probes = store.probes(spectrum=True)
-        summary = summary_rows(store, threshold)
+        stats = length_rows(store, threshold, rule=rule)
     if not points:
         raise ValueError(f"{db} holds no finished points yet: run the sweep first")
     paths = []
     series = sorted({(r["task"], r["cell"]) for r in points})
     depths = sorted({r["depth"] for r in points})
-    colours = {d: plt.cm.viridis(i / max(len(depths) - 1, 1) * 0.85) for i, d in enumerate(depths)}
-    fig, axes = plt.subplots(len(series), 2, figsize=(10, 3.6 * len(series)), squeeze=False)
-    for (task, cell), (left, right) in zip(series, axes):
-        rows = [r for r in summary if r["task"] == task and r["cell"] == cell]
-        for row in rows:
-            lengths = [int(t) for t in row["lengths"].split(", ")]
-            accuracy = [None if a == "-" else float(a) for a in row["accuracy"].split(", ")]
-            left.plot(lengths, accuracy, "o-", color=colours[row["depth"]],
-                      label=f"L={row['depth']} (R={row['hidden']}, {row['parameters']} params)")
-        left.axhline(threshold, color="grey", ls="--", lw=1, label=f"solved: accuracy >= {threshold:g}")
-        left.set(xlabel="task length", ylabel="validation accuracy", ylim=(0, 1.02),
-                 title=f"{task}, {cell}: accuracy at matched budget")
-        left.legend(fontsize=7)
-        x = [r["depth"] for r in rows]
-        solved = [r["longest_solved"] or 0 for r in rows]
-        right.bar(x, solved, color=[colours[d] for d in x], alpha=0.8, width=0.5)
-        swept = max(int(t) for r in rows for t in r["lengths"].split(", "))
-        right.set(xlabel="depth L", ylabel="longest task length solved (0: none)", xticks=depths,
-                  ylim=(0, swept * 1.1), title="longest solved (bars) vs theory rank (markers)")
-        twin = right.twinx()
-        if all(r["theory_lower"] is not None and r["theory_upper"] is not None for r in rows):
-            lower = [float(r["theory_lower"]) for r in rows]
-            upper = [float(r["theory_upper"]) for r in rows]
-            twin.errorbar(x, lower, yerr=[[0] * len(x), [u - lo for lo, u in zip(lower, upper)]], fmt="kv",
-                          capsize=4, label="generic Start-End rank: proven interval")
-            twin.plot(x, upper, "k^")
-            twin.set_yscale("log")
-            t_len = rows[-1]["theory_length"]
-            twin.set_ylabel(f"theory rank at T={t_len}, M={rows[-1]['theory_templates']}")
-            twin.legend(fontsize=7, loc="upper left")
+    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito: colour-blind safe
+    colours = {d: palette[i % len(palette)] for i, d in enumerate(depths)}
+    probed = any(r["task_energy_rank_99"] is not None for r in stats)
+    panels = 3 if probed else 2
+    fig, axes = plt.subplots(len(series), panels, figsize=(4.2 * panels, 3.9 * len(series)), squeeze=False)
+    seed_scores = {}
+    for row in points:
+        score = row["test_accuracy"] if row["test_accuracy"] is not None else row["accuracy"]
+        seed_scores.setdefault((row["task"], row["cell"], row["depth"], row["length"]), []).append(score)
+    for (task, cell), row_axes in zip(series, axes):
+        accuracy_ax, theory_ax = row_axes[0], row_axes[1]
+        for depth in depths:
+            rows = sorted((r for r in stats if (r["task"], r["cell"], r["depth"]) == (task, cell, depth)),
+                          key=lambda r: r["length"])
+            if not rows:
+                continue
+            colour, lengths = colours[depth], [r["length"] for r in rows]
+            label = f"L={depth}, R={rows[0]['hidden']} ({rows[0]['free_parameters'] or rows[0]['parameters']} free)"
+            accuracy_ax.plot(lengths, [r["mean"] for r in rows], "o-", color=colour, label=label)
+            accuracy_ax.fill_between(lengths, [r["low"] for r in rows], [r["high"] for r in rows], color=colour,
+                                     alpha=0.18, lw=0)
+            for r in rows:
+                scores = seed_scores[(task, cell, depth, r["length"])]
+                jitter = [r["length"] * (1 + 0.012 * (depth - (len(depths) + 1) / 2))] * len(scores)
+                accuracy_ax.plot(jitter, scores, ".", color=colour, alpha=0.55, ms=5)
+            if all(r["theory_lower"] is not None for r in rows):
+                theory_ax.plot(lengths, [float(r["theory_lower"]) for r in rows], "v-", color=colour,
+                               label=f"L={depth}: lower bound")
+                theory_ax.plot(lengths, [float(r["theory_upper"]) for r in rows], "^--", color=colour, lw=1,
+                               label=f"L={depth}: upper bound")
+            if probed:
+                energy = [r["task_energy_rank_99"] for r in rows]
+                low = [min(v for v in _seed_values(points, task, cell, depth, r["length"])) for r in rows]
+                high = [max(v for v in _seed_values(points, task, cell, depth, r["length"])) for r in rows]
+                row_axes[2].errorbar(lengths, energy, yerr=[[e - lo for e, lo in zip(energy, low)],
+                                                            [hi - e for e, hi in zip(energy, high)]],
+                                     fmt="o-", color=colour, capsize=3, label=f"L={depth}: trained networks")
+        if probed:
+            target = sorted({(r["length"], r["target_energy_rank_99"]) for r in stats
+                             if (r["task"], r["cell"]) == (task, cell) and r["target_energy_rank_99"] is not None})
+            row_axes[2].plot([t for t, _ in target], [v for _, v in target], "ks--", lw=1,
+                             label="optimal predictor")
+            row_axes[2].set(xlabel="task length T", ylabel="rank holding 99% of the energy",
+                            title="task-data Start-End matrix (float)", xscale="log")
+            row_axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        accuracy_ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
+        accuracy_ax.set(xlabel="task length T", ylabel="test accuracy", ylim=(0, 1.02), xscale="log",
+                        title=f"{task}, {cell}: mean and 95% bootstrap band")
+        accuracy_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        theory_ax.set(xlabel="task length T", ylabel="generic Start-End rank (RAC)", yscale="log", xscale="log",
+                      title="theory at the same width and depth")
+        theory_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        for ax in row_axes:
+            ticks = sorted({r["length"] for r in stats if (r["task"], r["cell"]) == (task, cell)})
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+            ax.minorticks_off()
     fig.tight_layout()
-    path = out.with_name(out.name + "_solved.png")
-    fig.savefig(path, dpi=90)
+    path = out.with_name(out.name + "_accuracy.png")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     paths.append(path)
 
