@@ -332,7 +332,7 @@ def test_real_sweep_stores_training_probe_and_theory(tmp_path):
 
     assert main(["report", "--db", str(db), "--out", str(tmp_path / "fig"), "--markdown",
                  str(tmp_path / "r.md")]) == 0
-    assert (tmp_path / "fig_solved.png").stat().st_size > 1000
+    assert (tmp_path / "fig_accuracy.png").stat().st_size > 1000
     assert (tmp_path / "fig_ranks.png").stat().st_size > 1000
     assert "| ses | rac | 2 |" in (tmp_path / "r.md").read_text()
 
@@ -363,3 +363,95 @@ def test_real_sweep_killed_mid_training_resumes_to_the_same_table(tmp_path):
     summary = run_sweep(config, db, progress=False)
     assert (summary.skipped, summary.ran) == (1, 1)
     assert table(db) == table(reference / "r.sqlite")
+
+
+SEEDED = """\
+name = "seeded"
+[sweep]
+task = "ses"
+length = [4, 6]
+word_length = 2
+cell = "modrelu"
+orthogonal = "scaled_cayley"
+depth = 1
+hidden = 4
+seed = [0, 1, 2]
+steps = 4
+eval_every = 2
+batch_size = 8
+val_size = 16
+test_size = 16
+[probe]
+task_pairs = 6
+output_index = 2
+[report]
+threshold = 0.34
+"""
+
+
+def test_points_differing_by_seed_train_as_one_ensemble(tmp_path):
+    from tnrnn.nn import TrainConfig, member_dir, train
+
+    config = tmp_path / "seeded.toml"
+    config.write_text(SEEDED)
+    db = tmp_path / "s.sqlite"
+    assert run_sweep(config, db, progress=False).ran == 6
+    ensembles = sorted((tmp_path / "s.sqlite.runs").iterdir())
+    assert len(ensembles) == 2  # one per length
+    with ResultsStore(db) as store:
+        points = store.points(full=True)
+    assert sorted((p["length"], p["seed"]) for p in points) == [(t, s) for t in (4, 6) for s in (0, 1, 2)]
+    for point in points:  # each row is its seed's own run, the same as that seed trained alone
+        result = json.loads(point["result"])
+        assert result["task_probe"]["pairs"] == 6 and len(result["curve"]) == 2
+        options = {k: v for k, v in json.loads(point["params"]).items() if k != "budget"}
+        alone = train(TrainConfig.from_dict(options), tmp_path / f"alone-{point['point_id']}", progress=False)
+        assert alone["final_loss"] == pytest.approx(point["final_loss"], rel=1e-5)
+        assert point["test_accuracy"] == pytest.approx(alone["test_accuracy"], abs=1e-6)
+    ensemble_dir = next(d for d in ensembles if json.loads((d / "ensemble.json").read_text())["config"]["length"] == 4)
+    assert all(member_dir(ensemble_dir, s).is_dir() for s in (0, 1, 2))
+
+
+def test_report_honours_the_config_threshold(tmp_path, capsys):
+    from tnrnn.cli import main
+
+    config = tmp_path / "seeded.toml"
+    config.write_text(SEEDED)
+    db = tmp_path / "s.sqlite"
+    run_sweep(config, db, progress=False)
+    assert main(["report", "--db", str(db), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy >= 0.34" in out and "more than half of its seeds" in out
+    assert main(["report", "--db", str(db), "--config", str(config), "--threshold", "0.99", "--rule", "all"]) == 0
+    assert "accuracy >= 0.99" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("solved, expected", [
+    ({8: False, 16: False, 24: True}, None),   # a long length solved alone does not count
+    ({24: True, 48: True, 96: False, 144: True}, 48),
+    ({24: True, 48: True}, 48),
+    ({}, None),
+])
+def test_longest_solved_needs_every_shorter_length(solved, expected):
+    from tnrnn.experiments.report import longest_solved
+
+    assert longest_solved(solved) == expected
+
+
+def test_solved_rule_counts_seeds(tmp_path):
+    from tnrnn.experiments.report import length_rows, summary_rows
+
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        accuracies = {8: [0.9, 0.9, 0.2], 16: [0.9, 0.1, 0.1], 24: [0.95, 0.95, 0.95]}
+        for length, values in accuracies.items():
+            for seed, acc in enumerate(values):
+                store.record(f"{length}-{seed}", "s", {"task": "ses", "cell": "rac", "depth": 2, "length": length,
+                                                       "hidden": 8, "seed": seed},
+                             {"summary": {"test_accuracy": acc, "accuracy": 0.0}}, 0.0)
+        rows = {r["length"]: r for r in length_rows(store, 0.85)}
+        assert [rows[t]["reached"] for t in (8, 16, 24)] == [2, 1, 3]
+        assert [rows[t]["solved"] for t in (8, 16, 24)] == [True, False, True]
+        assert rows[8]["scored_on"] == "test" and rows[8]["low"] <= rows[8]["mean"] <= rows[8]["high"]
+        assert summary_rows(store, 0.85)[0]["longest_solved"] == 8
+        assert summary_rows(store, 0.85, rule="any")[0]["longest_solved"] == 24
+        assert summary_rows(store, 0.85, rule="all")[0]["longest_solved"] is None

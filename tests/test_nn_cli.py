@@ -44,7 +44,12 @@ def test_train_cli_budget(tmp_path, capsys):
     args[args.index("--hidden"):args.index("--hidden") + 2] = ["--budget", "400"]
     assert main(args + ["--out", str(tmp_path)]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["parameters"] <= 400 and summary["hidden"] >= 1
+    # the budget counts free parameters: an orthogonal R x R matrix has R(R-1)/2
+    assert summary["free_parameters"] <= 400 < summary["parameters"] and summary["hidden"] >= 1
+    from tnrnn.nn import parameter_count
+
+    over = parameter_count("modrelu", 2, summary["hidden"] + 1, 5, 4, orthogonal=True)
+    assert over > 400  # and it is the widest such network
 
 
 @pytest.mark.parametrize("change,message", [
@@ -78,3 +83,35 @@ def test_unknown_cell_rejected_by_parser(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tnrnn", *ARGS[:5], "--cell", "elman", *ARGS[7:],
                              "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2 and "invalid choice: 'elman'" in result.stderr
+
+
+def test_train_cli_seeds_trains_an_ensemble(tmp_path, capsys):
+    args = ARGS[:ARGS.index("--seed")] + ARGS[ARGS.index("--seed") + 2:]
+    assert main(args + ["--seeds", "4", "1", "--out", str(tmp_path)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [m["seed"] for m in result["members"]] == [4, 1]
+    for member in result["members"]:
+        assert {"seed", "steps", "final_loss", "accuracy", "test_accuracy"} <= set(member)
+        assert member["steps"] == 6
+        assert (tmp_path / f"seed-{member['seed']}" / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("seeds, message", [(["1", "1"], "repeated: [1]"), (["-2"], ">= 0")])
+def test_train_cli_bad_seeds(tmp_path, capsys, seeds, message):
+    args = ARGS[:ARGS.index("--seed")] + ARGS[ARGS.index("--seed") + 2:]
+    assert main(args + ["--seeds", *seeds, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seeds" in err and message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_cli_preset_paper_and_overrides(tmp_path, capsys):
+    args = ["train", "--preset", "paper", "--task", "ses", "--length", "8", "--word-length", "2", "--depth", "2",
+            "--hidden", "6", "--steps", "2", "--eval-every", "1", "--val-size", "8", "--test-size", "8",
+            "--batch-size", "4", "--quiet", "--out", str(tmp_path)]
+    assert main(args) == 0
+    config = TrainConfig.from_dict(json.loads((tmp_path / "config.json").read_text()))
+    assert config == TrainConfig.preset("paper", task="ses", length=8, word_length=2, depth=2, hidden=6, steps=2,
+                                        eval_every=1, val_size=8, test_size=8, batch_size=4)
+    assert (config.orthogonal, config.recurrent_clip, config.clip, config.initial_state) == (
+        "scaled_cayley", 10.0, None, "uniform")

@@ -195,3 +195,50 @@ def test_bad_sample_arguments():
         task.encode(torch.tensor([[0, 10]]))
     with pytest.raises(ValueError, match="real-valued"):
         make_task("adding", 4).encode(torch.zeros(1, 4, dtype=torch.long))
+
+
+def test_copying_marker_sits_at_the_first_recall_step():
+    """As the published code: K symbols, B + K blanks, the marker overwriting index T - K."""
+    task = make_task("copying", 5, alphabet=4, word_length=3, variant="marker")
+    tokens, targets = task.example([[1, 2, 3]])
+    t = task.sequence_length
+    assert t == 5 + 2 * 3 and task.delimiter_position == t - 3 == task.recall_start
+    assert tokens.tolist() == [[1, 2, 3, 0, 0, 0, 0, 0, 5, 0, 0]]
+    assert targets.tolist() == [[0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]]
+
+
+def test_ses_offsets_leave_the_last_slot_of_each_half_blank():
+    task = make_task("ses", 12, alphabet=5, word_length=2)
+    tokens, _ = task.sample_tokens(4000, gen(3))
+    half = 6
+    assert int(tokens[:, half - 1].abs().sum()) == 0 and int(tokens[:, -1].abs().sum()) == 0
+    starts = (tokens[:, :half] > 0).float().argmax(1)
+    assert set(starts.tolist()) == {0, 1, 2, 3}  # offsets 0 .. T/2 - m - 1, all used
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 6), m=st.integers(2, 3))
+def test_ses_probe_halves_join_into_inputs_with_the_target_label(seed, n, m):
+    task = make_task("ses", 4 * m, alphabet=n, word_length=m)
+    first, second = task.probe_halves(7, gen(seed))
+    target = task.target_matrix(first, second, output_index=2)
+    for i in range(7):
+        for j in range(7):
+            tokens = torch.cat([first[i], second[j]])[None]
+            words = tokens[0][tokens[0] > 0] if task.blank else tokens[0]
+            equal = int((words[:m] == words[m:]).sum())
+            assert target[i, j] == float(round(2 * equal / m) == 2)
+    assert task.join(first, second).shape == (7, 4 * m, task.input_size)
+
+
+def test_adding_target_matrix_is_the_sum_of_the_marked_values():
+    task = make_task("adding", 10)
+    first, second = task.probe_halves(5, gen(0))
+    target = task.target_matrix(first, second)
+    inputs = task.join(first.repeat_interleave(5, 0), second.repeat(5, 1, 1))
+    sums = (inputs[..., 0] * inputs[..., 1]).sum(1).double().reshape(5, 5)
+    assert torch.allclose(target, sums) and torch.linalg.matrix_rank(target) <= 2
+
+
+def test_copying_has_no_task_data_probe():
+    with pytest.raises(ValueError, match="no task-data probe"):
+        make_task("copying", 5).probe_halves(4, gen(0))

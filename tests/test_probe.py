@@ -274,3 +274,66 @@ def test_probe_of_other_cells_dense_and_sampled(cell):
     assert dense.shape == (27, 27) and sampled.shape == (10, 7)
     assert sampled.rank <= dense.rank
     assert 1 <= dense.effective_rank <= dense.rank
+
+
+class _SESOracle(torch.nn.Module):
+    """Outputs the indicator of class 2 (both aligned symbols equal) at the last step: the optimal predictor."""
+
+    def __init__(self, task):
+        super().__init__()
+        self.task = task
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        tokens = x.argmax(-1)
+        half = tokens.shape[1] // 2
+        first, second = tokens[:, :half], tokens[:, half:]
+        equal = ((first == second) & (first > 0)).sum(1)
+        label = torch.round(2.0 * equal.double() / self.task.word_length)
+        out = torch.zeros(x.shape[0], x.shape[1], 3, dtype=x.dtype)
+        out[:, -1, 2] = (label == 2).to(x.dtype) * self.scale
+        return out
+
+
+def test_task_probe_of_the_optimal_predictor_returns_the_target_spectrum():
+    from tnrnn.nn import make_task
+    from tnrnn.probe import task_probe
+
+    task = make_task("ses", 12, alphabet=3, word_length=2)  # 9 words: many exact matches
+    result = task_probe(_SESOracle(task), task, pairs=40, seed=5, output_index=2)
+    assert result.source == "task" and result.kind == "float"
+    assert np.allclose(result.spectrum, result.target_spectrum, atol=1e-10)
+    assert result.energy_ranks == result.target_energy_ranks
+    assert result.tolerance_ranks == result.target_tolerance_ranks
+    assert result.target_tolerance_ranks["0.001"] == 9  # one rank-1 block per word present in both halves
+    assert result.approximation_error[0] == pytest.approx(1.0) and result.approximation_error[-1] < 1e-7
+
+
+def test_task_probe_refuses_bad_input():
+    from tnrnn.nn import DeepRNN, make_task
+    from tnrnn.probe import task_probe
+
+    net = DeepRNN("tanh", 10, 9, hidden=4, depth=1)
+    with pytest.raises(ValueError, match="no task-data probe"):
+        task_probe(net, make_task("copying", 5), pairs=4)
+    ses = make_task("ses", 8, alphabet=4, word_length=2)
+    with pytest.raises(ValueError, match="pairs must be"):
+        task_probe(DeepRNN("tanh", 5, 3, 4, 1), ses, pairs=1)
+    with pytest.raises(ValueError, match="output_index"):
+        task_probe(DeepRNN("tanh", 5, 3, 4, 1), ses, pairs=4, output_index=3)
+
+
+@given(values=st.lists(st.floats(0.0, 1e3), min_size=1, max_size=30))
+def test_spectral_ranks_are_monotone_and_consistent(values):
+    from tnrnn.probe import spectral_ranks
+
+    sigma = sorted(values, reverse=True)
+    out = spectral_ranks(sigma)
+    tol = out["tolerance_ranks"]
+    assert tol["0.1"] <= tol["0.01"] <= tol["0.001"] <= len(sigma)
+    assert out["energy_ranks"]["0.9"] <= out["energy_ranks"]["0.99"] <= len(sigma)
+    errors = out["approximation_error"]
+    assert len(errors) == len(sigma) + 1 and all(a >= b - 1e-12 for a, b in zip(errors, errors[1:]))
+    if sum(sigma) > 0:
+        r = out["energy_ranks"]["0.99"]
+        assert errors[r] ** 2 <= 0.01 + 1e-9 and (r == 0 or errors[r - 1] ** 2 > 0.01 - 1e-9)
