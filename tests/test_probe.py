@@ -255,7 +255,7 @@ def test_cli_probe_json(tmp_path, capsys):
     model, _, task = load_run(tmp_path)
     expected = probe_model(model, task, 4, "cut:1", symbols=[1, 2], output_index=1)
     assert out["rank"] == expected.rank and out["method"] == "dense" and out["shape"] == [2, 8]
-    assert out["exact_route"]["rank"] == out["rank"]
+    assert out["rac_weights_route"]["rank"] == out["rank"] and out["rac_weights_route"]["kind"] == "float"
     np.testing.assert_allclose(out["spectrum"], expected.spectrum)
     assert main(["probe", str(tmp_path), "--length", "5"]) == 2
     assert "even length" in capsys.readouterr().err
@@ -337,3 +337,29 @@ def test_spectral_ranks_are_monotone_and_consistent(values):
     if sum(sigma) > 0:
         r = out["energy_ranks"]["0.99"]
         assert errors[r] ** 2 <= 0.01 + 1e-9 and (r == 0 or errors[r - 1] ** 2 > 0.01 - 1e-9)
+
+
+def test_cli_probe_task_data(tmp_path, capsys):
+    from tnrnn.cli import main
+    from tnrnn.nn import TrainConfig, load_run, train
+    from tnrnn.probe import task_probe
+
+    train(TrainConfig(task="ses", length=8, word_length=2, alphabet=4, cell="rac", depth=2, hidden=3, steps=2,
+                      eval_every=2, batch_size=4, val_size=8, test_size=8), tmp_path, progress=False)
+    assert main(["probe", str(tmp_path), "--data", "task", "--pairs", "12", "--output-index", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "task" and out["kind"] == "float"
+    assert {"spectrum", "target_spectrum", "tolerance_ranks", "energy_ranks"} <= set(out)
+    model, _, task = load_run(tmp_path)
+    expected = task_probe(model, task, pairs=12, output_index=2)
+    np.testing.assert_allclose(out["spectrum"], expected.spectrum)
+    assert out["theory"]["lower"] <= out["theory"]["upper"] and out["theory"]["templates"] == 5
+    assert main(["probe", str(tmp_path), "--data", "task", "--pairs", "12"]) == 0  # text
+    assert "optimal predictor" in capsys.readouterr().out
+    for bad, message in ((["--length", "6"], "run's own length T=8"), (["--tolerance", "1e-3"], "drop"),
+                         (["--pairs", "1"], "pairs must be")):
+        assert main(["probe", str(tmp_path), "--data", "task", *bad]) == 2
+        assert message in capsys.readouterr().err
+    for tolerance in ("-1", "nan", "0"):
+        assert main(["probe", str(tmp_path), "--length", "4", "--tolerance", tolerance]) == 2
+        assert "--tolerance must be a positive number" in capsys.readouterr().err

@@ -1,4 +1,10 @@
-"""``tnrnn probe``: the grid-tensor spectrum and float rank of a trained network."""
+"""``tnrnn probe``: the Start-End spectrum and float ranks of a trained network.
+
+Two sources: ``--data templates`` (default), the grid tensor over template symbols of a
+chosen length; ``--data task``, N first halves × N second halves drawn from the task the
+network was trained on, beside the same matrix of the task's optimal predictor
+(:func:`tnrnn.probe.task_probe`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,12 @@ HELP = "probe a trained run directory: spectrum, rank, effective rank of its gri
 
 def add_arguments(parser) -> None:
     parser.add_argument("run_dir", metavar="DIR", help="a training run directory (tnrnn train --out)")
-    parser.add_argument("--length", "-T", type=int, required=True, help="T, the probed sequence length")
+    parser.add_argument("--data", choices=("templates", "task"), default="templates",
+                        help="probe over template symbols (default) or on the task's own data")
+    parser.add_argument("--length", "-T", type=int, default=None,
+                        help="T, the probed sequence length (templates: required; task: the run's own T)")
+    parser.add_argument("--pairs", type=int, default=128,
+                        help="--data task: N first halves x N second halves (default 128)")
     add_partition(parser)
     parser.add_argument("--symbols", default=None,
                         help="template symbols: a count N (symbols 0..N-1) or a list 1,2,5 "
@@ -39,12 +50,67 @@ def _symbols(text):
     return values[0] if len(values) == 1 and "," not in text else values
 
 
+def _task_data(args, model, config, task) -> int:
+    import math
+
+    from tnrnn.probe import task_probe
+
+    if args.length is not None and args.length != task.sequence_length:
+        raise ValueError(f"--length {args.length}: --data task probes the run's own length T="
+                         f"{task.sequence_length}; drop --length or give that value")
+    if args.step != -1 or args.exact or args.symbols is not None or args.tolerance is not None:
+        raise ValueError("--data task reads the last step at relative tolerances 1e-1, 1e-2, 1e-3: drop "
+                         "--step, --exact, --symbols and --tolerance")
+    result = task_probe(model, task, pairs=args.pairs, seed=args.seed, output_index=args.output_index)
+    out = result.to_dict()
+    out.update(run_dir=str(args.run_dir), task=config.task, cell=config.cell, depth=config.depth,
+               hidden=config.hidden)
+    if config.cell == "rac" and task.alphabet_size is not None:
+        from tnrnn.bounds import bounds
+        from tnrnn.circuits import RACSpec
+        from tnrnn.partitions import start_end
+
+        closed = bounds(RACSpec(task.alphabet_size, config.hidden, config.depth), task.sequence_length,
+                        start_end(task.sequence_length)).to_dict()
+        out["theory"] = {"templates": task.alphabet_size, "lower": closed["lower"], "upper": closed["upper"],
+                         "certified": closed["lower"] == closed["upper"],
+                         "what": "generic Start-End rank of the RAC of this width and depth over the task "
+                                 "alphabet: proven interval"}
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"{args.run_dir}: {config.task} {config.cell} L={config.depth} R={config.hidden}; task data, "
+          f"{args.pairs} x {args.pairs} pairs at T={task.sequence_length}, output {args.output_index} at the "
+          f"last step (float ranks of these weights)")
+    rows = [[name] + [ranks[k] for k in ranks] + [energy[k] for k in energy]
+            for name, ranks, energy in (("trained network", result.tolerance_ranks, result.energy_ranks),
+                                        ("optimal predictor", result.target_tolerance_ranks,
+                                         result.target_energy_ranks))]
+    header = ["matrix"] + [f"rank at {k} sigma_max" for k in result.tolerance_ranks] + [
+        f"rank for {float(k):.0%} energy" for k in result.energy_ranks]
+    print(format_table(header, rows))
+    if "theory" in out:
+        theory = out["theory"]
+        print(f"theory (exact): generic rank in [{theory['lower']}, {theory['upper']}] at M={theory['templates']}")
+    errors = result.approximation_error
+    shown = [r for r in (1, 2, 4, 8, 16, 32, 64) if r < len(errors)]
+    print("best rank-r relative error: " + ", ".join(f"r={r}: {errors[r]:.3g}" for r in shown)
+          + ("" if all(map(math.isfinite, errors)) else " (non-finite)"))
+    return 0
+
+
 def run(args) -> int:
     from tnrnn.nn import load_run
     from tnrnn.probe import probe_model, rac_probe
 
+    if args.tolerance is not None and not (args.tolerance > 0 and args.tolerance != float("inf")):
+        raise ValueError(f"--tolerance must be a positive number, got {args.tolerance}")
     symbols = _symbols(args.symbols)
     model, config, task = load_run(args.run_dir)
+    if args.data == "task":
+        return _task_data(args, model, config, task)
+    if args.length is None:
+        raise ValueError("--length is required with --data templates (the probed sequence length T)")
     result = probe_model(model, task, args.length, args.partition, output_index=args.output_index,
                          step=args.step, symbols=symbols, method=args.method, rows=args.rows, cols=args.cols,
                          tolerance=args.tolerance, seed=args.seed)
@@ -61,7 +127,7 @@ def run(args) -> int:
         out.update(run_dir=str(args.run_dir), task=config.task, cell=config.cell, depth=config.depth,
                    hidden=config.hidden, kind="float")
         if exact is not None:
-            out["exact_route"] = exact.to_dict()
+            out["rac_weights_route"] = exact.to_dict() | {"kind": "float"}
         print_json(out)
         return 0
     print(f"{args.run_dir}: {config.task} {config.cell} L={config.depth} R={config.hidden}; "
