@@ -455,3 +455,18 @@ def test_solved_rule_counts_seeds(tmp_path):
         assert summary_rows(store, 0.85)[0]["longest_solved"] == 8
         assert summary_rows(store, 0.85, rule="any")[0]["longest_solved"] == 24
         assert summary_rows(store, 0.85, rule="all")[0]["longest_solved"] is None
+
+
+def test_shipped_configs_validate():
+    """Every config shipped with the package loads and resolves its points (the GPU one included)."""
+    configs = sorted((REPO / "tnrnn" / "experiments" / "configs").glob("*.toml"))
+    assert {p.name for p in configs} >= {"ses_depth.toml", "copying_depth.toml", "ses_depth_paper.toml"}
+    for path in configs:
+        config = load_config(path)
+        assert config.points, path
+        seeds = {p.train["seed"] for p in config.points}
+        assert len(seeds) >= 5, f"{path.name}: a claim about depth needs at least 5 seeds per point"
+    paper = load_config(REPO / "tnrnn" / "experiments" / "configs" / "ses_depth_paper.toml")
+    assert {p.train["device"] for p in paper.points} == {"cuda"}
+    assert {(p.train["word_length"], p.train["hidden"], p.train["batch_size"], p.train["steps"])
+            for p in paper.points} == {(30, 64, 128, 50000)}
