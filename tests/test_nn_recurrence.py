@@ -43,6 +43,42 @@ def test_fused_equals_autograd_loop(cell, orthogonal):
         assert torch.allclose(ga, gb, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("kind", ["tanh", "modrelu"])
+@pytest.mark.parametrize("members", [None, 3])
+def test_initial_state_equals_a_plain_loop_and_passes_gradcheck(kind, members):
+    """h_1 = σ(W h_0 + d_1): against a plain autograd loop, one layer and a stacked ensemble."""
+    g = torch.Generator().manual_seed(7)
+    lead = () if members is None else (members,)
+    drives = torch.randn(*lead, 5, 3, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    w = (0.5 * torch.randn(*lead, 4, 4, dtype=torch.float64, generator=g)).requires_grad_()
+    bias = None
+    if kind == "modrelu":
+        bias = (0.3 * torch.randn(*(lead and (members, 1)), 4, dtype=torch.float64, generator=g)).requires_grad_()
+    initial = torch.randn(*lead, 3, 4, dtype=torch.float64, generator=g)
+    fused = recurrence(kind, drives, w, bias, initial)
+
+    def step(z):
+        return torch.tanh(z) if kind == "tanh" else z.sign() * torch.relu(z.abs() + bias)
+
+    h, states = initial, []
+    time_axis = 0 if members is None else 1
+    for d in drives.unbind(time_axis):
+        h = step(h @ w.transpose(-1, -2) + d)
+        states.append(h)
+    loop = torch.stack(states, dim=time_axis)
+    assert torch.allclose(fused, loop, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(loop)
+    inputs = [drives, w] + ([bias] if bias is not None else [])
+    fused_grads = torch.autograd.grad((fused * weights).sum(), inputs)
+    loop_grads = torch.autograd.grad((loop * weights).sum(), inputs)
+    for a, b in zip(fused_grads, loop_grads):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+    if bias is None:
+        assert torch.autograd.gradcheck(lambda d, w: recurrence(kind, d, w, None, initial), (drives, w))
+    else:
+        assert torch.autograd.gradcheck(lambda d, w, b: recurrence(kind, d, w, b, initial), (drives, w, bias))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown recurrence"):
         recurrence("lstm", torch.zeros(2, 1, 3), torch.zeros(3, 3))
@@ -50,6 +86,10 @@ def test_bad_arguments():
         recurrence("modrelu", torch.zeros(2, 1, 3), torch.zeros(3, 3))
     with pytest.raises(ValueError, match="drives must be"):
         recurrence("tanh", torch.zeros(2, 1, 3), torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="initial must have shape"):
+        recurrence("tanh", torch.zeros(2, 1, 3), torch.zeros(3, 3), initial=torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="convention"):
+        recurrence("rac", torch.zeros(2, 1, 3), torch.zeros(3, 3), initial=torch.zeros(1, 3))
 
 
 def test_benchmark_reference_has_the_same_loss_curve():

@@ -26,8 +26,7 @@ from torch import nn
 from tnrnn.nn.orthogonal import orthogonalize
 from tnrnn.nn.recurrence import recurrence
 
-__all__ = ["RecurrentLayer", "RACLayer", "TanhLayer", "ModReLULayer", "modrelu", "LAYERS", "clip_linf",
-           "start_drive"]
+__all__ = ["RecurrentLayer", "RACLayer", "TanhLayer", "ModReLULayer", "modrelu", "LAYERS", "clip_linf"]
 
 
 def modrelu(z: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -103,7 +102,7 @@ class RecurrentLayer(nn.Module):
         w = self.recurrent_matrix()
         if self.fused:
             bias = getattr(self, "bias", None)
-            return recurrence(self.kind, start_drive(self.input(x), w, initial), w, bias)
+            return recurrence(self.kind, self.input(x), w, bias, initial)
         if initial is not None:
             raise ValueError("the reference unrolled loop starts from h_0 = 0")
         return torch.stack(self._unroll(self.input(x).unbind(0), w.T), dim=0)
@@ -118,18 +117,6 @@ class RecurrentLayer(nn.Module):
     def _unroll(self, drives, w_t) -> list[torch.Tensor]:
         """The same recurrence as a plain autograd loop (the reference for the fused one)."""
         raise NotImplementedError
-
-
-def start_drive(drive: torch.Tensor, w: torch.Tensor, initial: torch.Tensor | None) -> torch.Tensor:
-    """Add ``W^H h_0`` to the first step's drive (a no-op for ``initial=None``, the state 0).
-
-    Works on one layer (``drive`` ``(T, B, R)``, ``w`` ``(R, R)``, ``initial`` ``(B, R)``)
-    and on an ensemble (a member axis K after T, ``w`` ``(K, R, R)``, ``initial``
-    ``(K, B, R)``).
-    """
-    if initial is None:
-        return drive
-    return torch.cat([(drive[0] + initial @ w.transpose(-1, -2)).unsqueeze(0), drive[1:]])
 
 
 def clip_linf(grad: torch.Tensor, threshold: float) -> torch.Tensor:

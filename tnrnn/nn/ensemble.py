@@ -109,16 +109,10 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
             bias = getattr(layers[0], "bias", None)
             if bias is not None:
                 bias = torch.stack([layer.bias for layer in layers]).unsqueeze(1)
-            if initial_states is not None:
-                drive = _start(drive, w, initial_states[:, index])
-            h = recurrence(layers[0].kind, drive, w, bias).view(members, steps * batch, -1)
+            initial = None if initial_states is None else initial_states[:, index]
+            h = recurrence(layers[0].kind, drive, w, bias, initial).view(members, steps * batch, -1)
     out = torch.bmm(h, torch.stack([model.readout.weight for model in models]).transpose(1, 2))
     if first.readout.bias is not None:
         out = out + torch.stack([model.readout.bias for model in models]).unsqueeze(1)
     return out.view(members, steps, batch, -1).transpose(1, 2)
 
-
-def _start(drive: torch.Tensor, w: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
-    """Add ``W^H h_0`` to the first step's drive (member-major ``(K, T, B, R)``)."""
-    first_step = drive[:, 0] + initial @ w.transpose(-1, -2)
-    return torch.cat([first_step.unsqueeze(1), drive[:, 1:]], dim=1)

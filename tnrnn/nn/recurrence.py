@@ -2,8 +2,8 @@
 
 ``recurrence(kind, drives, w, bias)`` computes the whole state sequence of one layer::
 
-    tanh     h_t = tanh(h_{t-1} W^T + d_t)                     h_0 = 0
-    modrelu  h_t = sign(z_t) relu(|z_t| + b),  z_t = h_{t-1} W^T + d_t
+    tanh     h_t = tanh(h_{t-1} W^T + d_t)                     h_0 = 0 or given
+    modrelu  h_t = sign(z_t) relu(|z_t| + b),  z_t = h_{t-1} W^T + d_t   h_0 = 0 or given
     rac      h_t = (h_{t-1} W^T) ⊙ d_t                          h_1 = d_1  (W^H h_0 = 1)
 
 where ``d_t = W^I x_t (+ bias)`` are the precomputed input drives. Autograd on the plain
@@ -56,7 +56,8 @@ def _shifted(x: torch.Tensor, first: bool) -> torch.Tensor:
 
 class _Recurrence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None):
+    def forward(ctx, kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None,
+                initial: torch.Tensor | None):
         w_t = w.transpose(-1, -2)
         states_storage = torch.empty_like(drives)
         states, drive = _time_major(states_storage), _time_major(drives)
@@ -70,7 +71,10 @@ class _Recurrence(torch.autograd.Function):
             for t in range(steps):
                 h = states[t]
                 if t == 0:
-                    h.copy_(drive[0])
+                    if initial is None:
+                        h.copy_(drive[0])
+                    else:  # z_1 = W^H h_0 + d_1
+                        _addmm(drive[0], initial, w_t, out=h)
                 else:
                     _addmm(drive[t], states[t - 1], w_t, out=h)
                 if kind == "tanh":
@@ -80,12 +84,12 @@ class _Recurrence(torch.autograd.Function):
                     h.sign_().mul_(magnitude)
         ctx.kind = kind
         ctx.bias_shape = None if bias is None else bias.shape
-        ctx.save_for_backward(states_storage, w, drives if kind == "rac" else None)
+        ctx.save_for_backward(states_storage, w, drives if kind == "rac" else None, initial)
         return states_storage
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        states_storage, w, drives_storage = ctx.saved_tensors
+        states_storage, w, drives_storage, initial = ctx.saved_tensors
         kind = ctx.kind
         states, grad_states = _time_major(states_storage), _time_major(grad_output.contiguous())
         steps = states.shape[0]
@@ -140,10 +144,13 @@ class _Recurrence(torch.autograd.Function):
                           @ _member_rows(_shifted(states_storage, first=True)))
             else:
                 grad_w = torch.zeros_like(w)
-        return None, grad_drives_storage, grad_w, grad_bias
+            if initial is not None:  # the first step's term g_1^T h_0
+                grad_w = grad_w + grad_inner[0].transpose(-1, -2) @ initial
+        return None, grad_drives_storage, grad_w, grad_bias, None
 
 
-def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None,
+               initial: torch.Tensor | None = None) -> torch.Tensor:
     """States ``(T, B, R)`` of one recurrent layer from its input drives ``(T, B, R)``.
 
     With a leading member axis (``drives`` ``(K, T, B, R)``, ``w`` ``(K, R, R)``,
@@ -162,6 +169,8 @@ def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Ten
         ``W^H``.
     bias : torch.Tensor, shape (R,) or (K, 1, R), optional
         The modReLU bias (modrelu only).
+    initial : torch.Tensor, shape (B, R) or (K, B, R), optional
+        The state ``h_0`` (tanh and modrelu; default 0), a constant: no gradient flows to it.
 
     Returns
     -------
@@ -196,4 +205,11 @@ def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Ten
         expected_bias = (drives.shape[0], 1, width) if batched else (width,)
         if tuple(bias.shape) != expected_bias:
             raise ValueError(f"bias must have shape {expected_bias}, got {tuple(bias.shape)}")
-    return _Recurrence.apply(kind, drives.contiguous(), w, bias)
+    if initial is not None:
+        if kind == "rac":
+            raise ValueError("the rac recurrence starts from the convention W^H h_0 = 1: it takes no initial state")
+        expected_initial = tuple(drives.shape[:1]) + tuple(drives.shape[2:]) if batched else tuple(drives.shape[1:])
+        if tuple(initial.shape) != expected_initial:
+            raise ValueError(f"initial must have shape {expected_initial}, got {tuple(initial.shape)}")
+        initial = initial.detach().contiguous()
+    return _Recurrence.apply(kind, drives.contiguous(), w, bias, initial)
