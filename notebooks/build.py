@@ -326,122 +326,125 @@ through the state at the cut instead (README, "Long sequences")."""),
 def nb03():
     return [
         md("""
-# 03 · Trained orthogonal RNNs: depth at matched parameters
+# 03 · Depth versus memory in trained orthogonal RNNs
 
-We train orthogonal modReLU networks (`W^H` constrained orthogonal by the matrix exponential) of
-depth 1, 2 and 3 **at a matched parameter budget** (`tnrnn.nn.width_for_budget` picks the widest
-network of each depth within the budget) on two memory tasks, Start-End Similarity (SES) and
-copying, then probe the trained functions with the same Start-End matricization as the theory
-(`tnrnn.probe_model`) and put the RAC theory for the same width and depth next to them.
-
-**Honesty first.** One seed, a few hundred steps, small networks: this illustrates the pipeline and
-the kind of numbers it produces; it does not measure the effect of depth. The probe ranks are
-**float ranks of a sampled submatrix** (numerical, a lower bound on the float rank of the full
-matricization) of a modReLU network — not generic ranks, and not of a RAC."""),
+The theory says a deep Recurrent Arithmetic Circuit can tie the start of a sequence to its end
+far more strongly than a shallow one (Start-End separation ranks grow combinatorially with depth;
+Levine, Sharir, Ziv & Shashua, arXiv:1710.09431; Ziv, arXiv:2003.10163). Does depth buy memory in
+*trained* networks? This notebook reads the committed experiment: orthogonal (scoRNN) modReLU
+networks of depth 1, 2 and 3 at a matched number of **free** parameters (about 4000; an orthogonal
+R×R matrix counts R(R−1)/2), five seeds per point, trained with the published code's settings
+(preset `paper`, with the CPU-sized changes its config lists), scored on a separate 10,000-sample
+test set. Then it trains a small ensemble itself, to show the calls."""),
         code(SETUP),
         code("""
-import json
-import tempfile
+from pathlib import Path
 
 import numpy as np
 
-from tnrnn.nn import TrainConfig, load_run, make_task, train, width_for_budget"""),
-        code("""
-STEPS = 20 if QUICK else 600
-BUDGET = 1500 if QUICK else 6000
-TASKS = {
-    "ses": dict(task="ses", length=12 if QUICK else 20, alphabet=8, word_length=4 if QUICK else 5),
-    "copying": dict(task="copying", length=6 if QUICK else 50, alphabet=8, word_length=5 if QUICK else 10),
-}
-COMMON = dict(cell="modrelu", orthogonal="matrix_exp", steps=STEPS, seed=0, batch_size=32 if QUICK else 64,
-              lr=2e-3, lr_orthogonal=2e-4, eval_every=10 if QUICK else 25, val_size=64 if QUICK else 256)
-workdir = tempfile.mkdtemp(prefix="tnrnn_nb03_")
-runs = {}
-for name, opts in TASKS.items():
-    task = make_task(opts["task"], opts["length"], alphabet=opts["alphabet"], word_length=opts["word_length"])
-    for depth in (1, 2, 3):
-        width = width_for_budget("modrelu", depth, BUDGET, task.input_size, task.output_size)
-        config = TrainConfig(**opts, **COMMON, depth=depth, hidden=width)
-        out = train(config, f"{workdir}/{name}_L{depth}", progress=False)
-        runs[name, depth] = (config, out)
-        print(f"{name:8s} L={depth} R={width:3d} params={out['parameters']:5d} val loss {out['final_loss']:.4f} "
-              f"(baseline {out['baseline_loss']:.4f}) accuracy {out['accuracy']:.3f} [{out['seconds']:.1f} s]")"""),
-        md("""
-`val loss` is the validation loss of the final weights; `baseline` the loss of the best memoryless
-predictor (SCIENCE.md §9); accuracy is the task's metric (SES: class accuracy; copying: recall of
-the copied symbols)."""),
-        code("""
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=90)
-for ax, name in zip(axes, TASKS):
-    for depth in (1, 2, 3):
-        config, out = runs[name, depth]
-        lines = [json.loads(x) for x in open(f"{out['out_dir']}/metrics.jsonl")]
-        lines = [x for x in lines if "val_loss" in x]
-        ax.semilogy([x["step"] for x in lines], [x["val_loss"] for x in lines], "o-", ms=3,
-                label=f"L={depth}, R={config.hidden} ({out['parameters']} params)")
-    ax.axhline(runs[name, 1][1]["baseline_loss"], color="grey", ls="--", label="memoryless baseline")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("validation loss (cross-entropy, nats)")
-    ax.set_title(f"{name}, budget {BUDGET} parameters")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-fig.tight_layout()
-plt.show()"""),
-        md("""
-## Probe: Start-End rank of the trained function, and the RAC theory
+from tnrnn.experiments import ResultsStore, load_config
+from tnrnn.experiments.report import length_rows, plot_report, summary_rows
 
-`probe_model` evaluates the trained network (output 0, last step) on sequences over the task
-alphabet and ranks the Start-End matricization; at these lengths it is far too large to build, so a
-random `rows × cols` submatrix is ranked (`lower_bound_only`). We report its float rank at numpy's
-default tolerance (a smooth network's block is numerically full rank, so this mostly says "full"),
-the number of singular values above 10⁻³ of the largest, and the effective rank `exp(entropy)` of the
-normalised squared spectrum — three numerical summaries, none of them an exact rank. Next to it, the closed forms of the
-RAC theory for the same `M` (alphabet size), width `R`, depth `L` and length `T`: the depth-1 value
-`min(R, M^{T/2})` is proven exact for generic RACs; for depth ≥ 2 we give the proven interval
-[paper lower bound, best upper bound] (the closed forms give no lower bound
-beyond 1 for depth 3)."""),
+RESULTS = Path("..") / "experiments" / "results"
+CONFIGS = Path(tnrnn.__file__).parent / "experiments" / "configs"
+stores = {name: RESULTS / f"{name}.sqlite" for name in ("ses_depth", "copying_depth")}
+thresholds = {name: load_config(CONFIGS / f"{name}.toml", check_points=False).report["threshold"] for name in stores}
+print({name: (path.exists(), thresholds[name]) for name, path in stores.items()})"""),
+        md("""
+## Test accuracy per depth and length
+
+Every row is one architecture at one length, over its seeds: mean ± sd of the **test** accuracy, a
+95% percentile-bootstrap interval of the mean, how many seeds reach the threshold, and the steps
+each needed (first validation check at or above it). A length counts as *solved* when more than
+half of the seeds reach the threshold; the longest solved length is the longest T such that every
+shorter T swept is solved too."""),
         code("""
-ROWS = 48 if QUICK else 256
-print(f"{'task':8s} {'L':>2} {'R':>4} {'T':>3} {'float rank':>13} {'sigma_i/sigma_1>1e-3':>20} {'eff. rank':>9} "
-      f"{'RAC theory (generic rank)':>28}")
-probes = {}
-for name in TASKS:
-    for depth in (1, 2, 3):
-        config, out = runs[name, depth]
-        model, config, task = load_run(out["out_dir"])
-        T = task.sequence_length
-        p = tnrnn.probe_model(model, task, T, rows=ROWS, cols=ROWS, seed=0)
-        probes[name, depth] = p
-        b = tnrnn.bounds(tnrnn.RACSpec(task.alphabet_size, config.hidden, depth), T)
-        theory = f"= {b.upper} (proven)" if depth == 1 else f"in [{b.lower:.3g}, {b.upper:.3g}]"
-        s = np.asarray(p.spectrum)
-        print(f"{name:8s} {depth:>2} {config.hidden:>4} {T:>3} {p.rank:>7} of {min(p.shape):<4} "
-              f"{int((s > 1e-3 * s[0]).sum()):>20} {p.effective_rank:>9.1f} {theory:>28}")"""),
+def show(name):
+    with ResultsStore(stores[name]) as store:
+        rows = length_rows(store, thresholds[name])
+        summary = summary_rows(store, thresholds[name])
+    print(f"{name}: threshold {thresholds[name]} on test accuracy")
+    print(f"{'L':>2} {'R':>3} {'free':>5} {'T':>4} {'mean':>6} {'sd':>6} {'95% interval':>15} {'seeds':>6} steps to threshold")
+    for r in rows:
+        steps = ", ".join("-" if s is None else str(s) for s in r["steps_to_threshold"])
+        print(f"{r['depth']:>2} {r['hidden']:>3} {r['free_parameters']:>5} {r['length']:>4} {r['mean']:>6.3f} "
+              f"{r['sd']:>6.3f} [{r['low']:.3f}, {r['high']:.3f}] {r['reached']:>3}/{r['seeds']} {steps}")
+    print("longest solved:", {r["depth"]: r["longest_solved"] for r in summary})
+
+
+show("ses_depth")"""),
         code("""
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=90)
-for ax, name in zip(axes, TASKS):
-    for depth in (1, 2, 3):
-        s = np.asarray(probes[name, depth].spectrum)
-        ax.semilogy(np.arange(1, len(s) + 1), s / s[0], label=f"L={depth}, R={runs[name, depth][0].hidden}")
-    ax.set_xlabel("index i")
-    ax.set_ylabel("singular value σ_i / σ_1")
-    ax.set_title(f"{name}: spectrum of the sampled Start-End block")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+show("copying_depth")"""),
+        code("""
+import tempfile
+
+from IPython.display import Image, display
+
+figures = Path(tempfile.mkdtemp(prefix="tnrnn_nb03_figures_"))
+for name in stores:
+    for path in plot_report(stores[name], figures / name, threshold=thresholds[name]):
+        display(Image(filename=str(path)))"""),
+        md("""
+Left: test accuracy, one dot per seed, the mean with its bootstrap band. Middle: the theory for
+the same width and depth — the proven interval of the generic Start-End rank of a RAC over the
+task alphabet at the task's length (log scale; depth 1 is exactly min(R, M^{T/2})). Right (SES):
+the rank holding 99% of the energy of the trained network's Start-End matrix on the task's own
+data (128 first halves × 128 second halves), beside the same rank for the task's optimal predictor.
+
+## The task-data probe, one network at a time
+
+`tnrnn.probe.task_probe` builds the N×N matrix of a network's class-2 logit over N first halves and
+N second halves drawn from the task (all halves share one word offset, so every pair is a valid
+input), and the same matrix for the optimal predictor (here the indicator of class 2). A float
+rank of particular weights is not the architecture's generic rank; and an argmax classifier can be
+accurate with a logit matrix of far lower rank than the indicator's, so low rank is not failure."""),
+        code("""
+import json
+
+with ResultsStore(stores["ses_depth"]) as store:
+    points = store.points(full=True)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+for ax, length in zip(axes, (24, 144)):
+    for depth, colour in zip((1, 2, 3), ("#0072B2", "#D55E00", "#009E73")):
+        best = max((p for p in points if p["depth"] == depth and p["length"] == length),
+                   key=lambda p: p["test_accuracy"])
+        probe = json.loads(best["result"])["task_probe"]
+        s = np.asarray(probe["spectrum"])
+        ax.semilogy(np.arange(1, len(s) + 1), s / s[0], color=colour,
+                    label=f"L={depth} (seed {best['seed']}, test acc {best['test_accuracy']:.2f})")
+    t = np.asarray(probe["target_spectrum"])
+    ax.semilogy(np.arange(1, len(t) + 1), t / t[0], "k--", label="optimal predictor")
+    ax.set(xlabel="index i", ylabel="σ_i / σ_1", title=f"SES T={length}: task-data Start-End spectrum",
+           ylim=(1e-8, 2))
+    ax.legend(fontsize=7, loc="lower left")
 fig.tight_layout()
 plt.show()"""),
         md("""
-**Reading.** The theory column is about *generic RACs* of the same shape (multiplicative
-integration, no nonlinearity): depth 1 is capped at R, deeper RACs can reach combinatorially larger
-ranks. The trained networks are **modReLU** networks, whose nonlinearity is not covered by these
-bounds: their sampled blocks are numerically full rank even at depth 1 (256 > R), so the depth-1
-"= R" does not constrain them. What the probe does show is how the trained function spreads its
-energy over Start-End terms: the spectra fall by one to two orders of magnitude within the first
-few singular values, and the effective ranks stay below 5 at every depth. In this run the deeper
-networks reach a lower SES loss than depth 1 at the same parameter count, and all three solve
-copying; with one seed and 600 steps that is an illustration, not evidence of a depth effect.
-Longer training, several seeds and a RAC cell (`cell="rac"`, whose exact rank `tnrnn.probe.rac_probe`
-computes from the exported weights) are the next steps for a measurement."""),
+## Train an ensemble yourself
+
+Points that differ only by seed train together: `train_ensemble` stacks the seeds' weights and runs
+one batched pass per step, each member with its own initialisation, data, optimiser state, plateau
+schedule and checkpoint; each member's directory is an ordinary run directory."""),
+        code("""
+from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
+from tnrnn.probe import task_probe
+
+config = TrainConfig.preset("paper", task="ses", length=24, word_length=2, depth=2, hidden=36,
+                            steps=20 if QUICK else 1500, batch_size=64, lr=3e-3, lr_orthogonal=3e-4,
+                            eval_every=10 if QUICK else 250, val_size=128 if QUICK else 1024,
+                            test_size=256 if QUICK else 4096)
+workdir = tempfile.mkdtemp(prefix="tnrnn_nb03_")
+result = train_ensemble(config, [0, 1, 2, 3, 4], workdir, progress=False)
+for m in result["members"]:
+    print(f"seed {m['seed']}: {m['steps']} steps, test accuracy {m['test_accuracy']:.3f}, "
+          f"{m['free_parameters']} free / {m['parameters']} stored parameters")
+print(f"{result['seconds']:.1f} s for the whole ensemble")
+model, _, task = load_run(member_dir(workdir, 0))
+probe = task_probe(model, task, pairs=32 if QUICK else 128, output_index=2)
+print("energy ranks (network):", probe.energy_ranks, " (optimal predictor):", probe.target_energy_ranks)"""),
+        md("""
+**Reading.** See the summary below the tables above; it is written from the committed numbers.
+"""),
     ]
 
 
