@@ -15,8 +15,7 @@ its input vectors (``h^1_t`` feeds layer 2 at every later step, so ``x_t`` enter
 degree up to ``T - t + 1``), and feeding random input vectors does not give combinations
 of rows of ``[A]``.
 
-Depth 2 computes the block as a product through the state at the cut (SCIENCE.md §4,
-§8)::
+Depth 2 computes the block as a product through the state at the cut::
 
     K = Phi Psi^T            y(p . s) = < phi(p), psi(s) >
 
