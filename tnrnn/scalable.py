@@ -49,7 +49,7 @@ import numpy as np
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES
-from tnrnn.modular import Limbs, matmul_mod_blas, rank_mod
+from tnrnn.modular import FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
 from tnrnn.partitions import Partition, cut, start_end
 
 __all__ = [
@@ -63,6 +63,11 @@ __all__ = [
 _CONVERSION_BYTES_PER_ENTRY = 56
 #: Working-memory budget of one chunk of the direct evaluation route.
 _CHUNK_BYTES = 64 * 2**20
+#: A sampled block short of the bound grows by ``upper / _GROWTH_FRACTION`` rows and columns
+#: a round (at least ``_GROWTH_MIN``), for at most ``_GROWTH_ROUNDS`` rounds.
+_GROWTH_FRACTION = 8
+_GROWTH_MIN = 32
+_GROWTH_ROUNDS = 4
 
 
 # --- exact arithmetic helpers -------------------------------------------------------------
@@ -368,15 +373,23 @@ def _one_hot_sequences(templates: int, length: int) -> np.ndarray:
 
 
 def _distinct_random_sequences(rng: np.random.Generator, count: int, templates: int,
-                               length: int) -> np.ndarray:
-    """``count`` distinct uniformly random one-hot sequences (needs count < M^length)."""
+                               length: int, exclude: set[bytes] | None = None) -> np.ndarray:
+    """``count`` distinct uniformly random one-hot sequences, none in ``exclude`` (updated).
+
+    At most the ``M^length - len(exclude)`` sequences that remain are returned.
+    """
+    exclude = set() if exclude is None else exclude
+    count = min(count, templates**length - len(exclude))
     chosen: dict[bytes, np.ndarray] = {}
     while len(chosen) < count:
         for row in rng.integers(0, templates, size=(count, length), dtype=np.int64):
-            chosen.setdefault(row.tobytes(), row)
+            key = row.tobytes()
+            if key not in exclude:
+                chosen.setdefault(key, row)
             if len(chosen) == count:
                 break
-    index = np.array(list(chosen.values()), dtype=np.intp)
+    exclude.update(chosen)
+    index = np.array(list(chosen.values()), dtype=np.intp).reshape(len(chosen), length)
     return np.eye(templates, dtype=np.int64)[index]
 
 
@@ -410,37 +423,132 @@ class _CutRanker:
         self.seed, self.max_bytes, self.progress = int(seed), max_bytes, progress
         self.plans: dict[int, ScalablePlan] = {}
 
-    def _inputs(self, count: int, steps: int, every: bool, tag: int) -> np.ndarray:
-        """``count`` one-hot input sequences of ``steps`` steps: all of them, or distinct random ones."""
-        if every:
+    def _inputs(self, count: int, steps: int, every: bool, tag: int, used: set | None = None) -> np.ndarray:
+        """``count`` one-hot input sequences of ``steps`` steps: all of them, or distinct random ones.
+
+        With ``used`` (a set of drawn sequences, updated) the new ones avoid those already drawn.
+        """
+        if used is None and (every or count >= self.spec.templates**steps):
             return _one_hot_sequences(self.spec.templates, steps)
         rng = np.random.default_rng([self.seed % 2**63, tag, steps])
-        return _distinct_random_sequences(rng, count, self.spec.templates, steps)
+        return _distinct_random_sequences(rng, count, self.spec.templates, steps, used)
 
     def rank(self, length: int, prefix_length: int) -> int:
         """The exact rank mod p of the sampled block of ``[A]`` at the cut after ``prefix_length`` steps.
 
-        A block sampled on some side that falls short of the upper bound is drawn again,
-        twice as large (where memory allows), and the larger rank kept.
+        A sampled block that falls short of the upper bound is grown, not redrawn: each
+        round adds ``GROWTH`` new prefixes and suffixes (:data:`_GROWTH_FRACTION` of the
+        bound, at least :data:`_GROWTH_MIN`) and ranks only the pivot rows and columns found
+        so far plus the new ones; it stops as soon as a round does not raise the rank
+        (or after :data:`_GROWTH_ROUNDS` rounds, or at the bound).
         """
         plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes)
-        value = self._rank_block(plan)
-        if value < plan.upper and not (plan.all_rows and plan.all_cols):
-            try:
-                bigger = scalable_plan(self.spec, length, prefix_length, self.max_bytes, oversample=2)
-            except ValueError:
-                return value
-            value = max(value, self._rank_block(bigger, attempt=1))
+        self.plans[plan.prefix_length] = plan
+        p = self.p
+        self._used: dict[tuple[str, int], set[bytes]] = {}
+        used_rows = self._used.setdefault(("rows", plan.prefix_length), set())
+        rows = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 1,
+                            None if plan.all_rows else used_rows)
+        groups = [self._columns(plan, plan.cols, 2)]
+        block = self._block(plan, rows, groups[0])
+        found = echelon_mod(block, p)
+        value = found.rank
+        if value >= plan.upper or (plan.all_rows and plan.all_cols):
+            return value
+        # the r x r nonsingular block of the pivots, kept with the global indices of its rows/columns
+        # a side that holds every prefix (suffix) keeps all of them: it cannot be redrawn
+        piv_rows = list(range(block.shape[0])) if plan.all_rows else list(found.pivot_rows)
+        piv_cols = list(range(block.shape[1])) if plan.all_cols else list(found.pivot_columns)
+        core = block[np.ix_(piv_rows, piv_cols)]
+        widths = [block.shape[1]]
+        del block
+        delta = max(_GROWTH_MIN, -(-plan.upper // _GROWTH_FRACTION))
+        for attempt in range(1, _GROWTH_ROUNDS + 1):
+            new_rows = (self._inputs(delta, plan.prefix_length, False, 2 * attempt + 1, used_rows)
+                        if not plan.all_rows else rows[:0])
+            group = self._columns(plan, delta, 2 * attempt + 2) if not plan.all_cols else None
+            if not len(new_rows) and group is None:
+                break
+            # new rows against the pivot columns (spread over the earlier column groups)
+            starts = np.cumsum([0] + widths)
+            left = np.empty((len(new_rows), len(piv_cols)), dtype=core.dtype)
+            if len(new_rows):
+                for g, old in enumerate(groups):
+                    inside = [i for i, c in enumerate(piv_cols) if starts[g] <= c < starts[g + 1]]
+                    if inside:
+                        values = self._block(plan, new_rows, old)
+                        left[:, inside] = values[:, [piv_cols[i] - starts[g] for i in inside]]
+            if group is not None:
+                right_top = self._block(plan, rows[piv_rows], group)
+                right_bottom = self._block(plan, new_rows, group)
+                width = right_top.shape[1]
+            else:
+                right_top = right_bottom = np.empty((0, 0), dtype=core.dtype)
+                width = 0
+            candidate = np.block([[core, right_top], [left, right_bottom]]) if width else np.vstack([core, left])
+            found = echelon_mod(candidate, p)
+            if found.rank <= value:
+                break
+            value = found.rank
+            all_rows = np.concatenate([rows[piv_rows], new_rows])
+            all_cols = piv_cols + [int(starts[-1]) + c for c in range(width)]
+            keep_rows = range(candidate.shape[0]) if plan.all_rows else found.pivot_rows
+            keep_cols = range(candidate.shape[1]) if plan.all_cols else found.pivot_columns
+            core = candidate[np.ix_(list(keep_rows), list(keep_cols))]
+            rows = all_rows
+            piv_rows = list(keep_rows)
+            piv_cols = [all_cols[c] for c in keep_cols]
+            if group is not None:
+                groups.append(group)
+                widths.append(width)
+            if value >= plan.upper:
+                break
         return value
 
-    def _rank_block(self, plan: ScalablePlan, attempt: int = 0) -> int:
-        self.plans[plan.prefix_length] = plan
-        prefixes = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 2 * attempt + 1)
-        if plan.route == "lifted":
-            return self._rank_lifted(plan, prefixes, 2 * attempt + 2)
-        return self._rank_direct(plan, prefixes, 2 * attempt + 2)
+    def _fast(self, plan: ScalablePlan) -> bool:
+        """Whether the direct route runs in float64 (exact while ``R (p-1)^2 < 2**53``)."""
+        return plan.route == "direct" and self.p < FAST_PRIME_LIMIT and self.spec.hidden * (self.p - 1) ** 2 < 2**53
 
-    def _rank_lifted(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
+    def _columns(self, plan: ScalablePlan, count: int, tag: int):
+        """A group of about ``count`` new suffixes, in the form the route evaluates them (``None``: none left).
+
+        Lifted route: ``(front length, backs, psi)``, the suffixes every front times the
+        backs; direct route: ``(fronts or None, tail length)``, every front times every
+        tail of ``tail`` steps.
+        """
+        templates, m = self.spec.templates, plan.suffix_length
+        if plan.route == "lifted":
+            front = _front_length(plan, templates)
+            n_backs = templates ** (m - front) if plan.all_cols else -(-count // templates**front)
+            used = None if plan.all_cols else self._used.setdefault(("backs", m - front), set())
+            backs = self._inputs(n_backs, m - front, plan.all_cols, tag, used)
+            if not len(backs):
+                return None  # every back is already in the block
+            psi = np.ascontiguousarray(_suffix_coefficients(self.weights, backs).T)
+            return front, backs, Limbs(psi) if self.p >= FAST_PRIME_LIMIT else psi
+        if plan.all_cols:
+            return None, m
+        tail = 0
+        while tail + 1 < m and templates ** (tail + 1) <= count:
+            tail += 1
+        n_fronts = -(-count // templates**tail)
+        used = self._used.setdefault(("fronts", m - tail), set())
+        fronts = self._inputs(n_fronts, m - tail, False, tag, used) if tail < m else None
+        if fronts is not None and not len(fronts):
+            return None  # every front is already in the block
+        return fronts, tail
+
+    def _block(self, plan: ScalablePlan, prefixes: np.ndarray, columns) -> np.ndarray:
+        """The block ``K[prefix, suffix] = y(prefix . suffix)`` for a group of columns."""
+        if len(prefixes) == 0:
+            width = self._block(plan, np.zeros((1, *prefixes.shape[1:]), dtype=prefixes.dtype), columns).shape[1]
+            return np.empty((0, width), dtype=np.float64 if self._fast(plan) else np.int64)
+        if plan.route == "lifted":
+            return self._block_lifted(plan, prefixes, *columns)
+        return self._block_direct(plan, prefixes, *columns)
+
+    def _block_lifted(self, plan: ScalablePlan, prefixes: np.ndarray, front: int, backs: np.ndarray,
+                      psi) -> np.ndarray:
         """Depth 2: ``K = Phi Psi^T`` through the lifted state, columns a product fronts x backs.
 
         The suffixes are every front f of a few steps followed by backs b (all of them, or
@@ -450,11 +558,8 @@ class _CutRanker:
         """
         p, templates = self.p, self.spec.templates
         m = plan.suffix_length
-        front = _front_length(plan, templates)
         fronts = _one_hot_sequences(templates, front)
-        n_backs = templates ** (m - front) if plan.all_cols else -(-plan.cols // len(fronts))
-        backs = self._inputs(n_backs, m - front, plan.all_cols, tag)
-        psi = Limbs(np.ascontiguousarray(_suffix_coefficients(self.weights, backs).T))
+        n_backs = len(backs)
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
         block = np.empty((n_rows, len(fronts) * n_backs), dtype=np.int64)
@@ -464,37 +569,49 @@ class _CutRanker:
             else:
                 h1, h2 = states
             phi = _lifted_states(h1, h2, m - front, p)
-            block[:, i * n_backs:(i + 1) * n_backs] = matmul_mod_blas(phi, psi, p)
-        return rank_mod(block, p)
+            block[:, i * n_backs:(i + 1) * n_backs] = _product(phi, psi, p)
+        return block
 
-    def _rank_direct(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
-        """``K[i, (f, t)] = y(prefix_i . f . t)``: random fronts f, then every tail t, as a tree.
+    def _block_direct(self, plan: ScalablePlan, prefixes: np.ndarray, fronts: np.ndarray | None,
+                      tail: int) -> np.ndarray:
+        """``K[i, (f, t)] = y(prefix_i . f . t)``: fronts f, then every tail t, as a tree.
 
         The tails (every sequence of the last ``j`` steps, ``M^j <= N``) are grown as a tree
         from each prefix-and-front state, as the grid tensor grows prefixes: every tail step
         is shared by all the tails below it, so the cost is about ``2 N^2 L R^2`` instead of
-        ``N^2 m L R^2`` for N independent suffixes.
+        ``N^2 m L R^2`` for N independent suffixes. Below 2**23 the tree runs in float64
+        (each step one BLAS product and one ``fmod``: exact while ``R (p-1)^2 < 2**53``).
         """
         from tqdm.auto import tqdm
 
         p, r, templates = self.p, self.spec.hidden, self.spec.templates
         m = plan.suffix_length
-        if plan.all_cols:
-            tail, n_fronts = m, 1
-        else:
-            tail = 0
-            while tail + 1 < m and templates ** (tail + 1) <= plan.cols:
-                tail += 1
-            n_fronts = -(-plan.cols // templates**tail)
-        fronts = self._inputs(n_fronts, m - tail, plan.all_cols, tag) if tail < m else None
+        n_fronts = 1 if fronts is None else len(fronts)
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
         width = n_fronts * templates**tail
-        block = np.empty((n_rows, width), dtype=np.int64)
+        fast = self._fast(plan)
+        dtype = np.float64 if fast else np.int64
+        if fast:
+            inputs = [w.astype(np.float64).T.copy() for w in self.weights.input]
+            hidden = [w.astype(np.float64).T.copy() for w in self.weights.hidden]
+            output = self.weights.output.astype(np.float64)[:, None]
+
+            def linear(rows, transposed):
+                out = rows @ transposed
+                return np.fmod(out, p, out=out)
+        else:
+            inputs = [np.ascontiguousarray(w.T) for w in self.weights.input]
+            hidden = [np.ascontiguousarray(w.T) for w in self.weights.hidden]
+            output = self.weights.output[:, None]
+
+            def linear(rows, transposed):
+                return _linear(rows, np.ascontiguousarray(transposed.T), p)
+        block = np.empty((n_rows, width), dtype=dtype)
         per_row = 3 * width * r * 8 * (self.spec.depth + 2)
         chunk = max(1, _CHUNK_BYTES // per_row)
         starts = range(0, n_rows, chunk)
-        columns = np.ascontiguousarray(self.weights.input[0].T)  # (M, R): W^{I,1} e_d
+        columns = inputs[0]  # (M, R): row d is W^{I,1} e_d
         show = self.progress if self.progress is not None else (
             sys.stderr.isatty() and plan.rows * plan.cols >= 2**20)  # a long single rank: show it
         for start in tqdm(starts, desc=f"cut {plan.prefix_length}", leave=False,
@@ -504,18 +621,41 @@ class _CutRanker:
             if fronts is not None:
                 current = _run(self.weights, np.broadcast_to(fronts, (c, *fronts.shape)).reshape(
                     c * n_fronts, m - tail, templates), current)
+            current = [s.astype(dtype) for s in current]
             for _ in range(tail):  # grow every tail: state index = parent * M + symbol
                 n = current[0].shape[0]
                 below = np.broadcast_to(columns, (n, templates, r)).reshape(n * templates, r)
                 for layer in range(self.spec.depth):
                     if layer > 0:
-                        below = _linear(below, self.weights.input[layer], p)
-                    carried = np.repeat(_linear(current[layer], self.weights.hidden[layer], p), templates, axis=0)
-                    below = carried * below % p
+                        below = linear(below, inputs[layer])
+                    carried = np.repeat(linear(current[layer], hidden[layer]), templates, axis=0)
+                    below = carried * below
+                    below = np.fmod(below, p, out=below) if fast else below % p
                     current[layer] = below
-            values = _linear(current[-1], self.weights.output[None, :], p)[:, 0]
+            values = linear(current[-1], output)[:, 0]
             block[start:start + c] = values.reshape(c, width)
-        return rank_mod(block, p)
+        return block
+
+
+def _product(phi: np.ndarray, psi, p: int) -> np.ndarray:
+    """Exact ``phi @ psi mod p``: float64 limbs above 2**23, else two 12-bit limbs of ``phi``.
+
+    Below 2**23, ``phi = lo + 2**12 hi`` with limbs below 2**12 and ``psi`` below 2**23: a
+    term is below 2**35 and a sum of fewer than 2**18 terms stays below 2**53.
+    """
+    if isinstance(psi, Limbs):
+        return matmul_mod_blas(phi, psi, p)
+    if phi.shape[1] >= 2**18:
+        return matmul_mod_blas(phi, psi, p)
+    right = psi.astype(np.float64) if psi.dtype != np.float64 else psi
+    low = (phi & 0xFFF).astype(np.float64) @ right
+    high = (phi >> 12).astype(np.float64) @ right
+    np.fmod(low, p, out=low)
+    np.fmod(high, p, out=high)
+    high *= 4096.0
+    low += high  # below 2**35: exact
+    np.fmod(low, p, out=low)
+    return low.astype(np.int64)
 
 
 def _contiguous_cut(partition: Partition) -> int:
