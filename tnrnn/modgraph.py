@@ -4,7 +4,7 @@ Every ``import`` statement counts, at module level or inside a function (a lazy 
 is still a dependency), except those under ``if TYPE_CHECKING:``, which never run.
 :func:`find_cycle` finds an import circle; :func:`layers` orders the modules bottom-up
 (a module sits one layer above the highest module it imports); ``python -m
-tnrnn.modgraph`` prints the layered listing used in the documentation.
+tnrnn.modgraph [module ...]`` prints the layered listing used in the documentation.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-__all__ = ["import_graph", "find_cycle", "layers", "format_layers"]
+__all__ = ["import_graph", "find_cycle", "layers", "subgraph", "format_layers"]
 
 _ROOT = Path(__file__).resolve().parent
 
@@ -149,6 +149,12 @@ def layers(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def subgraph(graph: dict[str, set[str]], modules) -> dict[str, set[str]]:
+    """The graph restricted to ``modules`` (dotted names), keeping the edges among them."""
+    keep = set(modules)
+    return {name: graph[name] & keep for name in graph if name in keep}
+
+
 def format_layers(graph: dict[str, set[str]], *, prefix: str = "tnrnn.") -> str:
     """A Markdown list of the layers, each module with what it imports."""
     lines = []
@@ -161,4 +167,9 @@ def format_layers(graph: dict[str, set[str]], *, prefix: str = "tnrnn.") -> str:
 
 
 if __name__ == "__main__":
-    print(format_layers(import_graph()))
+    import sys
+
+    graph = import_graph()
+    if len(sys.argv) > 1:  # python -m tnrnn.modgraph rank results ...: those modules only
+        graph = subgraph(graph, [f"tnrnn.{name}" for name in sys.argv[1:]])
+    print(format_layers(graph))

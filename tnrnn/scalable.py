@@ -83,14 +83,22 @@ def _left(matrix: np.ndarray, stack: np.ndarray, p: int) -> np.ndarray:
     reduced before summing, so nothing overflows int64 for b < 2**32.
     """
     out = np.zeros(stack.shape[:-2] + (matrix.shape[0], stack.shape[-1]), dtype=np.int64)
+    delay = matrix.shape[1] * (p - 1) ** 2 < 2**63  # the whole sum fits: reduce once
     for i in range(matrix.shape[1]):
-        out += matrix[:, i, None] * stack[..., i, None, :] % p
+        term = matrix[:, i, None] * stack[..., i, None, :]
+        out += term if delay else term % p
     out %= p
     return out
 
 
 def _linear(rows: np.ndarray, matrix: np.ndarray, p: int) -> np.ndarray:
     """``rows @ matrix.T`` mod p for rows (n, b) and matrix (a, b)."""
+    if matrix.shape[1] * (p - 1) ** 2 < 2**63:  # the whole sum fits in int64: reduce once
+        out = rows[:, 0, None] * matrix[None, :, 0]
+        for i in range(1, matrix.shape[1]):
+            out += rows[:, i, None] * matrix[None, :, i]
+        out %= p
+        return out
     out = np.zeros((rows.shape[0], matrix.shape[0]), dtype=np.int64)
     for i in range(matrix.shape[1]):
         out += rows[:, i, None] * matrix[None, :, i] % p
