@@ -29,8 +29,8 @@ from flint import nmod_mat
 
 from tnrnn.circuits import RACSpec
 from tnrnn.modular import DEFAULT_PRIME
+from tnrnn.profile import plot_rank_profile, rank_profile
 from tnrnn.rank import generic_rank
-from tnrnn.scalable import plot_rank_profile, rank_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -33,3 +33,174 @@ def test_worst_case_entries_do_not_overflow():
 def test_rank_mod_depends_on_the_field():
     m = np.array([[1, 2], [3, 4]])  # det = -2
     assert rank_mod(m, 2) == 1 and rank_mod(m, 3) == 2
+
+
+# --- the BLAS rank against python-flint ---------------------------------------------------------
+
+import itertools  # noqa: E402
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from tnrnn.elimination import FAST_PRIME_LIMIT, echelon_blas  # noqa: E402
+from tnrnn.modular import FLINT_PRIME, echelon_mod, to_nmod_mat  # noqa: E402
+
+FAST_PRIMES = [2, 3, 7, 65_537, 1_000_003, DEFAULT_PRIME]
+
+
+def _flint_pivots(matrix, p):
+    reduced, rank = to_nmod_mat(np.mod(matrix, p), p).rref()
+    cols, col = [], 0
+    for row in range(rank):
+        while int(reduced[row, col]) == 0:
+            col += 1
+        cols.append(col)
+    return rank, tuple(cols)
+
+
+@st.composite
+def matrices(draw, max_side=300):
+    """Random, rank-deficient and structured integer matrices with zero rows and columns."""
+    p = draw(st.sampled_from(FAST_PRIMES))
+    n = draw(st.integers(1, max_side))
+    m = draw(st.integers(1, max_side))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32)))
+    kind = draw(st.sampled_from(["random", "low-rank", "repeated", "sparse"]))
+    if kind == "random":
+        a = rng.integers(0, p, size=(n, m))
+    elif kind == "low-rank":
+        r = draw(st.integers(0, min(n, m)))
+        a = (rng.integers(0, p, size=(n, r)) @ rng.integers(0, p, size=(r, m)) if r else np.zeros((n, m))) % p
+    elif kind == "repeated":  # copies of a few rows: a rank far below the size
+        base = rng.integers(0, p, size=(draw(st.integers(1, 5)), m))
+        a = base[rng.integers(0, len(base), size=n)]
+    else:
+        a = rng.integers(0, p, size=(n, m)) * (rng.random((n, m)) < 0.05)
+    a = np.asarray(a, dtype=np.int64)
+    zero_rows = draw(st.lists(st.integers(0, n - 1), max_size=4))
+    zero_cols = draw(st.lists(st.integers(0, m - 1), max_size=4))
+    a[zero_rows] = 0
+    a[:, zero_cols] = 0
+    if draw(st.booleans()):  # unreduced and negative entries are reduced first
+        a = a - p * rng.integers(-3, 3, size=a.shape)
+    return a, p
+
+
+@settings(max_examples=40, deadline=None)
+@given(matrices())
+def test_blas_rank_equals_flint(case):
+    matrix, p = case
+    rank, cols = _flint_pivots(matrix, p)
+    found = echelon_blas(matrix, p)
+    assert found.rank == rank == rank_mod(matrix, p) == rank_mod(matrix, p, method="flint")
+    assert found.pivot_columns == cols
+    assert len(set(found.pivot_rows)) == rank
+    minor = np.mod(matrix, p)[list(found.pivot_rows)][:, list(found.pivot_columns)]
+    assert rank_mod(minor, p, method="flint") == rank  # the pivot block is nonsingular
+
+
+def _brute_rank(matrix, p):
+    """Largest r with a nonzero r x r minor mod p (Leibniz determinants in Python integers)."""
+    def det(rows, cols):
+        total = 0
+        for perm in itertools.permutations(range(len(cols))):
+            sign = (-1) ** sum(perm[i] > perm[j] for i in range(len(perm)) for j in range(i + 1, len(perm)))
+            term = sign
+            for i, j in enumerate(perm):
+                term *= int(matrix[rows[i], cols[j]])
+            total += term
+        return total % p
+
+    n, m = matrix.shape
+    for r in range(min(n, m), 0, -1):
+        if any(det(rows, cols) for rows in itertools.combinations(range(n), r)
+               for cols in itertools.combinations(range(m), r)):
+            return r
+    return 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4), st.sampled_from([2, 3, 5]), st.integers(0, 2**32))
+def test_blas_rank_equals_brute_force_minors(n, m, p, seed):
+    matrix = np.random.default_rng(seed).integers(0, p, size=(n, m))
+    assert echelon_blas(matrix, p).rank == _brute_rank(matrix, p)
+
+
+def test_structured_matrices():
+    p = DEFAULT_PRIME
+    n = 200
+    vandermonde = np.array([[pow(i + 1, j, p) for j in range(n)] for i in range(n)], dtype=np.int64)
+    assert rank_mod(vandermonde, p) == n  # distinct nodes: nonsingular
+    hankel = np.array([[(i + j) % 7 for j in range(n)] for i in range(n)], dtype=np.int64)
+    assert rank_mod(hankel, p) == rank_mod(hankel, p, method="flint")
+    identity_blocks = np.kron(np.eye(3, dtype=np.int64), np.ones((50, 50), dtype=np.int64))
+    assert rank_mod(identity_blocks, p) == 3
+    assert rank_mod(np.zeros((5, 300), dtype=np.int64), p) == 0
+
+
+def test_large_primes_go_to_flint_never_wrap(monkeypatch):
+    import tnrnn.modular as modular
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the BLAS route was used for a prime above 2**23")
+
+    monkeypatch.setattr(modular, "echelon_blas", refuse)
+    matrix = np.array([[-1, 1], [1, -1]], dtype=np.int64)  # rank 1 in every field
+    assert rank_mod(matrix, FLINT_PRIME) == 1
+    assert rank_mod(matrix, 2**23 + 9) == 1  # the smallest prime above 2**23
+    with pytest.raises(ValueError, match="method='blas' needs a prime below 2\\*\\*23"):
+        rank_mod(matrix, FLINT_PRIME, method="blas")
+    with pytest.raises(ValueError, match="prime=.* is outside"):
+        echelon_blas(matrix, FAST_PRIME_LIMIT + 9)
+
+
+@pytest.mark.parametrize("modulus", [1, 91, 2**23, 2**31 - 2])
+def test_non_prime_modulus_refused(modulus):
+    with pytest.raises(ValueError, match=f"prime={modulus} is not prime: use a prime below 2\\*\\*31"):
+        rank_mod(np.eye(3, dtype=np.int64), modulus)
+
+
+def test_bad_method_and_shape():
+    with pytest.raises(ValueError, match="method must be one of"):
+        rank_mod(np.eye(2, dtype=np.int64), 7, method="lapack")
+    with pytest.raises(ValueError, match="must be 2-D"):
+        rank_mod(np.zeros(3, dtype=np.int64), 7)
+    assert rank_mod(np.zeros((0, 4), dtype=np.int64), 7) == 0
+
+
+def test_echelon_mod_routes_agree():
+    rng = np.random.default_rng(5)
+    matrix = rng.integers(0, 5, size=(30, 8)) @ rng.integers(0, 5, size=(8, 40))
+    blas = echelon_mod(matrix, 65_537)
+    flint = echelon_mod(matrix, 65_537, method="flint")
+    assert blas.rank == flint.rank == 8 and blas.pivot_columns == flint.pivot_columns
+
+
+def _torch_cases(device):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    for n, m, r, p in [(120, 90, 40, 65_537), (150, 150, 150, DEFAULT_PRIME), (70, 200, 3, 7)]:
+        a = rng.integers(0, p, size=(n, r)) @ rng.integers(0, p, size=(r, m)) % p
+        a[5] = 0
+        expected = rank_mod(a, p, method="flint")
+        for tensor in (torch.as_tensor(a, device=device), torch.as_tensor(a, dtype=torch.float64, device=device)):
+            found = echelon_mod(tensor, p)
+            assert found.rank == expected
+            assert found.pivot_columns == _flint_pivots(a, p)[1]
+
+
+def test_torch_cpu_rank_equals_flint():
+    _torch_cases("cpu")
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not _cuda_available(), reason="no CUDA device")
+def test_torch_cuda_rank_equals_flint():
+    _torch_cases("cuda")

@@ -1,4 +1,4 @@
-"""The scalable exact method: against the dense route, brute force, SCIENCE.md §5 and closed forms."""
+"""The scalable exact method: against the dense route, brute force, known ranks and closed forms."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from tnrnn.circuits import RACSpec, RACWeights, evaluate
 from tnrnn.cli import main
 from tnrnn.modular import DEFAULT_PRIME, matmul_mod_blas, rank_mod
 from tnrnn.partitions import cut, interleaved, start_end
-from tnrnn.rank import _dense_exact, entry_degree, failure_bound, generic_rank
+from tnrnn.profile import iter_rank_profile, rank_profile
+from tnrnn.rank import entry_degree, failure_bound, generic_rank
+from tnrnn.routes import _dense_exact
 from tnrnn.scalable import (
     _CutRanker,
     _distinct_random_sequences,
@@ -24,8 +26,6 @@ from tnrnn.scalable import (
     _run,
     _suffix_coefficients,
     exact_rank_scalable,
-    iter_rank_profile,
-    rank_profile,
     scalable_plan,
 )
 
@@ -269,9 +269,9 @@ def test_cli_profile_json_contract(capsys, tmp_path):
 
 
 def test_cli_profile_interrupted_keeps_finished_cuts(capsys, monkeypatch):
-    import tnrnn.scalable as scalable
+    import tnrnn.profile as profile
 
-    real = scalable.iter_rank_profile
+    real = profile.iter_rank_profile
 
     def interrupted(*args, **kwargs):
         for i, item in enumerate(real(*args, **kwargs)):
@@ -279,7 +279,7 @@ def test_cli_profile_interrupted_keeps_finished_cuts(capsys, monkeypatch):
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(scalable, "iter_rank_profile", interrupted)
+    monkeypatch.setattr(profile, "iter_rank_profile", interrupted)
     assert main(["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "8", "--profile", "--json"]) == 130
     captured = capsys.readouterr()
     out = json.loads(captured.out)

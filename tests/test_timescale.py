@@ -220,7 +220,7 @@ def test_compare_resumes_and_plots(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("finished runs must not be retrained")
 
-    monkeypatch.setattr("tnrnn.timescale.train_gated", fail)
+    monkeypatch.setattr("tnrnn.timescale.experiment.train_gated", fail)
     again = compare_gate_variants(specs, tmp_path, variants=variants, hidden=4, steps=2, progress=False)
     assert [r["variant"] for r in again] == ["a", "b"]
     rows = summarize_comparison(load_comparison(tmp_path))

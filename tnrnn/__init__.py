@@ -38,7 +38,7 @@ _EXPORTS = {
     "separation_rank": "tnrnn.rank",
     "generic_rank": "tnrnn.rank",
     "depth_table": "tnrnn.depthtable",
-    "rank_profile": "tnrnn.scalable",
+    "rank_profile": "tnrnn.profile",
     "TrainConfig": "tnrnn.nn",
     "make_task": "tnrnn.nn",
     "load_run": "tnrnn.nn",

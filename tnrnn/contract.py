@@ -574,7 +574,7 @@ def spectrum_tn(weights: RACWeights, partition: Partition, *, tolerance: float |
     >>> s.rank, upper
     (2, 4)
     """
-    from tnrnn.rank import spectrum
+    from tnrnn.results import spectrum
 
     if weights.modulus is not None:
         raise ValueError("spectrum_tn needs real weights; for modular weights use exact_rank_tn")

@@ -38,7 +38,7 @@ def _check_lists(depths, lengths) -> tuple[list[int], list[int]]:
 
 def _block_size(spec: RACSpec, length: int, method: str, max_block: int | None) -> int | None:
     """Rows of the block the chosen route would rank, or ``None`` when it is within limits."""
-    from tnrnn.rank import DENSE_AUTO_ENTRIES
+    from tnrnn.routes import DENSE_AUTO_ENTRIES
 
     if max_block is None or method == "dense":
         return None
@@ -49,7 +49,7 @@ def _block_size(spec: RACSpec, length: int, method: str, max_block: int | None) 
 
 
 def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto", draws: int = 3,
-                     seed: int = 0, max_block: int | None = 4096, progress: bool = True) -> Iterator[dict]:
+                     seed: int = 0, max_block: int | None = 9000, progress: bool = True) -> Iterator[dict]:
     """Yield the rows of :func:`depth_table` one at a time (interrupting keeps the finished ones)."""
     from tqdm.auto import tqdm
 
@@ -75,7 +75,7 @@ def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: st
 
 
 def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto",
-                draws: int = 3, seed: int = 0, max_block: int | None = 4096,
+                draws: int = 3, seed: int = 0, max_block: int | None = 9000,
                 progress: bool = True) -> list[dict]:
     """Generic Start-End ranks for every depth and (even) length.
 

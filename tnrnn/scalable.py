@@ -15,8 +15,7 @@ its input vectors (``h^1_t`` feeds layer 2 at every later step, so ``x_t`` enter
 degree up to ``T - t + 1``), and feeding random input vectors does not give combinations
 of rows of ``[A]``.
 
-Depth 2 computes the block as a product through the state at the cut (SCIENCE.md §4,
-§8)::
+Depth 2 computes the block as a product through the state at the cut::
 
     K = Phi Psi^T            y(p . s) = < phi(p), psi(s) >
 
@@ -33,37 +32,30 @@ Other depths evaluate the block ``K[i, j] = y(prefix_i . suffix_j)`` from the pr
 at the cut, growing every tail of the suffixes as a tree (cost about ``2 N^2 L R^2``): there
 the rank is capped by ``M^k`` and ``M^m``, so N stays small where the lifted space explodes.
 
-:func:`rank_profile` ranks every cut k = 1..T-1 in one call, sharing the weights and the
-monomial tables across cuts (and, for the dense route, one grid tensor for every cut).
+:func:`tnrnn.profile.rank_profile` ranks every cut k = 1..T-1 in one call with this
+engine, sharing the weights and the monomial tables across cuts.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from math import comb
-from pathlib import Path
 
 import numpy as np
 
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES
-from tnrnn.modular import DEFAULT_PRIME, Limbs, check_prime, matmul_mod_blas, rank_mod
+from tnrnn.modular import FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
 from tnrnn.partitions import Partition, cut, start_end
 
 __all__ = [
     "exact_rank_scalable",
     "scalable_plan",
     "ScalablePlan",
-    "RankProfile",
-    "rank_profile",
-    "iter_rank_profile",
-    "plot_rank_profile",
 ]
 
 #: Bytes of working memory per matrix entry while converting to flint (Python ints,
@@ -71,6 +63,14 @@ __all__ = [
 _CONVERSION_BYTES_PER_ENTRY = 56
 #: Working-memory budget of one chunk of the direct evaluation route.
 _CHUNK_BYTES = 64 * 2**20
+#: A sampled block short of the bound grows by ``upper / _GROWTH_FRACTION`` rows and columns
+#: a round (at least ``_GROWTH_MIN``), for at most ``_GROWTH_ROUNDS`` rounds.
+_GROWTH_FRACTION = 8
+_GROWTH_MIN = 32
+_GROWTH_ROUNDS = 4
+#: The direct route's sampled columns are at least this many random fronts times every tail:
+#: with 2 fronts (the longest tails) a block of M=R=2, L=3, T=28 reached rank 2050 of 3172.
+_MIN_FRONTS = 32
 
 
 # --- exact arithmetic helpers -------------------------------------------------------------
@@ -83,14 +83,22 @@ def _left(matrix: np.ndarray, stack: np.ndarray, p: int) -> np.ndarray:
     reduced before summing, so nothing overflows int64 for b < 2**32.
     """
     out = np.zeros(stack.shape[:-2] + (matrix.shape[0], stack.shape[-1]), dtype=np.int64)
+    delay = matrix.shape[1] * (p - 1) ** 2 < 2**63  # the whole sum fits: reduce once
     for i in range(matrix.shape[1]):
-        out += matrix[:, i, None] * stack[..., i, None, :] % p
+        term = matrix[:, i, None] * stack[..., i, None, :]
+        out += term if delay else term % p
     out %= p
     return out
 
 
 def _linear(rows: np.ndarray, matrix: np.ndarray, p: int) -> np.ndarray:
     """``rows @ matrix.T`` mod p for rows (n, b) and matrix (a, b)."""
+    if matrix.shape[1] * (p - 1) ** 2 < 2**63:  # the whole sum fits in int64: reduce once
+        out = rows[:, 0, None] * matrix[None, :, 0]
+        for i in range(1, matrix.shape[1]):
+            out += rows[:, i, None] * matrix[None, :, i]
+        out %= p
+        return out
     out = np.zeros((rows.shape[0], matrix.shape[0]), dtype=np.int64)
     for i in range(matrix.shape[1]):
         out += rows[:, i, None] * matrix[None, :, i] % p
@@ -376,15 +384,23 @@ def _one_hot_sequences(templates: int, length: int) -> np.ndarray:
 
 
 def _distinct_random_sequences(rng: np.random.Generator, count: int, templates: int,
-                               length: int) -> np.ndarray:
-    """``count`` distinct uniformly random one-hot sequences (needs count < M^length)."""
+                               length: int, exclude: set[bytes] | None = None) -> np.ndarray:
+    """``count`` distinct uniformly random one-hot sequences, none in ``exclude`` (updated).
+
+    At most the ``M^length - len(exclude)`` sequences that remain are returned.
+    """
+    exclude = set() if exclude is None else exclude
+    count = min(count, templates**length - len(exclude))
     chosen: dict[bytes, np.ndarray] = {}
     while len(chosen) < count:
         for row in rng.integers(0, templates, size=(count, length), dtype=np.int64):
-            chosen.setdefault(row.tobytes(), row)
+            key = row.tobytes()
+            if key not in exclude:
+                chosen.setdefault(key, row)
             if len(chosen) == count:
                 break
-    index = np.array(list(chosen.values()), dtype=np.intp)
+    exclude.update(chosen)
+    index = np.array(list(chosen.values()), dtype=np.intp).reshape(len(chosen), length)
     return np.eye(templates, dtype=np.int64)[index]
 
 
@@ -418,37 +434,128 @@ class _CutRanker:
         self.seed, self.max_bytes, self.progress = int(seed), max_bytes, progress
         self.plans: dict[int, ScalablePlan] = {}
 
-    def _inputs(self, count: int, steps: int, every: bool, tag: int) -> np.ndarray:
-        """``count`` one-hot input sequences of ``steps`` steps: all of them, or distinct random ones."""
-        if every:
+    def _inputs(self, count: int, steps: int, every: bool, tag: int, used: set | None = None) -> np.ndarray:
+        """``count`` one-hot input sequences of ``steps`` steps: all of them, or distinct random ones.
+
+        With ``used`` (a set of drawn sequences, updated) the new ones avoid those already drawn.
+        """
+        if used is None and (every or count >= self.spec.templates**steps):
             return _one_hot_sequences(self.spec.templates, steps)
         rng = np.random.default_rng([self.seed % 2**63, tag, steps])
-        return _distinct_random_sequences(rng, count, self.spec.templates, steps)
+        return _distinct_random_sequences(rng, count, self.spec.templates, steps, used)
 
     def rank(self, length: int, prefix_length: int) -> int:
         """The exact rank mod p of the sampled block of ``[A]`` at the cut after ``prefix_length`` steps.
 
-        A block sampled on some side that falls short of the upper bound is drawn again,
-        twice as large (where memory allows), and the larger rank kept.
+        A sampled block that falls short of the upper bound is grown, not redrawn: each
+        round adds ``GROWTH`` new prefixes and suffixes (:data:`_GROWTH_FRACTION` of the
+        bound, at least :data:`_GROWTH_MIN`) and ranks only the pivot rows and columns found
+        so far plus the new ones; it stops as soon as a round does not raise the rank
+        (or after :data:`_GROWTH_ROUNDS` rounds, or at the bound).
         """
         plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes)
-        value = self._rank_block(plan)
-        if value < plan.upper and not (plan.all_rows and plan.all_cols):
-            try:
-                bigger = scalable_plan(self.spec, length, prefix_length, self.max_bytes, oversample=2)
-            except ValueError:
-                return value
-            value = max(value, self._rank_block(bigger, attempt=1))
+        self.plans[plan.prefix_length] = plan
+        p = self.p
+        self._used: dict[tuple[str, int], set[bytes]] = {}
+        used_rows = self._used.setdefault(("rows", plan.prefix_length), set())
+        rows = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 1,
+                            None if plan.all_rows else used_rows)
+        groups = [self._columns(plan, plan.cols, 2)]
+        block = self._block(plan, rows, groups[0])
+        found = echelon_mod(block, p)
+        value = found.rank
+        if value >= plan.upper or (plan.all_rows and plan.all_cols):
+            return value
+        # the r x r nonsingular block of the pivots, kept with the global indices of its rows/columns
+        # a side that holds every prefix (suffix) keeps all of them: it cannot be redrawn
+        piv_rows = list(range(block.shape[0])) if plan.all_rows else list(found.pivot_rows)
+        piv_cols = list(range(block.shape[1])) if plan.all_cols else list(found.pivot_columns)
+        core = block[np.ix_(piv_rows, piv_cols)]
+        widths = [block.shape[1]]
+        del block
+        delta = max(_GROWTH_MIN, -(-plan.upper // _GROWTH_FRACTION))
+        for attempt in range(1, _GROWTH_ROUNDS + 1):
+            new_rows = (self._inputs(delta, plan.prefix_length, False, 2 * attempt + 1, used_rows)
+                        if not plan.all_rows else rows[:0])
+            group = self._columns(plan, delta, 2 * attempt + 2) if not plan.all_cols else None
+            if not len(new_rows) and group is None:
+                break
+            # new rows against the pivot columns (spread over the earlier column groups)
+            starts = np.cumsum([0] + widths)
+            left = np.empty((len(new_rows), len(piv_cols)), dtype=core.dtype)
+            if len(new_rows):
+                for g, old in enumerate(groups):
+                    inside = [i for i, c in enumerate(piv_cols) if starts[g] <= c < starts[g + 1]]
+                    if inside:
+                        values = self._block(plan, new_rows, old)
+                        left[:, inside] = values[:, [piv_cols[i] - starts[g] for i in inside]]
+            if group is not None:
+                right_top = self._block(plan, rows[piv_rows], group)
+                right_bottom = self._block(plan, new_rows, group)
+                width = right_top.shape[1]
+            else:
+                right_top = right_bottom = np.empty((0, 0), dtype=core.dtype)
+                width = 0
+            candidate = np.block([[core, right_top], [left, right_bottom]]) if width else np.vstack([core, left])
+            found = echelon_mod(candidate, p)
+            if found.rank <= value:
+                break
+            value = found.rank
+            all_rows = np.concatenate([rows[piv_rows], new_rows])
+            all_cols = piv_cols + [int(starts[-1]) + c for c in range(width)]
+            keep_rows = range(candidate.shape[0]) if plan.all_rows else found.pivot_rows
+            keep_cols = range(candidate.shape[1]) if plan.all_cols else found.pivot_columns
+            core = candidate[np.ix_(list(keep_rows), list(keep_cols))]
+            rows = all_rows
+            piv_rows = list(keep_rows)
+            piv_cols = [all_cols[c] for c in keep_cols]
+            if group is not None:
+                groups.append(group)
+                widths.append(width)
+            if value >= plan.upper:
+                break
         return value
 
-    def _rank_block(self, plan: ScalablePlan, attempt: int = 0) -> int:
-        self.plans[plan.prefix_length] = plan
-        prefixes = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 2 * attempt + 1)
-        if plan.route == "lifted":
-            return self._rank_lifted(plan, prefixes, 2 * attempt + 2)
-        return self._rank_direct(plan, prefixes, 2 * attempt + 2)
+    def _columns(self, plan: ScalablePlan, count: int, tag: int):
+        """A group of about ``count`` new suffixes, in the form the route evaluates them (``None``: none left).
 
-    def _rank_lifted(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
+        Lifted route: ``(front length, backs, psi)``, the suffixes every front times the
+        backs; direct route: ``(fronts or None, tail length)``, every front times every
+        tail of ``tail`` steps.
+        """
+        templates, m = self.spec.templates, plan.suffix_length
+        if plan.route == "lifted":
+            front = _front_length(plan, templates)
+            n_backs = templates ** (m - front) if plan.all_cols else -(-count // templates**front)
+            used = None if plan.all_cols else self._used.setdefault(("backs", m - front), set())
+            backs = self._inputs(n_backs, m - front, plan.all_cols, tag, used)
+            if not len(backs):
+                return None  # every back is already in the block
+            psi = np.ascontiguousarray(_suffix_coefficients(self.weights, backs).T)
+            return front, backs, Limbs(psi) if self.p >= FAST_PRIME_LIMIT else psi
+        if plan.all_cols:
+            return None, m
+        tail = 0
+        while tail + 1 < m and templates ** (tail + 1) * _MIN_FRONTS <= count:
+            tail += 1
+        n_fronts = -(-count // templates**tail)
+        used = self._used.setdefault(("fronts", m - tail), set())
+        fronts = self._inputs(n_fronts, m - tail, False, tag, used) if tail < m else None
+        if fronts is not None and not len(fronts):
+            return None  # every front is already in the block
+        return fronts, tail
+
+    def _block(self, plan: ScalablePlan, prefixes: np.ndarray, columns) -> np.ndarray:
+        """The block ``K[prefix, suffix] = y(prefix . suffix)`` for a group of columns."""
+        if len(prefixes) == 0:
+            width = self._block(plan, np.zeros((1, *prefixes.shape[1:]), dtype=prefixes.dtype), columns).shape[1]
+            return np.empty((0, width), dtype=np.int64)
+        if plan.route == "lifted":
+            return self._block_lifted(plan, prefixes, *columns)
+        return self._block_direct(plan, prefixes, *columns)
+
+    def _block_lifted(self, plan: ScalablePlan, prefixes: np.ndarray, front: int, backs: np.ndarray,
+                      psi) -> np.ndarray:
         """Depth 2: ``K = Phi Psi^T`` through the lifted state, columns a product fronts x backs.
 
         The suffixes are every front f of a few steps followed by backs b (all of them, or
@@ -458,11 +565,8 @@ class _CutRanker:
         """
         p, templates = self.p, self.spec.templates
         m = plan.suffix_length
-        front = _front_length(plan, templates)
         fronts = _one_hot_sequences(templates, front)
-        n_backs = templates ** (m - front) if plan.all_cols else -(-plan.cols // len(fronts))
-        backs = self._inputs(n_backs, m - front, plan.all_cols, tag)
-        psi = Limbs(np.ascontiguousarray(_suffix_coefficients(self.weights, backs).T))
+        n_backs = len(backs)
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
         block = np.empty((n_rows, len(fronts) * n_backs), dtype=np.int64)
@@ -472,37 +576,39 @@ class _CutRanker:
             else:
                 h1, h2 = states
             phi = _lifted_states(h1, h2, m - front, p)
-            block[:, i * n_backs:(i + 1) * n_backs] = matmul_mod_blas(phi, psi, p)
-        return rank_mod(block, p)
+            block[:, i * n_backs:(i + 1) * n_backs] = _product(phi, psi, p)
+        return block
 
-    def _rank_direct(self, plan: ScalablePlan, prefixes: np.ndarray, tag: int) -> int:
-        """``K[i, (f, t)] = y(prefix_i . f . t)``: random fronts f, then every tail t, as a tree.
+    def _block_direct(self, plan: ScalablePlan, prefixes: np.ndarray, fronts: np.ndarray | None,
+                      tail: int) -> np.ndarray:
+        """``K[i, (f, t)] = y(prefix_i . f . t)``: fronts f, then every tail t, as a tree.
 
         The tails (every sequence of the last ``j`` steps, ``M^j <= N``) are grown as a tree
         from each prefix-and-front state, as the grid tensor grows prefixes: every tail step
         is shared by all the tails below it, so the cost is about ``2 N^2 L R^2`` instead of
-        ``N^2 m L R^2`` for N independent suffixes.
+        ``N^2 m L R^2`` for N independent suffixes. (A float64 version with ``fmod`` was
+        measured 7 times slower than these int64 operations at M=R=2, L=3, T=20.)
         """
         from tqdm.auto import tqdm
 
         p, r, templates = self.p, self.spec.hidden, self.spec.templates
         m = plan.suffix_length
-        if plan.all_cols:
-            tail, n_fronts = m, 1
-        else:
-            tail = 0
-            while tail + 1 < m and templates ** (tail + 1) <= plan.cols:
-                tail += 1
-            n_fronts = -(-plan.cols // templates**tail)
-        fronts = self._inputs(n_fronts, m - tail, plan.all_cols, tag) if tail < m else None
+        n_fronts = 1 if fronts is None else len(fronts)
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
         width = n_fronts * templates**tail
+        inputs = [np.ascontiguousarray(w.T) for w in self.weights.input]
+        hidden = [np.ascontiguousarray(w.T) for w in self.weights.hidden]
+        output = self.weights.output[:, None]
+
+        def linear(rows, transposed):
+            return _linear(rows, np.ascontiguousarray(transposed.T), p)
+
         block = np.empty((n_rows, width), dtype=np.int64)
         per_row = 3 * width * r * 8 * (self.spec.depth + 2)
         chunk = max(1, _CHUNK_BYTES // per_row)
         starts = range(0, n_rows, chunk)
-        columns = np.ascontiguousarray(self.weights.input[0].T)  # (M, R): W^{I,1} e_d
+        columns = inputs[0]  # (M, R): row d is W^{I,1} e_d
         show = self.progress if self.progress is not None else (
             sys.stderr.isatty() and plan.rows * plan.cols >= 2**20)  # a long single rank: show it
         for start in tqdm(starts, desc=f"cut {plan.prefix_length}", leave=False,
@@ -517,13 +623,35 @@ class _CutRanker:
                 below = np.broadcast_to(columns, (n, templates, r)).reshape(n * templates, r)
                 for layer in range(self.spec.depth):
                     if layer > 0:
-                        below = _linear(below, self.weights.input[layer], p)
-                    carried = np.repeat(_linear(current[layer], self.weights.hidden[layer], p), templates, axis=0)
-                    below = carried * below % p
+                        below = linear(below, inputs[layer])
+                    carried = np.repeat(linear(current[layer], hidden[layer]), templates, axis=0)
+                    below = carried * below
+                    below %= p
                     current[layer] = below
-            values = _linear(current[-1], self.weights.output[None, :], p)[:, 0]
+            values = linear(current[-1], output)[:, 0]
             block[start:start + c] = values.reshape(c, width)
-        return rank_mod(block, p)
+        return block
+
+
+def _product(phi: np.ndarray, psi, p: int) -> np.ndarray:
+    """Exact ``phi @ psi mod p``: float64 limbs above 2**23, else two 12-bit limbs of ``phi``.
+
+    Below 2**23, ``phi = lo + 2**12 hi`` with limbs below 2**12 and ``psi`` below 2**23: a
+    term is below 2**35 and a sum of fewer than 2**18 terms stays below 2**53.
+    """
+    if isinstance(psi, Limbs):
+        return matmul_mod_blas(phi, psi, p)
+    if phi.shape[1] >= 2**18:
+        return matmul_mod_blas(phi, psi, p)
+    right = psi.astype(np.float64) if psi.dtype != np.float64 else psi
+    low = (phi & 0xFFF).astype(np.float64) @ right
+    high = (phi >> 12).astype(np.float64) @ right
+    np.fmod(low, p, out=low)
+    np.fmod(high, p, out=high)
+    high *= 4096.0
+    low += high  # below 2**35: exact
+    np.fmod(low, p, out=low)
+    return low.astype(np.int64)
 
 
 def _contiguous_cut(partition: Partition) -> int:
@@ -583,248 +711,3 @@ def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: in
     """
     k = _contiguous_cut(partition)  # when S is the suffix, [A] is transposed: same rank
     return _CutRanker(weights, seed=seed, max_bytes=max_bytes).rank(partition.length, k)
-
-
-# --- profiles -----------------------------------------------------------------------------------
-
-
-@dataclass
-class RankProfile:
-    """Generic ranks at every contiguous cut k of a length-T sequence.
-
-    Attributes
-    ----------
-    spec : RACSpec
-    length : int
-    results : list of RankResult
-        One per cut, in the order of ``cuts``; each with its own interval and certificate.
-    cuts : list of int
-        Cut positions k (prefix lengths).
-    method : str
-    seconds : float
-        Total wall-clock time.
-    complete : bool
-        ``False`` for a partial profile (built from :func:`iter_rank_profile` when interrupted).
-    """
-
-    spec: RACSpec
-    length: int
-    cuts: list[int] = field(default_factory=list)
-    results: list = field(default_factory=list)
-    method: str = "scalable"
-    seconds: float = 0.0
-    complete: bool = True
-
-    @property
-    def ranks(self) -> list[int]:
-        """The exact rank found at each cut (lower bounds of the generic ranks)."""
-        return [r.rank for r in self.results]
-
-    @property
-    def argmax(self) -> int:
-        """The cut with the largest rank (the first one on ties)."""
-        return self.cuts[int(np.argmax(self.ranks))]
-
-    def to_dict(self) -> dict:
-        """JSON-ready: parallel lists ``cuts``, ``ranks``, ``lower``, ``upper``, ``certified`` ..."""
-        return {
-            "templates": self.spec.templates, "hidden": self.spec.hidden, "depth": self.spec.depth,
-            "length": self.length, "method": self.method,
-            "prime": self.results[0].prime if self.results else None,
-            "cuts": list(self.cuts), "ranks": self.ranks,
-            "lower": [r.lower for r in self.results], "upper": [r.upper for r in self.results],
-            "certified": [r.certified for r in self.results],
-            "failure_bound": [r.failure_bound for r in self.results],
-            "draws": [r.draws for r in self.results],
-            "cut_seconds": [r.seconds for r in self.results],
-            "argmax": self.argmax if self.results else None,
-            "all_certified": all(r.certified for r in self.results),
-            "seconds": self.seconds, "complete": self.complete,
-        }
-
-
-def _check_cuts(cuts, length: int) -> list[int]:
-    if length < 2:
-        raise ValueError(f"a profile needs length >= 2, got length={length}")
-    if cuts is None:
-        return list(range(1, length))
-    cuts = [int(k) for k in cuts]
-    bad = [k for k in cuts if not 1 <= k <= length - 1]
-    if bad or not cuts:
-        raise ValueError(f"cuts must be a non-empty list of integers in [1, {length - 1}] for "
-                         f"length={length}, got {bad or cuts}")
-    return sorted(set(cuts))
-
-
-def _cut_rankers(spec: RACSpec, length: int, method: str, max_bytes: int | None,
-                 progress: bool) -> tuple[str, Callable[[RACWeights, int], Callable[[int], int]]]:
-    """Resolve ``method`` and return a factory: (weights, draw index) -> (k -> exact rank at cut k)."""
-    from tnrnn.grid import grid_tensor
-    from tnrnn.rank import DENSE_AUTO_ENTRIES, EXACT_METHODS, _route
-
-    if method == "auto":
-        method = "dense" if spec.templates**length <= DENSE_AUTO_ENTRIES else "scalable"
-    if method not in EXACT_METHODS:
-        raise ValueError(f"method must be 'auto' or one of {sorted(EXACT_METHODS)}, got {method!r}")
-    if method == "scalable":
-        def factory(weights, draw):
-            ranker = _CutRanker(weights, seed=draw, max_bytes=max_bytes, progress=progress)
-            return lambda k: ranker.rank(length, k)
-    elif method == "dense":
-        def factory(weights, draw):
-            from tnrnn.modular import rank_mod
-
-            tensor = grid_tensor(weights, length, max_bytes=max_bytes)
-            return lambda k: rank_mod(_partition_at(length, k).matricize(tensor), weights.modulus)
-    else:
-        def factory(weights, draw):
-            route = _route(method)
-            return lambda k: int(route(weights, _partition_at(length, k), max_bytes=max_bytes))
-    return method, factory
-
-
-def iter_rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "auto", draws: int = 3,
-                      prime: int = DEFAULT_PRIME, seed: int | None = 0, max_bytes: int | None = None,
-                      progress: bool = True) -> Iterator[tuple[int, object]]:
-    """Yield ``(k, RankResult)`` per cut as each becomes final (see :func:`rank_profile`).
-
-    Draw i (weights seeded ``seed + i``) ranks every cut not yet certified; a cut is final
-    once certified or after ``draws`` draws. Interrupting keeps every yielded result.
-    """
-    from tqdm.auto import tqdm
-
-    from tnrnn.rank import RankResult, failure_bound
-
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise ValueError(f"draws must be a positive integer, got {draws!r}")
-    prime = check_prime(prime)
-    cuts = _check_cuts(cuts, length)
-    closed = {k: closed_forms(spec, length, _partition_at(length, k)) for k in cuts}
-    chosen, factory = _cut_rankers(spec, length, method, max_bytes, progress)
-    if chosen == "scalable":
-        for k in cuts:  # every memory check before any work
-            scalable_plan(spec, length, k, max_bytes)
-    found: dict[int, list[int]] = {k: [] for k in cuts}
-    spent: dict[int, float] = {k: 0.0 for k in cuts}
-    pending = list(cuts)
-    for i in range(draws):
-        weights = RACWeights.random_mod_p(spec, prime, None if seed is None else seed + i)
-        rank_at = factory(weights, i)
-        bar = tqdm(pending, desc=f"cuts (draw {i + 1})", disable=not progress, leave=False)
-        still = []
-        for k in bar:
-            start = time.perf_counter()
-            found[k].append(int(rank_at(k)))
-            spent[k] += time.perf_counter() - start
-            best, upper = max(found[k]), closed[k].upper
-            if best > upper:
-                raise RuntimeError(f"exact rank {best} exceeds the proven upper bound {upper} at cut "
-                                   f"k={k}: this is a bug, please report it with spec={spec}, T={length}")
-            lower = max(best, closed[k].lower)
-            if lower == upper or i == draws - 1:
-                certified = lower == upper
-                bound = 0.0 if certified else failure_bound(upper, spec, length, prime, len(found[k]))
-                yield k, RankResult(best, lower, upper, certified, chosen, spent[k], True, prime, bound,
-                                    list(found[k]), None, closed[k].to_dict())
-            else:
-                still.append(k)
-        pending = still
-        if not pending:
-            break
-
-
-def rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "auto", draws: int = 3,
-                 prime: int = DEFAULT_PRIME, seed: int | None = 0, max_bytes: int | None = None,
-                 progress: bool = True) -> RankProfile:
-    """Generic separation ranks at every cut k = 1..T-1 (or ``cuts``) in one call.
-
-    Each cut gets a :class:`~tnrnn.rank.RankResult` with the same semantics as
-    :func:`tnrnn.rank.generic_rank`: ``rank`` the best exact rank at the random weights
-    drawn, ``lower``/``upper`` combined with every closed form at that cut (at k = T/2
-    those of the Start-End partition), ``certified`` when they meet, and the
-    Schwartz-Zippel failure bound otherwise. Weights are shared across cuts, and so is
-    the work that does not depend on the cut.
-
-    Parameters
-    ----------
-    spec : RACSpec
-    length : int
-        T (>= 2; any parity).
-    cuts : iterable of int, optional
-        Cut positions in 1..T-1; default all.
-    method : str
-        ``auto`` (dense with one shared grid tensor for tiny grids, else ``scalable``) or
-        a key of :data:`tnrnn.rank.EXACT_METHODS`.
-    draws, prime, seed, max_bytes
-        As in :func:`tnrnn.rank.generic_rank`.
-    progress : bool
-        Show a tqdm bar.
-
-    Returns
-    -------
-    RankProfile
-        A ``KeyboardInterrupt`` propagates; use :func:`iter_rank_profile` to keep the cuts
-        finished before it (the CLI does).
-
-    Raises
-    ------
-    ValueError
-        Bad cuts, draws, prime or method, or a cut whose basis would not fit in memory
-        (checked for every cut before any work).
-
-    Examples
-    --------
-    >>> prof = rank_profile(RACSpec(2, 2, 2), 6, progress=False)
-    >>> prof.cuts, prof.ranks, prof.to_dict()["certified"]
-    ([1, 2, 3, 4, 5], [2, 4, 8, 4, 2], [True, True, True, True, True])
-    """
-    start = time.perf_counter()
-    profile = RankProfile(spec, length)
-    chosen, _ = _cut_rankers(spec, length, method, max_bytes, False)
-    profile.method = chosen
-    results = dict(iter_rank_profile(spec, length, cuts=cuts, method=method, draws=draws, prime=prime,
-                                     seed=seed, max_bytes=max_bytes, progress=progress))
-    profile.cuts = sorted(results)
-    profile.results = [results[k] for k in profile.cuts]
-    profile.seconds = time.perf_counter() - start
-    return profile
-
-
-def plot_rank_profile(profile: RankProfile, path: str | Path | None = None, *, ax=None):
-    """Rank against cut position, log scale, with the closed-form upper bound as a line.
-
-    Filled markers: certified ranks; open markers: exact ranks at random weights whose
-    generic value is only known to lie in ``[lower, upper]``. Returns the Figure.
-    """
-    import matplotlib
-
-    if ax is None and path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.2))
-    cuts = profile.cuts
-    res = profile.results
-    ax.plot(cuts, [r.upper for r in res], "-", color="0.5", lw=1.2, label="closed-form upper bound")
-    cert = [(k, r.rank) for k, r in zip(cuts, res) if r.certified]
-    unc = [(k, r.rank) for k, r in zip(cuts, res) if not r.certified]
-    if cert:
-        ax.plot(*zip(*cert), "o", color="C0", ms=5, label="rank (certified)")
-    if unc:
-        ax.plot(*zip(*unc), "o", color="C1", mfc="white", ms=5, label="rank at random weights (interval)")
-    best = profile.argmax
-    ax.axvline(best, color="C3", ls=":", lw=1, label=f"largest rank {max(profile.ranks)}: cut k={best}")
-    ax.axvline(profile.length / 2, color="0.3", ls="--", lw=0.8, label="Start-End cut T/2")
-    spec = profile.spec
-    ax.set_yscale("log")
-    ax.set_xlabel("cut position k (prefix length)")
-    ax.set_ylabel("separation rank at the cut")
-    ax.set_title(f"Rank profile over cuts: M={spec.templates}, R={spec.hidden}, L={spec.depth}, "
-                 f"T={profile.length}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-    return fig

@@ -20,8 +20,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3], help="default 1 2 3")
     parser.add_argument("--lengths", type=int, nargs="+", default=DEFAULT_LENGTHS,
                         help="even lengths T (default 2 4 ... 16 20 24 32 40 48)")
-    parser.add_argument("--max-block", type=int, default=2200,
-                        help="skip cells whose exact block exceeds this many rows (default 2200)")
+    parser.add_argument("--max-block", type=int, default=9000,
+                        help="skip cells whose exact block exceeds this many rows (default 9000)")
     parser.add_argument("--out", default="figures/demo_rank_vs_length.png", help="plot file")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
 

@@ -19,8 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--method", default="auto", help="auto (default), dense, tn or scalable")
     parser.add_argument("--draws", type=int, default=3, help="random weight draws per cell (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first draw")
-    parser.add_argument("--max-block", type=int, default=4096,
-                        help="skip cells whose exact block would exceed this many rows (default 4096)")
+    parser.add_argument("--max-block", type=int, default=9000,
+                        help="skip cells whose exact block would exceed this many rows (default 9000)")
     parser.add_argument("--out", default="figures/depth_table.png", help="plot file (PNG)")
     parser.add_argument("--no-plot", action="store_true", help="do not write the plot")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")

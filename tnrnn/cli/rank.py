@@ -60,7 +60,7 @@ def _run_profile(args) -> int:
     import time
 
     from tnrnn.modular import DEFAULT_PRIME
-    from tnrnn.scalable import RankProfile, iter_rank_profile, plot_rank_profile
+    from tnrnn.profile import RankProfile, iter_rank_profile, plot_rank_profile
 
     spec = spec_from(args)
     if args.partition != "start-end":

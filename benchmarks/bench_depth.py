@@ -1,0 +1,115 @@
+"""Issue 15 target 3: exact generic ranks at depth 2-4 and long lengths, with ratios to the rank floor.
+
+Headline cells (each timed once; ratio = total time / the floor, the time of one r x r rank
+mod p of a random matrix by ``tnrnn.modular.rank_mod``, r the answer, measured in the same run):
+
+* depth 3, M=R=3, T=16 (target: 6561, certified, < 30 s);
+* depth 2, M=R=3, T=64 (target: within 2x of the floor) and M=R=4, T=32 (target < 15 s);
+
+then the series behind ``figures/rank_vs_length.png`` (one draw per cell, seed 0): depths
+1-4 at M=R=2 (depth 3 to T=40, each < 60 s; depth 4 to T=28, each < 5 min) and at M=R=3,
+each series stopped after a cell slower than its budget or refused for memory. The series
+are written to ``figures/rank_vs_length.json``, and a power-law fit of the depth-3 ranks
+(exponent, residuals) is printed and drawn.
+
+Run: ``.venv/bin/python benchmarks/bench_depth.py [--quick] [--headline-only]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tnrnn.circuits import RACSpec
+from tnrnn.growth import fit_power_law, plot_rank_growth, rank_series
+from tnrnn.modular import DEFAULT_PRIME, rank_mod
+from tnrnn.rank import generic_rank
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def floor_seconds(size: int) -> float:
+    matrix = np.random.default_rng(0).integers(0, DEFAULT_PRIME, size=(size, size))
+    start = time.perf_counter()
+    rank_mod(matrix, DEFAULT_PRIME)
+    return time.perf_counter() - start
+
+
+def headline(templates: int, hidden: int, depth: int, length: int, target: float | None, floor_factor=None):
+    start_cpu = time.process_time()
+    result = generic_rank(RACSpec(templates, hidden, depth), length, draws=1, seed=0)
+    cpu = time.process_time() - start_cpu
+    floor = floor_seconds(result.rank)
+    verdicts = []
+    if target is not None:
+        verdicts.append(f"target < {target:g} s: {'met' if result.seconds < target else 'MISSED'}")
+    if floor_factor is not None:
+        verdicts.append(f"target ratio <= {floor_factor:g}: "
+                        f"{'met' if result.seconds / floor <= floor_factor else 'MISSED'}")
+    print(f"L={depth} M={templates} R={hidden} T={length}: {result.describe()}\n"
+          f"    {result.seconds:.2f} s wall, {cpu:.2f} s CPU; floor (one {result.rank}x{result.rank} rank) "
+          f"{floor:.2f} s; ratio {result.seconds / floor:.2f}" + ("; " + "; ".join(verdicts) if verdicts else ""),
+          flush=True)
+
+
+def _print_row(row: dict) -> None:
+    if row["rank"] is None:
+        print(f"  L={row['depth']} M={row['templates']} T={row['length']}: refused: {row['note'][:160]}", flush=True)
+        return
+    kind = "certified" if row["certified"] else f"interval [{row['lower']}, {row['upper']}]"
+    print(f"  L={row['depth']} M={row['templates']} R={row['hidden']} T={row['length']:>2}: rank {row['rank']:>6} "
+          f"({kind}) {row['seconds']:7.2f} s wall, {row['cpu_seconds']:7.2f} s CPU", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short series only (smoke test)")
+    parser.add_argument("--headline-only", action="store_true")
+    args = parser.parse_args()
+    print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared)")
+    generic_rank(RACSpec(2, 2, 2), 20, draws=1)  # imports out of the timings
+    plan = [  # (M=R, depth, lengths, stop after a cell slower than this)
+        (2, 1, range(2, 41, 2), 60), (2, 2, range(2, 41, 2), 60), (2, 3, range(2, 41, 2), 60),
+        (2, 4, range(2, 29, 2), 300),
+        (3, 1, range(2, 65, 2), 60), (3, 2, list(range(2, 33, 2)) + [40, 48, 56, 64], 60),
+        (3, 3, range(2, 17, 2), 60), (3, 4, range(2, 17, 2), 120),
+    ]
+    if args.quick:
+        plan = [(mr, depth, [t for t in lengths if t <= 12], budget) for mr, depth, lengths, budget in plan]
+    rows: list[dict] = []
+    for mr, depth, lengths, budget in plan:
+        print(f"series M=R={mr}, L={depth} (stop after a cell over {budget} CPU s):", flush=True)
+        rows += rank_series(mr, mr, depth, lengths, max_seconds=budget, progress=_print_row)
+        fits = _fits(rows)
+        if not args.quick:  # written after every series: an interrupted run keeps its figure
+            out = ROOT / "figures"
+            (out / "rank_vs_length.json").write_text(json.dumps(
+                {"rows": rows, "fits": {f"M={k[0]},R={k[1]},L={k[2]}": v for k, v in fits.items()}}, indent=1))
+            plot_rank_growth(rows, out / "rank_vs_length.png", fits=fits)
+    for (m, _, depth), fit in _fits(rows).items():
+        print(f"depth {depth}, M=R={m}, T >= 8: rank ~ {fit['prefactor']:.4g} T^{fit['exponent']:.3f}; "
+              f"log10 residuals {[f'{x:+.3f}' for x in fit['residuals']]} (max {fit['max_abs_residual']:.3f})")
+    if not args.quick:
+        print("wrote figures/rank_vs_length.png and figures/rank_vs_length.json")
+        headline(3, 3, 3, 16, 30.0)
+        headline(3, 3, 2, 64, None, floor_factor=2.0)
+        headline(4, 4, 2, 32, 15.0)
+
+
+def _fits(rows: list[dict]) -> dict:
+    fits = {}
+    for mr in (2, 3):
+        points = [(r["length"], r["rank"]) for r in rows if (r["templates"], r["depth"]) == (mr, 3)
+                  and r.get("rank") is not None and r["length"] >= 8]
+        if len(points) >= 3:
+            fits[(mr, mr, 3)] = fit_power_law(*zip(*points))
+    return fits
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Generic Start-End rank against length for several depths: series, a power-law fit, a figure.
+
+:func:`rank_series` computes one :class:`~tnrnn.results.RankResult` per length (exact
+rank at random weights, proven interval), stopping a series when a length is refused
+for memory or a cell takes longer than a budget. :func:`fit_power_law` fits
+``log rank = a log T + b`` by least squares and reports the residuals: a description of
+the measured growth, not a theorem. :func:`plot_rank_growth` draws rank against T, one
+panel per architecture width, certified ranks as filled markers and uncertified ones
+as open markers with their proven interval as a bar.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["rank_series", "fit_power_law", "plot_rank_growth"]
+
+
+def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int], *, draws: int = 1,
+                seed: int = 0, max_seconds: float | None = None, max_bytes: int | None = None,
+                progress=None) -> list[dict]:
+    """Exact generic Start-End ranks at each length, in increasing order.
+
+    Parameters
+    ----------
+    templates, hidden, depth : int
+        M, R, L.
+    lengths : iterable of int
+        Even lengths T.
+    draws, seed, max_bytes
+        As in :func:`tnrnn.rank.generic_rank`.
+    max_seconds : float, optional
+        Stop the series after the first cell that took more CPU seconds (CPU, not wall:
+        on a shared machine the wall time measures the other jobs too).
+    progress : callable, optional
+        Called with each row as it is finished (for printing).
+
+    Returns
+    -------
+    list of dict
+        ``templates, hidden, depth, length, rank, lower, upper, certified, seconds,
+        cpu_seconds, failure_bound, method``; a length refused for memory ends the series with a row
+        whose ``rank`` is ``None`` and ``note`` the reason.
+
+    Examples
+    --------
+    >>> [r["rank"] for r in rank_series(2, 2, 2, [4, 6, 8])]
+    [4, 8, 10]
+    """
+    from tnrnn.circuits import RACSpec
+    from tnrnn.rank import generic_rank
+
+    spec = RACSpec(templates, hidden, depth)
+    rows = []
+    for length in sorted(lengths):
+        row = {"templates": templates, "hidden": hidden, "depth": depth, "length": length}
+        cpu = time.process_time()
+        try:
+            result = generic_rank(spec, length, draws=draws, seed=seed, max_bytes=max_bytes)
+        except ValueError as error:
+            row.update(rank=None, note=str(error))
+            rows.append(row)
+            if progress:
+                progress(row)
+            break
+        row.update(rank=result.rank, lower=result.lower, upper=result.upper, certified=result.certified,
+                   seconds=result.seconds, cpu_seconds=time.process_time() - cpu, failure_bound=result.failure_bound, method=result.method,
+                   prime=result.prime, note="")
+        rows.append(row)
+        if progress:
+            progress(row)
+        if max_seconds is not None and row["cpu_seconds"] > max_seconds:
+            break
+    return rows
+
+
+def fit_power_law(lengths: Sequence[float], values: Sequence[float]) -> dict:
+    """Least-squares fit ``log10 value = exponent * log10 T + intercept``, with residuals.
+
+    Returns
+    -------
+    dict
+        ``exponent``, ``prefactor`` (``10**intercept``), ``residuals`` (log10 of measured /
+        fitted, one per point) and ``max_abs_residual``.
+
+    Examples
+    --------
+    >>> fit = fit_power_law([2, 4, 8], [3, 12, 48])
+    >>> round(fit["exponent"], 6), round(fit["prefactor"], 6), fit["max_abs_residual"] < 1e-12
+    (2.0, 0.75, True)
+    """
+    x = np.log10(np.asarray(lengths, dtype=float))
+    y = np.log10(np.asarray(values, dtype=float))
+    if x.size < 2:
+        raise ValueError(f"a power-law fit needs at least 2 points, got {x.size}")
+    exponent, intercept = np.polyfit(x, y, 1)
+    residuals = y - (exponent * x + intercept)
+    return {"exponent": float(exponent), "prefactor": float(10**intercept),
+            "residuals": [float(r) for r in residuals], "max_abs_residual": float(np.abs(residuals).max())}
+
+
+def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fits: dict | None = None):
+    """Rank against T (log scale), one panel per (M, R), one colour per depth.
+
+    Filled markers: certified ranks; open markers: exact ranks at random weights whose
+    generic value is only known to lie in ``[lower, upper]``, drawn as a bar; ``fits``
+    maps ``(M, R, L)`` to :func:`fit_power_law` results drawn as dashed lines.
+    Returns the Figure.
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    widths = sorted({(r["templates"], r["hidden"]) for r in rows})
+    fig, axes = plt.subplots(1, len(widths), figsize=(6.2 * len(widths), 4.6), squeeze=False)
+    for ax, (m, r) in zip(axes[0], widths):
+        for depth in sorted({row["depth"] for row in rows if (row["templates"], row["hidden"]) == (m, r)}):
+            series = [row for row in rows if (row["templates"], row["hidden"], row["depth"]) == (m, r, depth)
+                      and row.get("rank") is not None]
+            color = f"C{depth - 1}"
+            cert = [(row["length"], row["rank"]) for row in series if row["certified"]]
+            unc = [row for row in series if not row["certified"]]
+            if cert:
+                ax.plot(*zip(*cert), "o", color=color, ms=5, label=f"L={depth} certified")
+            if unc:
+                ts = [row["length"] for row in unc]
+                ax.errorbar(ts, [row["rank"] for row in unc],
+                            yerr=[[row["rank"] - row["lower"] for row in unc],
+                                  [row["upper"] - row["rank"] for row in unc]],
+                            fmt="o", color=color, mfc="white", ms=5, capsize=3,
+                            label=f"L={depth} at random weights, interval as bar")
+            if series:
+                ax.plot([row["length"] for row in series], [row["rank"] for row in series], "-", color=color,
+                        lw=0.8, alpha=0.6)
+            fit = (fits or {}).get((m, r, depth))
+            if fit and series:
+                t = np.linspace(min(row["length"] for row in series), max(row["length"] for row in series), 100)
+                ax.plot(t, fit["prefactor"] * t ** fit["exponent"], "--", color=color, lw=1,
+                        label=f"L={depth} fit {fit['prefactor']:.3g} T^{fit['exponent']:.2f}")
+        ts = sorted({row["length"] for row in rows if (row["templates"], row["hidden"]) == (m, r)})
+        ax.plot(ts, [m ** (t // 2) for t in ts], ":", color="0.5", lw=1, label="M^(T/2) (trivial bound)")
+        ax.set_yscale("log")
+        top = max(row["rank"] for row in rows if (row["templates"], row["hidden"]) == (m, r)
+                  and row.get("rank") is not None)
+        ax.set_ylim(0.8, top * 8)
+        ax.set_xlabel("length T")
+        ax.set_ylabel("generic Start-End separation rank")
+        ax.set_title(f"M={m}, R={r}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+    return fig
