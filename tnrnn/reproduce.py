@@ -13,9 +13,29 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["JOBS", "OUTPUTS", "reproduce"]
+__all__ = ["JOBS", "OUTPUTS", "config_path", "reproduce"]
 
-_REPO = Path(__file__).resolve().parents[1]
+CONFIGS = "tnrnn.experiments.configs"
+"""Package holding the sweep configs (package data, so an installed ``tnrnn`` finds them)."""
+
+
+def config_path(name: str) -> Path:
+    """Path of a bundled sweep config, e.g. ``config_path("quick_sweep.toml")``.
+
+    The configs ship inside the package (``tnrnn/experiments/configs/``) and are found with
+    :mod:`importlib.resources`, so this works from a checkout and after a non-editable install.
+
+    Examples
+    --------
+    >>> config_path("quick_sweep.toml").name
+    'quick_sweep.toml'
+    """
+    from importlib.resources import files
+
+    path = Path(str(files(CONFIGS).joinpath(name)))
+    if not path.is_file():
+        raise ValueError(f"no bundled sweep config {name!r} in {path.parent}")
+    return path
 
 
 def _cli(*argv) -> None:
@@ -82,7 +102,7 @@ def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
     paths = []
     for name, config in configs.items():
         db = runs / f"sweep_{name}.sqlite"
-        _cli("sweep", _REPO / "experiments" / config, "--db", db, "--no-progress")
+        _cli("sweep", config_path(config), "--db", db, "--no-progress")
         _cli("report", "--db", db, "--out", out / f"sweep_{name}", "--threshold", 0.8)
         paths += sorted(out.glob(f"sweep_{name}_*.png"))
     return paths
