@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/tnrnn demo
+	$(VENV)/bin/tnrnn compare
 
 test: install
 	$(VENV)/bin/ruff check tnrnn tests benchmarks notebooks

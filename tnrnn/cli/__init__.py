@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "rank": "rank",
     "bounds": "bounds",
     "demo": "demo",
+    "compare": "compare",
     "depth-table": "depth_table",
     "train": "train",
     "sweep": "sweep",
