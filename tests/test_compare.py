@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tnrnn.cli import main
-from tnrnn.compare import compare
+from tnrnn.comparison import compare
 
 
 def test_pivot_table_matches_known_ranks():

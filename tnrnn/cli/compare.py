@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn.compare import compare
+    from tnrnn.comparison import compare
 
     if args.max_block < 1:
         raise ValueError(f"--max-block must be a positive integer, got {args.max_block}")
