@@ -11,17 +11,17 @@ from tnrnn.modular import rank_mod
 from tnrnn.partitions import cut, interleaved, start_end
 from tnrnn.rank import generic_rank, separation_rank, spectrum
 
-# SCIENCE.md §5: generic Start-End ranks for T = 2, 4, 6, 8.
-SCIENCE_TABLE = {
+# Known generic Start-End ranks for T = 2, 4, 6, 8 (exact; the concepts page lists them).
+KNOWN_RANKS = {
     (2, 1): [2, 2, 2, 2], (2, 2): [2, 4, 8, 10], (2, 3): [2, 4, 8, 16],
     (3, 1): [3, 3, 3, 3], (3, 2): [3, 9, 27, 45], (3, 3): [3, 9, 27, 81],
 }
 
 
-@pytest.mark.parametrize("m_r, depth", [(k[0], k[1]) for k in SCIENCE_TABLE])
+@pytest.mark.parametrize("m_r, depth", [(k[0], k[1]) for k in KNOWN_RANKS])
 def test_science_table(m_r, depth):
     got = [generic_rank(RACSpec(m_r, m_r, depth), t).rank for t in (2, 4, 6, 8)]
-    assert got == SCIENCE_TABLE[(m_r, depth)]
+    assert got == KNOWN_RANKS[(m_r, depth)]
 
 
 @pytest.mark.parametrize("spec, length, expected", [
@@ -117,7 +117,7 @@ def test_spectrum_diagnostics():
 
 
 def test_float_rank_of_deep_rac_is_unreliable_but_exact_is_not():
-    # SCIENCE.md §6: the float route underestimates deep ranks; the exact route does not.
+    # Float ranks lie: the float route underestimates deep ranks; the exact route does not.
     spec = RACSpec(2, 2, 3)
     exact = generic_rank(spec, 8)
     floats = separation_rank(RACWeights.gaussian(spec, 0), 8)

@@ -1,4 +1,4 @@
-"""The scalable exact method: against the dense route, brute force, SCIENCE.md §5 and closed forms."""
+"""The scalable exact method: against the dense route, brute force, the known small ranks and closed forms."""
 
 from __future__ import annotations
 
