@@ -136,17 +136,21 @@ class Comparison:
 
         fig = Figure(figsize=style.SINGLE)
         ax = fig.add_subplot()
-        for d in self.depths:
+        span = (max(self.lengths) - min(self.lengths)) or 1
+        for i, d in enumerate(self.depths):
             colour, marker = style.depth_color(d), style.depth_marker(d)
+            size, order = 4 + 1.6 * i, 10 - i  # deeper: larger markers drawn below, so equal values stay visible
+            dodge = (i - (len(self.depths) - 1) / 2) * 0.012 * span  # intervals side by side
             rows = [self.cells[(d, t)] for t in self.lengths]
             done = [(t, float(r["lower"])) for t, r in zip(self.lengths, rows) if r["certified"]]
-            ax.plot([t for t, _ in done], [v for _, v in done], color=colour, marker=marker,
-                    label=f"depth {d}")  # a line through certified ranks only
+            ax.plot([t for t, _ in done], [v for _, v in done], color=colour, marker=marker, ms=size,
+                    zorder=order, label=f"depth {d}")  # a line through certified ranks only
             for t, r in zip(self.lengths, rows):
                 if not r["certified"]:
-                    ax.plot([t], [float(r["lower"])], marker=marker, color=colour, markerfacecolor="white",
-                            linestyle="none")
-                    ax.vlines(t, float(r["lower"]), float(r["upper"]), color=colour, alpha=0.6)
+                    ax.plot([t + dodge], [float(r["lower"])], marker=marker, ms=size, color=colour,
+                            markerfacecolor="white", linestyle="none", zorder=order)
+                    ax.vlines(t + dodge, float(r["lower"]), float(r["upper"]), color=colour, alpha=0.7, lw=2,
+                              zorder=order)
         ax.set_yscale("log")
         ax.set_xlabel("length T")
         ax.set_ylabel("generic Start-End rank")

@@ -53,6 +53,16 @@ def _demo(out: Path, runs: Path, quick: bool) -> list[Path]:
     return [path]
 
 
+def _compare(out: Path, runs: Path, quick: bool) -> list[Path]:
+    from tnrnn.comparison import compare
+
+    path = out / "compare_rank_vs_length.png"
+    lengths = [2, 4, 6, 8] if quick else [2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32, 40, 48]
+    # max_block 6561 = 3^8: depth 3 is certified up to T = 16 (the 6561-row block takes minutes)
+    compare(3, 3, [1, 2, 3], lengths, max_block=6561, progress=False).plot(path, svg=True)
+    return [path, path.with_suffix(".svg")]
+
+
 def _depth_table(out: Path, runs: Path, quick: bool) -> list[Path]:
     path = out / "depth_table.png"
     lengths = [2, 4, 6, 8] if quick else list(range(2, 25, 2))
@@ -73,6 +83,10 @@ def _networks(out: Path, runs: Path, quick: bool) -> list[Path]:
         path = out / f"network_depth{depth}.png"
         _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6, "--out", path)
         paths.append(path)
+        if depth == 2:  # the front page shows this one: an SVG next to the PNG
+            _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6,
+                 "--out", path.with_suffix(".svg"))
+            paths.append(path.with_suffix(".svg"))
     return paths
 
 
@@ -125,6 +139,7 @@ def _linear(out: Path, runs: Path, quick: bool) -> list[Path]:
 #: Figure jobs by name, in the order they run: ``job(out_dir, runs_dir, quick) -> files``.
 JOBS: dict[str, Callable[[Path, Path, bool], list[Path]]] = {
     "demo": _demo,
+    "compare": _compare,
     "depth-table": _depth_table,
     "rank-profile": _rank_profile,
     "networks": _networks,
@@ -137,9 +152,10 @@ JOBS: dict[str, Callable[[Path, Path, bool], list[Path]]] = {
 #: The figure files each job owns (glob patterns under ``figures/``).
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "demo": ("demo_rank_vs_length.png",),
+    "compare": ("compare_rank_vs_length.png", "compare_rank_vs_length.svg"),
     "depth-table": ("depth_table.png",),
     "rank-profile": ("rank_profile.png",),
-    "networks": ("network_depth*.png",),
+    "networks": ("network_depth*.png", "network_depth2.svg"),
     "training": ("training_*.png",),
     "sweeps": ("sweep_*.png",),
     "timescale": ("timescale_*.png",),

@@ -143,7 +143,9 @@ def save(fig, path: str | Path, *, svg: bool = False) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix or '.png'}")
-    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=(path.suffix[1:] or "png"))
+    fmt = path.suffix[1:].lower() or "png"
+    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=fmt,
+                metadata={"Date": None} if fmt == "svg" else None)  # reproducible SVG bytes
     tmp.replace(path)  # atomic: never a half-written figure
     if svg:
         fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", format="svg", metadata={"Date": None})
