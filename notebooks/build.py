@@ -48,9 +48,11 @@ def nb01():
 The **Start-End separation rank** of a function of a sequence `x_1..x_T` is the least number of
 terms `g(x_1..x_{T/2}) g'(x_{T/2+1}..x_T)` that sum to it: how strongly a network can tie the first
 half of a sequence to the second. For a Recurrent Arithmetic Circuit (RAC) with M templates, hidden
-width R and depth L it equals the rank of the grid tensor's matricization.
+width R and depth L it equals the rank of the grid tensor's matricization (Y. Levine, O. Sharir,
+A. Ziv, A. Shashua, *On the Long-Term Memory of Deep Recurrent Networks*, arXiv:1710.09431; A. Ziv,
+*Depth Enables Long-Term Memory for Recurrent Neural Networks*, arXiv:2003.10163).
 
-What is known (SCIENCE.md §4):
+What is known (derivations on the documentation's *Concepts and theory* page):
 
 | statement | status |
 |---|---|
@@ -452,14 +454,15 @@ def nb04():
 
 An LSTM forget gate value `f` implies a memory time scale `τ = −1/ln f`. That reading is justified
 only while the gradient of the loss with respect to the cell state decays exponentially going back
-in time, `‖∂L/∂c_{T−k}‖ ∝ exp(−k/τ)` — the **gradient condition** (Ohno & Kumagai). `tnrnn.timescale`
+in time, `‖∂L/∂c_{T−k}‖ ∝ exp(−k/τ)` — the **gradient condition** (K. Ohno, A. Kumagai, *Recurrent Neural Networks for Learning
+Long-term Temporal Dependencies with Reanalysis of Time Scale Representation*, arXiv:2111.03282). `tnrnn.timescale`
 measures both on a model and task: the distribution of gate time scales over data, time and units,
 and the gradient profile with a least-squares exponential fit. The verdict rule: the condition
 *holds* when the fitted rate is > 0 and R² ≥ 0.9.
 
 What is proven here: for a constant forget gate the rate is exactly `−ln f` (tested in
 `tests/test_timescale.py`). Everything below is **measured** on one seed of a small LSTM on the
-adding task; the variants are the published gate constructions (SCIENCE.md §11)."""),
+adding task; the variants are published gate constructions, each named by its origin."""),
         code(SETUP),
         code("""
 import copy
