@@ -48,9 +48,11 @@ def nb01():
 The **Start-End separation rank** of a function of a sequence `x_1..x_T` is the least number of
 terms `g(x_1..x_{T/2}) g'(x_{T/2+1}..x_T)` that sum to it: how strongly a network can tie the first
 half of a sequence to the second. For a Recurrent Arithmetic Circuit (RAC) with M templates, hidden
-width R and depth L it equals the rank of the grid tensor's matricization.
+width R and depth L it equals the rank of the grid tensor's matricization (Y. Levine, O. Sharir,
+A. Ziv, A. Shashua, *On the Long-Term Memory of Deep Recurrent Networks*, arXiv:1710.09431; A. Ziv,
+*Depth Enables Long-Term Memory for Recurrent Neural Networks*, arXiv:2003.10163).
 
-What is known (SCIENCE.md §4):
+What is known (derivations on the documentation's *Concepts and theory* page):
 
 | statement | status |
 |---|---|
@@ -203,9 +205,10 @@ def nb02():
 # 02 · RACs as tensor networks
 
 A RAC over T steps is a tensor network (`tnrnn.tensor_network`, a quimb `TensorNetwork`). Depth 1
-is a matrix product state. For depth L > 1 every use of a lower layer's state needs its own copy of
-the sub-network that computes it (a network cannot copy a vector), so the input `x_t` appears
-`C(T−1−t+L−1, L−1)` times, all copies sharing the open index `x{t}` (a hyperedge).
+is a tensor train whose bonds are hyperedges (the element-wise product); `tnrnn.tensornet.to_mps`
+turns it into a quimb `MatrixProductState`. For depth L > 1 every use of a lower layer's state needs
+its own copy of the sub-network that computes it (a network cannot copy a vector), so the input `x_t`
+appears `C(T−1−t+L−1, L−1)` times, all copies sharing the open index `x{t}` (a hyperedge).
 
 This notebook compiles, draws and contracts shallow and deep RACs, compares the **min-cut** bound of
 the network (an upper bound on the separation rank, proven by the cut argument) with the **exact
@@ -215,7 +218,7 @@ generic rank**, and measures what contracting the duplicated network costs as de
 import numpy as np
 
 from tnrnn.contract import contract, plan_contraction
-from tnrnn.tensornet import mincut_bound, network_structure"""),
+from tnrnn.tensornet import mincut_bound, network_structure, output_inds, to_mps, with_inputs"""),
         md("## Compile and contract"),
         code("""
 T = 6
@@ -223,7 +226,7 @@ for depth in (1, 2):
     spec = tnrnn.RACSpec(templates=2, hidden=3, depth=depth)
     weights = tnrnn.RACWeights.gaussian(spec, seed=0)
     tn = tnrnn.tensor_network(weights, T)
-    grid = tn.contract(output_inds=[f"x{t}" for t in range(T)]).data
+    grid = tn.contract(output_inds=output_inds(T)).data  # name the open indices: they are hyperedges
     same = np.allclose(grid, tnrnn.grid_tensor(weights, T))
     copies = [len(tn.ind_map[f"x{t}"]) for t in range(T)]
     print(f"depth {depth}: {tn.num_tensors} tensors, uses of x_t per t = {copies}, "
@@ -231,6 +234,29 @@ for depth in (1, 2):
     exact = contract(tnrnn.RACWeights.random_mod_p(spec, 2_147_483_647, seed=1), T, "start-end",
                      output="matrix")
     print(f"   exact contraction mod p of [A]_(S,E): shape {exact.shape}, dtype {exact.dtype}")"""),
+        md("""
+## With quimb's own calls
+
+Because inputs and states are hyperedges, quimb needs the open indices named
+(`output_inds(T)`). `hyperedges=False` inserts COPY tensors instead, so `outer_inds()` are the
+inputs and a bare `contract()` works; `with_inputs` gives every use of an input its own feature
+vector (a deep RAC is not multilinear in its inputs); `to_mps` gives depth 1 as a quimb
+`MatrixProductState`, whose Schmidt values at the middle bond show its Start-End rank R."""),
+        code("""
+spec = tnrnn.RACSpec(templates=2, hidden=3, depth=2)
+weights = tnrnn.RACWeights.gaussian(spec, seed=0)
+plain = tnrnn.tensor_network(weights, T, hyperedges=False)
+print("outer_inds:", sorted(plain.outer_inds()), "| COPY tensors:", len(plain.select_tensors("COPY")))
+print("bare contract() == grid_tensor:",
+      np.allclose(plain.contract().transpose(*output_inds(T)).data, tnrnn.grid_tensor(weights, T)))
+features = np.random.default_rng(0).normal(size=(T, 2))
+y = with_inputs(tnrnn.tensor_network(weights, T), features).contract(output_inds=())
+print("with_inputs == evaluate_features:", np.isclose(y, tnrnn.evaluate_features(weights, features[None])[0]))
+mps = to_mps(tnrnn.RACWeights.gaussian(tnrnn.RACSpec(2, 3, 1), seed=0), T)
+mps.canonicalize_(T // 2)
+schmidt = mps.schmidt_values(T // 2)
+print(type(mps).__name__, "bond dims", mps.bond_sizes(), "| Schmidt values at the middle:",
+      np.array2string(schmidt, precision=3))"""),
         md("""
 ## Drawing the networks
 
@@ -319,7 +345,7 @@ plt.show()"""),
 **Reading.** The number of tensors grows linearly in T at depth 1 and like T^L for depth L; the
 flops of the best path grow with it (and the output itself has M^T entries). This is why tnrnn's
 rank routes do not contract the duplicated network for long sequences: the scalable method works
-through the state at the cut instead (README, "Long sequences")."""),
+through the state at the cut instead (documentation: *Computing ranks*, "Long sequences")."""),
     ]
 
 
@@ -455,14 +481,15 @@ def nb04():
 
 An LSTM forget gate value `f` implies a memory time scale `τ = −1/ln f`. That reading is justified
 only while the gradient of the loss with respect to the cell state decays exponentially going back
-in time, `‖∂L/∂c_{T−k}‖ ∝ exp(−k/τ)` — the **gradient condition** (Ohno & Kumagai). `tnrnn.timescale`
+in time, `‖∂L/∂c_{T−k}‖ ∝ exp(−k/τ)` — the **gradient condition** (K. Ohno, A. Kumagai, *Recurrent Neural Networks for Learning
+Long-term Temporal Dependencies with Reanalysis of Time Scale Representation*, arXiv:2111.03282). `tnrnn.timescale`
 measures both on a model and task: the distribution of gate time scales over data, time and units,
 and the gradient profile with a least-squares exponential fit. The verdict rule: the condition
 *holds* when the fitted rate is > 0 and R² ≥ 0.9.
 
 What is proven here: for a constant forget gate the rate is exactly `−ln f` (tested in
 `tests/test_timescale.py`). Everything below is **measured** on one seed of a small LSTM on the
-adding task; the variants are the published gate constructions (SCIENCE.md §11)."""),
+adding task; the variants are published gate constructions, each named by its origin."""),
         code(SETUP),
         code("""
 import copy

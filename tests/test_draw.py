@@ -44,3 +44,22 @@ def test_cut_edges_are_highlighted():
     assert "rank <= 27" in fig.axes[0].get_title()
     plain = draw_network(RACSpec(2, 3, 2), 4, show_cut=False)
     assert not [line for line in plain.axes[0].lines if line.get_linewidth() > 3]
+
+
+def test_quimb_draw_accepts_the_positions(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tnrnn.circuits import RACWeights
+    from tnrnn.draw import quimb_positions
+    from tnrnn.tensornet import output_inds, tensor_network
+
+    spec, length = RACSpec(2, 2, 2), 4
+    tn = tensor_network(RACWeights.gaussian(spec, seed=0), length)
+    fix = quimb_positions(spec, length)
+    for tensor in tn:  # every tensor is fixed by its own tag tuple
+        assert len(tn.select_tensors(next(k for k in fix if isinstance(k, tuple) and set(k) == set(tensor.tags)),
+                                     which="all")) == 1
+    fig = tn.draw(fix=fix, output_inds=output_inds(length), return_fig=True)
+    fig.savefig(tmp_path / "quimb.png")
+    assert (tmp_path / "quimb.png").stat().st_size > 5_000

@@ -1,6 +1,7 @@
-"""The README's command-line examples print what the README says they print.
+"""The command-line examples of the README and of the documentation (``docs/*.md``) print
+what they say they print.
 
-Python examples in the README run as doctests (``--doctest-glob=README.md``). Here every
+Python examples there run as doctests (``--doctest-glob=*.md``). Here every
 ```console block is run: a line starting with ``$ tnrnn`` is a command, the lines after it
 are its expected output, compared with doctest's ELLIPSIS matching (``...`` stands for
 anything).
@@ -17,12 +18,15 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def console_examples() -> list[tuple[str, str]]:
+def console_examples(pages=PAGES) -> list[tuple[str, str]]:
     examples = []
-    for block in re.findall(r"```console\n(.*?)```", README.read_text(), flags=re.S):
+    blocks = [b for page in pages for b in re.findall(r"```console\n(.*?)```", page.read_text(), flags=re.S)]
+    for block in blocks:
         command, expected = None, []
         for line in block.splitlines():
             if line.startswith("$ "):
@@ -37,7 +41,8 @@ def console_examples() -> list[tuple[str, str]]:
 
 
 def test_readme_has_console_examples():
-    assert len(console_examples()) >= 2
+    assert len(console_examples([README])) >= 1
+    assert len(console_examples()) >= 10
 
 
 @pytest.mark.parametrize("command, expected", console_examples(), ids=lambda v: v[:60])
@@ -49,4 +54,4 @@ def test_console_example(command, expected, tmp_path):
     assert proc.returncode == 0, proc.stderr
     checker = doctest.OutputChecker()
     ok = checker.check_output(expected.strip() + "\n", proc.stdout.strip() + "\n", doctest.ELLIPSIS)
-    assert ok, f"README says:\n{expected}\n\nbut `{command}` printed:\n{proc.stdout}"
+    assert ok, f"the docs say:\n{expected}\n\nbut `{command}` printed:\n{proc.stdout}"

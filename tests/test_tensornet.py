@@ -36,7 +36,7 @@ def test_input_copies_and_tensor_count(depth, length):
     spec = RACSpec(2, 2, depth)
     tn = tensor_network(RACWeights.gaussian(spec, seed=0), length)
     assert tn.num_tensors == predicted_tensors(spec, length)
-    for t in range(length):  # SCIENCE.md §7: x_j (1-based j = t+1) appears C(T-j+L-1, L-1) times
+    for t in range(length):  # x_j (1-based j = t+1) appears C(T-j+L-1, L-1) times
         assert len(tn.ind_map[f"x{t}"]) == comb(length - (t + 1) + depth - 1, depth - 1)
     assert sum(len(tn.ind_map[f"x{t}"]) for t in range(length)) == comb(length + depth - 1, depth)
     # every internal index joins at most three tensors: the two producers and one consumer
@@ -58,7 +58,7 @@ def test_tags_select_time_layer_copy_and_role():
     assert {t for x in layer1_at_0 for t in x.tags if t.startswith("C")} == {"C0", "C1", "C2", "C3"}
     assert all(x.inds[1] == "x0" for x in layer1_at_0)
     depth1 = tensor_network(RACWeights.gaussian(RACSpec(2, 3, 1), seed=1), 5)
-    assert all("C0" in x.tags for x in depth1)  # depth 1 is a plain MPS: no duplication
+    assert all("C0" in x.tags for x in depth1)  # depth 1 is a tensor train: no duplication
 
 
 def test_modular_network_holds_residues():
@@ -159,3 +159,65 @@ def test_structure_is_cached_and_weight_independent():
     b = tensor_network(RACWeights.gaussian(spec, seed=1), 5)
     assert [x.inds for x in a] == [x.inds for x in b]
     assert list(itertools.chain(*(x.tags for x in a))) == list(itertools.chain(*(x.tags for x in b)))
+
+
+# quimb-native use: documented output indices, input vectors, no-hyperedge networks, a real MPS
+
+
+@pytest.mark.parametrize("depth, length", [(1, 5), (2, 6), (3, 4)])
+def test_grid_tensor_from_one_documented_quimb_call(depth, length):
+    from tnrnn.tensornet import output_inds
+
+    w = RACWeights.gaussian(RACSpec(2, 2, depth), seed=depth)
+    tn = tensor_network(w, length)
+    got = tn.contract(output_inds=output_inds(length)).data
+    np.testing.assert_allclose(got, brute_force_grid(w, length).astype(float), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("depth, length", [(1, 4), (2, 6), (3, 4)])
+def test_without_hyperedges_quimb_sees_the_inputs_as_the_open_indices(depth, length):
+    from tnrnn.tensornet import output_inds
+
+    w = RACWeights.gaussian(RACSpec(2, 3, depth), seed=depth + 5)
+    tn = tensor_network(w, length, hyperedges=False)
+    assert sorted(tn.outer_inds()) == sorted(output_inds(length))
+    assert max(len(tids) for tids in tn.ind_map.values()) <= 2
+    assert len(tn.select_tensors("COPY")) > 0
+    got = tn.contract().transpose(*output_inds(length)).data  # a bare contract() works
+    np.testing.assert_allclose(got, brute_force_grid(w, length).astype(float), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_with_inputs_evaluates_the_rac_on_any_features(depth):
+    from tnrnn.circuits import evaluate_features
+    from tnrnn.tensornet import with_inputs
+
+    w = RACWeights.gaussian(RACSpec(3, 2, depth), seed=depth)
+    features = np.random.default_rng(depth).normal(size=(5, 3))
+    y = with_inputs(tensor_network(w, 5), features).contract(output_inds=())
+    assert np.isclose(float(y), evaluate_features(w, features[None])[0], rtol=1e-10)
+    onehot = np.eye(3)[[0, 2, 1, 1, 0]]  # one-hot rows: one grid-tensor entry
+    y = with_inputs(tensor_network(w, 5), onehot).contract(output_inds=())
+    assert np.isclose(float(y), brute_force_grid(w, 5)[0, 2, 1, 1, 0], rtol=1e-10)
+    with pytest.raises(ValueError, match="hyperedges=True"):
+        with_inputs(tensor_network(w, 5, hyperedges=False), features)
+    with pytest.raises(ValueError, match="one row per time step"):
+        with_inputs(tensor_network(w, 5), features[:4])
+
+
+def test_depth1_converts_to_a_quimb_mps_with_the_rac_grid_and_schmidt_rank():
+    import quimb.tensor as qtn
+
+    from tnrnn.tensornet import to_mps
+
+    w = RACWeights.gaussian(RACSpec(3, 2, 1), seed=3)
+    mps = to_mps(w, 6)
+    assert isinstance(mps, qtn.MatrixProductState)
+    assert mps.L == 6 and mps.max_bond() == 2 and mps.site_ind(0) == "x0"
+    np.testing.assert_allclose(mps.to_dense().reshape((3,) * 6), brute_force_grid(w, 6).astype(float),
+                               rtol=1e-10, atol=1e-12)
+    mps.canonicalize_(2)  # quimb's own Schmidt values at the middle bond: rank R = 2
+    schmidt = mps.schmidt_values(3)
+    assert int(np.sum(schmidt > 1e-12 * schmidt.max())) == 2
+    with pytest.raises(ValueError, match="only a depth-1 RAC is an MPS"):
+        to_mps(RACWeights.gaussian(RACSpec(2, 2, 2), seed=0), 4)

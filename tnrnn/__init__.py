@@ -38,6 +38,7 @@ _EXPORTS = {
     "separation_rank": "tnrnn.rank",
     "generic_rank": "tnrnn.rank",
     "depth_table": "tnrnn.depthtable",
+    "compare": "tnrnn.comparison",
     "rank_profile": "tnrnn.profile",
     "TrainConfig": "tnrnn.nn",
     "make_task": "tnrnn.nn",

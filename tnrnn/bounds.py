@@ -1,4 +1,4 @@
-"""Closed-form bounds on the generic separation rank of a RAC (SCIENCE.md §4).
+"""Closed-form bounds on the generic separation rank of a RAC (derivations: the documentation's *Concepts and theory* page).
 
 Each bound states its status: **paper** (a theorem of the source papers),
 **derived** (our derivation, given in its docstring), **trivial**. All are exact
@@ -146,7 +146,7 @@ def input_copies(depth: int, length: int, t: int) -> int:
     """How often input ``x_t`` (0-based) enters the output: ``C(T-1-t + L-1, L-1)``.
 
     The output is a polynomial of exactly this degree in ``W^{I,1} f(x_t)``: each copy of
-    the layer-1 chain in the duplicated network (SCIENCE.md §7) reads ``x_t`` once.
+    the layer-1 chain in the duplicated network (:mod:`tnrnn.tensornet`) reads ``x_t`` once.
 
     Examples
     --------
@@ -222,7 +222,7 @@ class Bounds:
 
 
 def bounds(spec: RACSpec, length: int, partition: Partition | None = None) -> Bounds:
-    """Every closed form of SCIENCE.md §4 for ``spec`` at ``length`` and ``partition``.
+    """Every closed form of this module for ``spec`` at ``length`` and ``partition``.
 
     Parameters
     ----------

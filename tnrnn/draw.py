@@ -5,6 +5,12 @@ lower layer's chain once per use) is one row, upper layers on top and the copies
 lower chain stacked under the layer that uses them. Tensors of the start set S and the
 end set E have two colours; the bonds of a minimum S/E cut (:func:`tnrnn.tensornet.mincut_bound`)
 are drawn thick and red. Open input legs ``x_t`` end on labelled terminals at the bottom.
+
+The same positions drive quimb's own drawing: :func:`quimb_positions` gives a ``fix``
+mapping for :meth:`quimb.tensor.TensorNetwork.draw`::
+
+    tn = tnrnn.tensor_network(weights, T)
+    tn.draw(fix=quimb_positions(weights.spec, T), output_inds=output_inds(T))
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ from tnrnn.tensornet import mincut_bound, network_structure
 if TYPE_CHECKING:
     import matplotlib.figure
 
-__all__ = ["draw_network", "network_layout", "MAX_DRAW_TENSORS"]
+__all__ = ["draw_network", "network_layout", "quimb_positions", "MAX_DRAW_TENSORS"]
 
 #: Diagrams with more tensors than this are refused (they would be unreadable).
 MAX_DRAW_TENSORS = 600
 
-_S_COLOUR, _E_COLOUR, _CUT_COLOUR = "#4C72B0", "#DD8452", "#C44E52"
+# Okabe-Ito (tnrnn.style): blue for S, orange for E, vermillion for the cut
+_S_COLOUR, _E_COLOUR, _CUT_COLOUR = "#0072B2", "#E69F00", "#D55E00"
 
 
 def network_layout(spec: RACSpec, length: int) -> tuple[dict[int, tuple[float, float]], dict[str, tuple]]:
@@ -91,6 +98,29 @@ def network_layout(spec: RACSpec, length: int) -> tuple[dict[int, tuple[float, f
     for t in range(length):
         index_xy[f"x{t}"] = (t, bottom)
     return tensor_xy, index_xy
+
+
+def quimb_positions(spec: RACSpec, length: int) -> dict:
+    """Positions for ``tn.draw(fix=...)`` of the quimb network of :func:`tnrnn.tensor_network`.
+
+    Keys are what quimb's ``fix`` accepts: the tag tuple that identifies each weight tensor
+    (role, ``T{t}``, ``L{l}``, ``C{c}``) and the names of the state and input indices
+    (quimb draws a hyperedge as a node). Values are ``(x, y)``: time left to right, upper
+    layers on top, as in :func:`draw_network`.
+
+    Examples
+    --------
+    >>> pos = quimb_positions(RACSpec(2, 2, 1), 3)
+    >>> pos[("OUTPUT", "T2", "L1", "C0")][0] > pos[("INPUT", "T0", "L1", "C0")][0]
+    True
+    >>> sorted(k for k in pos if isinstance(k, str) and k.startswith("x"))
+    ['x0', 'x1', 'x2']
+    """
+    tensor_xy, index_xy = network_layout(spec, length)
+    slots = network_structure(spec, length).slots
+    positions: dict = {slots[i].tags: xy for i, xy in tensor_xy.items()}
+    positions.update(index_xy)
+    return positions
 
 
 def draw_network(spec: RACSpec, length: int, partition: Partition | str = "start-end", *,
@@ -216,5 +246,7 @@ def draw_network(spec: RACSpec, length: int, partition: Partition | str = "start
     ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     if out is not None:
-        fig.savefig(out, dpi=110)
+        from tnrnn import style
+
+        style.save(fig, out)
     return fig

@@ -13,9 +13,29 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["JOBS", "OUTPUTS", "reproduce"]
+__all__ = ["JOBS", "OUTPUTS", "config_path", "reproduce"]
 
-_REPO = Path(__file__).resolve().parents[1]
+CONFIGS = "tnrnn.experiments.configs"
+"""Package holding the sweep configs (package data, so an installed ``tnrnn`` finds them)."""
+
+
+def config_path(name: str) -> Path:
+    """Path of a bundled sweep config, e.g. ``config_path("quick_sweep.toml")``.
+
+    The configs ship inside the package (``tnrnn/experiments/configs/``) and are found with
+    :mod:`importlib.resources`, so this works from a checkout and after a non-editable install.
+
+    Examples
+    --------
+    >>> config_path("quick_sweep.toml").name
+    'quick_sweep.toml'
+    """
+    from importlib.resources import files
+
+    path = Path(str(files(CONFIGS).joinpath(name)))
+    if not path.is_file():
+        raise ValueError(f"no bundled sweep config {name!r} in {path.parent}")
+    return path
 
 
 def _cli(*argv) -> None:
@@ -28,9 +48,20 @@ def _cli(*argv) -> None:
 
 def _demo(out: Path, runs: Path, quick: bool) -> list[Path]:
     path = out / "demo_rank_vs_length.png"
-    lengths = ["--lengths", 2, 4, 6, 8] if quick else []
-    _cli("demo", "--out", path, *lengths)
+    # full size: --max-block 6561 (= 3^8) certifies depth 3 at T = 16 too (a few minutes)
+    sizes = ["--lengths", 2, 4, 6, 8] if quick else ["--max-block", 6561]
+    _cli("demo", "--out", path, *sizes)
     return [path]
+
+
+def _compare(out: Path, runs: Path, quick: bool) -> list[Path]:
+    from tnrnn.comparison import compare
+
+    path = out / "compare_rank_vs_length.png"
+    lengths = [2, 4, 6, 8] if quick else [2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32, 40, 48]
+    # max_block 6561 = 3^8: depth 3 is certified up to T = 16 (the 6561-row block takes minutes)
+    compare(3, 3, [1, 2, 3], lengths, max_block=6561, progress=False).plot(path, svg=True)
+    return [path, path.with_suffix(".svg")]
 
 
 def _depth_table(out: Path, runs: Path, quick: bool) -> list[Path]:
@@ -53,6 +84,10 @@ def _networks(out: Path, runs: Path, quick: bool) -> list[Path]:
         path = out / f"network_depth{depth}.png"
         _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6, "--out", path)
         paths.append(path)
+        if depth == 2:  # the front page shows this one: an SVG next to the PNG
+            _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6,
+                 "--out", path.with_suffix(".svg"))
+            paths.append(path.with_suffix(".svg"))
     return paths
 
 
@@ -82,7 +117,7 @@ def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
     paths = []
     for name, config in configs.items():
         db = runs / f"sweep_{name}.sqlite"
-        _cli("sweep", _REPO / "experiments" / config, "--db", db, "--no-progress")
+        _cli("sweep", config_path(config), "--db", db, "--no-progress")
         _cli("report", "--db", db, "--out", out / f"sweep_{name}", "--threshold", 0.8)
         paths += sorted(out.glob(f"sweep_{name}_*.png"))
     return paths
@@ -105,6 +140,7 @@ def _linear(out: Path, runs: Path, quick: bool) -> list[Path]:
 #: Figure jobs by name, in the order they run: ``job(out_dir, runs_dir, quick) -> files``.
 JOBS: dict[str, Callable[[Path, Path, bool], list[Path]]] = {
     "demo": _demo,
+    "compare": _compare,
     "depth-table": _depth_table,
     "rank-profile": _rank_profile,
     "networks": _networks,
@@ -117,9 +153,10 @@ JOBS: dict[str, Callable[[Path, Path, bool], list[Path]]] = {
 #: The figure files each job owns (glob patterns under ``figures/``).
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "demo": ("demo_rank_vs_length.png",),
+    "compare": ("compare_rank_vs_length.png", "compare_rank_vs_length.svg"),
     "depth-table": ("depth_table.png",),
     "rank-profile": ("rank_profile.png",),
-    "networks": ("network_depth*.png",),
+    "networks": ("network_depth*.png", "network_depth2.svg"),
     "training": ("training_*.png",),
     "sweeps": ("sweep_*.png",),
     "timescale": ("timescale_*.png",),

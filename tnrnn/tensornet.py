@@ -1,8 +1,8 @@
 """Compile a RAC into a quimb tensor network, view it as a graph, bound ranks by min-cut.
 
-The network of a depth-L RAC over T time steps (SCIENCE.md §7)::
+The network of a depth-L RAC over T time steps::
 
-    depth 1 (an MPS with hyperedges for the element-wise product):
+    depth 1 (a tensor train whose bonds are hyperedges, for the element-wise product):
 
         x0        x1        x2              open input indices (one-hot templates)
         |         |         |
@@ -17,13 +17,39 @@ For depth L > 1, ``h^{l-1}_t`` feeds both layer l at t and layer l-1 at t+1, and
 network cannot copy a vector: every use gets its own copy of the lower sub-network. The
 network is then a tree of tensors whose leaves are the input tensors, and the open input
 index ``x{t}`` of time t is shared by all ``C(T-1-t+L-1, L-1)`` copies of ``h^1_t``
-(another hyperedge; contract with ``output_inds``).
+(another hyperedge).
+
+Using the network with quimb
+----------------------------
+Because of the hyperedges, quimb cannot guess which indices are open: ``tn.outer_inds()``
+lists only the indices that happen to appear once, and a bare ``tn.contract()`` refuses
+indices that appear more than twice. Name the open indices with :func:`output_inds`:
+
+* grid tensor (axes ``x0 .. x{T-1}``, each of dim M)::
+
+      tn.contract(output_inds=output_inds(T)).data
+
+* the output ``y`` for feature vectors ``f(x_t)`` (one row per time step): :func:`with_inputs`
+  gives every use of input t its own copy of ``f(x_t)``; contract everything::
+
+      with_inputs(tn, features).contract(output_inds=())
+
+* a network with no hyperedges, for tools that expect every index on at most two tensors:
+  ``tensor_network(weights, T, hyperedges=False)`` inserts quimb COPY tensors; its
+  ``outer_inds()`` are exactly the input indices and a bare ``tn.contract()`` works;
+
+* depth 1 as a real :class:`quimb.tensor.MatrixProductState` (site index ``x{t}``, bond
+  dimension R): :func:`to_mps`;
+
+* drawing with quimb's own layout: ``tn.draw(fix=tnrnn.draw.quimb_positions(spec, T))``.
 
 Naming (time steps are 0-based, as in :mod:`tnrnn.partitions`; layers are 1-based):
 
 * open input index of time t: ``x{t}``;
 * state index of copy c of ``h^l_t``: ``h{l}_{t}_c{c}``;
-* tags: ``T{t}``, ``L{l}``, ``C{c}`` and the role ``INPUT``, ``HIDDEN`` or ``OUTPUT``.
+* tags: ``T{t}``, ``L{l}``, ``C{c}`` and the role ``INPUT``, ``HIDDEN`` or ``OUTPUT``
+  (``COPY`` for the COPY tensors of ``hyperedges=False``, ``FEATURE`` for input vectors).
+  The four tags of a weight tensor identify it uniquely.
 
 The structure does not depend on the weights: :func:`network_structure` builds it once
 (cached) and :func:`tensor_network` fills in the weights.
@@ -61,6 +87,9 @@ __all__ = [
     "to_networkx",
     "mincut_bound",
     "input_index",
+    "output_inds",
+    "with_inputs",
+    "to_mps",
 ]
 
 #: Default limit on the number of tensors of a compiled network.
@@ -80,6 +109,121 @@ def input_index(t: int) -> str:
     'x3'
     """
     return f"x{t}"
+
+
+def output_inds(length: int) -> tuple[str, ...]:
+    """The open indices ``("x0", ..., "x{T-1}")`` of a network over ``length`` steps.
+
+    ``tn.contract(output_inds=output_inds(T))`` is the grid tensor, axes in time order.
+
+    Examples
+    --------
+    >>> output_inds(3)
+    ('x0', 'x1', 'x2')
+    """
+    return tuple(input_index(t) for t in range(_check_length(length)))
+
+
+def with_inputs(tn: qtn.TensorNetwork, features) -> qtn.TensorNetwork:
+    """The network with feature vectors ``f(x_t)`` plugged into every use of each input.
+
+    A deep RAC uses input t in several duplicated sub-networks, and each use needs its own
+    copy of ``f(x_t)`` (the RAC is a polynomial of degree > 1 in the features for depth > 1,
+    not a multilinear function of one vector per index). This returns a copy of ``tn`` in
+    which every tensor carrying ``x{t}`` gets its own vector tensor (tags ``FEATURE``,
+    ``T{t}``); contracting everything gives the RAC's output::
+
+        with_inputs(tn, features).contract(output_inds=())
+
+    One-hot rows give one entry of the grid tensor.
+
+    Parameters
+    ----------
+    tn : quimb.tensor.TensorNetwork
+        From :func:`tensor_network` with ``hyperedges=True`` (the default).
+    features : array_like, shape (T, M)
+        Row t is the feature vector of time t.
+
+    Raises
+    ------
+    ValueError
+        For a features array of the wrong shape, or a network made with ``hyperedges=False``
+        (its COPY tensors would feed the same vector to every use at once).
+
+    Examples
+    --------
+    >>> from tnrnn.circuits import evaluate_features
+    >>> w = RACWeights.gaussian(RACSpec(2, 3, 2), seed=0)
+    >>> f = np.random.default_rng(0).normal(size=(4, 2))
+    >>> y = with_inputs(tensor_network(w, 4), f).contract(output_inds=())
+    >>> bool(np.isclose(y, evaluate_features(w, f[None])[0]))
+    True
+    """
+    import quimb.tensor as qtn
+
+    features = np.asarray(features)
+    length = len([ix for ix in tn.ind_map if ix.startswith("x") and ix[1:].isdigit()])
+    if features.ndim != 2 or features.shape[0] != length:
+        raise ValueError(f"features must have shape ({length}, M), one row per time step, got {features.shape}")
+    if "COPY" in tn.tag_map:
+        raise ValueError("plug inputs into a network built with hyperedges=True (the default)")
+    out = tn.copy()
+    for t in range(length):
+        ix = input_index(t)
+        for j, tid in enumerate(sorted(out.ind_map[ix])):
+            out.tensor_map[tid].reindex_({ix: f"{ix}.f{j}"})
+            out.add_tensor(qtn.Tensor(features[t], inds=(f"{ix}.f{j}",), tags=("FEATURE", f"T{t}")), virtual=True)
+    return out
+
+
+def to_mps(weights: RACWeights, length: int) -> qtn.MatrixProductState:
+    """A depth-1 RAC as a :class:`quimb.tensor.MatrixProductState` (site indices ``x{t}``, bond dim R).
+
+    Site t holds ``A_t[a, r, m] = W^H[r, a] W^I[r, m]`` (the element-wise product folded into
+    one tensor); the first site is ``W^I`` (the initial state convention ``W^H h_0 = 1``) and
+    the last absorbs the readout ``W^O``. ``to_mps(w, T).to_dense()`` is the flattened grid
+    tensor, and every quimb MPS method (canonical forms, Schmidt values at a bond, ...) applies.
+
+    Parameters
+    ----------
+    weights : RACWeights
+        Real weights of depth 1.
+    length : int
+        T, at least 2.
+
+    Raises
+    ------
+    ValueError
+        For depth > 1 (a deep RAC is a tree of duplicated sub-networks, not an MPS), modular
+        weights, or ``length < 2``.
+
+    Examples
+    --------
+    >>> from tnrnn.grid import grid_tensor
+    >>> w = RACWeights.gaussian(RACSpec(2, 3, 1), seed=0)
+    >>> mps = to_mps(w, 5)
+    >>> mps.L, mps.max_bond()
+    (5, 3)
+    >>> bool(np.allclose(mps.to_dense().reshape((2,) * 5), grid_tensor(w, 5)))
+    True
+    """
+    import quimb.tensor as qtn
+
+    if weights.spec.depth != 1:
+        raise ValueError(f"only a depth-1 RAC is an MPS, got depth {weights.spec.depth}; "
+                         "use tensor_network() for deeper ones")
+    if weights.modulus is not None:
+        raise ValueError("to_mps needs real weights (an MPS of residues would overflow in quimb's float math)")
+    length = _check_length(length)
+    if length < 2:
+        raise ValueError(f"to_mps needs length >= 2, got {length}")
+    w_in, w_h, w_out = (np.asarray(a, dtype=np.float64) for a in (weights.input[0], weights.hidden[0],
+                                                                   weights.output))
+    middle = np.einsum("ra,rm->arm", w_h, w_in)  # (left a, right r, physical m)
+    arrays = [w_in]  # (right r, physical m)
+    arrays += [middle] * (length - 2)
+    arrays.append(np.einsum("r,ra,rm->am", w_out, w_h, w_in))  # (left a, physical m)
+    return qtn.MatrixProductState(arrays, shape="lrp", site_ind_id="x{}", site_tag_id="T{}")
 
 
 def copies(depth: int, length: int, layer: int, t: int) -> int:
@@ -256,7 +400,8 @@ def _new_copy(counters, layer, t):
     return layer, t, f"h{layer}_{t}_c{copy}", copy
 
 
-def tensor_network(weights: RACWeights, length: int, *, max_tensors: int | None = None) -> qtn.TensorNetwork:
+def tensor_network(weights: RACWeights, length: int, *, hyperedges: bool = True,
+                   max_tensors: int | None = None) -> qtn.TensorNetwork:
     """Compile a RAC with one-hot inputs into a quimb ``TensorNetwork``.
 
     Parameters
@@ -266,14 +411,20 @@ def tensor_network(weights: RACWeights, length: int, *, max_tensors: int | None 
         int64 without reductions; use :mod:`tnrnn.contract` for exact results.
     length : int
         T.
+    hyperedges : bool
+        ``True`` (default): states and inputs are hyperedges, as described in the module
+        docstring; contract with ``output_inds=output_inds(T)``. ``False``: every hyperedge
+        is replaced by a chain of order-3 COPY tensors (tag ``COPY``), so every index is on
+        at most two tensors, ``tn.outer_inds()`` are the input indices and a bare
+        ``tn.contract()`` gives the grid tensor (transpose it with
+        ``.transpose(*output_inds(T))`` for time order).
     max_tensors : int, optional
         Size guard, default :data:`DEFAULT_MAX_TENSORS`.
 
     Returns
     -------
     quimb.tensor.TensorNetwork
-        Open indices ``x0 .. x{T-1}`` (dim M); contracting with
-        ``output_inds=[f"x{t}" for t in range(T)]`` gives the grid tensor.
+        Open indices ``x0 .. x{T-1}`` (dim M), see :func:`output_inds`.
 
     Raises
     ------
@@ -290,13 +441,45 @@ def tensor_network(weights: RACWeights, length: int, *, max_tensors: int | None 
     True
     >>> len(tn.select_tensors(["INPUT", "L1"], which="all"))  # x_t appears C(T-t, 1) times
     6
+    >>> plain = tensor_network(w, 3, hyperedges=False)
+    >>> sorted(plain.outer_inds())
+    ['x0', 'x1', 'x2']
+    >>> bool(np.allclose(plain.contract().transpose(*output_inds(3)).data, a))
+    True
     """
     import quimb.tensor as qtn
 
     structure = network_structure(weights.spec, _check_length(length), max_tensors)
     tensors = [qtn.Tensor(np.array(slot.data(weights)), inds=slot.inds, tags=slot.tags)
                for slot in structure.slots]
-    return qtn.TensorNetwork(tensors, virtual=True)
+    tn = qtn.TensorNetwork(tensors, virtual=True)
+    if not hyperedges:
+        _resolve_hyperedges(tn, set(structure.input_inds))
+    return tn
+
+
+def _resolve_hyperedges(tn, open_inds: set[str]) -> None:
+    """Replace (in place) every index on more than two tensors, and every open index on more
+    than one, by a chain of order-3 COPY tensors; open indices keep their name on the chain."""
+    import quimb.tensor as qtn
+
+    for ix, tids in list(tn.ind_map.items()):
+        is_open = ix in open_inds
+        if len(tids) <= (1 if is_open else 2):
+            continue
+        dim, legs = tn.ind_size(ix), []
+        for j, tid in enumerate(sorted(tids)):
+            tn.tensor_map[tid].reindex_({ix: f"{ix}.{j}"})
+            legs.append(f"{ix}.{j}")
+        if is_open:
+            legs.append(ix)
+        dtype = next(iter(tn.tensor_map.values())).dtype
+        # a chain of order-3 COPY tensors: legs[0], legs[1] -> b0; b0, legs[2] -> b1; ...
+        left = legs[0]
+        for j, leg in enumerate(legs[1:-1]):
+            right = legs[-1] if j == len(legs) - 3 else f"{ix}.b{j}"
+            tn.add_tensor(qtn.COPY_tensor(dim, (left, leg, right), tags=("COPY",), dtype=dtype), virtual=True)
+            left = right
 
 
 def to_networkx(structure: NetworkStructure | qtn.TensorNetwork) -> nx.Graph:

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "rank": "rank",
     "bounds": "bounds",
     "demo": "demo",
+    "compare": "compare",
     "depth-table": "depth_table",
     "train": "train",
     "sweep": "sweep",
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tnrnn",
         description="Start-End separation ranks of recurrent networks, by depth.",
     )
+    from tnrnn import __version__
+
+    parser.add_argument("--version", action="version", version=f"tnrnn {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(f"tnrnn.cli.{module_name}")

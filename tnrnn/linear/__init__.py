@@ -1,9 +1,10 @@
-"""Lens 2 (seed 001): the short-memory bias of linear RNNs.
+"""The short-memory bias of linear RNNs (M. Emami, M. Sahraee-Ardakan, P. Pandit, S. Rangan,
+A. K. Fletcher, "Implicit Bias of Linear RNNs", arXiv:2101.07833).
 
 A linear RNN ``h_t = W h_{t-1} + F x_t``, ``y_t = C h_t`` is a convolution with Markov
 parameters ``K_j = C W^{j-1} F``. Trained from a wide random initialisation it behaves like
 the scaled convolution ``y_t = sum_j beta_j Kt_j x_{t-j+1}`` whose weights ``beta_j^2`` decay
-geometrically in j when ``sigma_w < 1`` (SCIENCE.md §12).
+geometrically in j when ``sigma_w < 1``.
 
 Modules: :mod:`~tnrnn.linear.theory` (lag weights, decay length; numpy only),
 :mod:`~tnrnn.linear.model` (torch modules), :mod:`~tnrnn.linear.kernel` (empirical tangent

@@ -24,16 +24,16 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from tnrnn import style
+
+    plt.rcParams.update(style.rc())  # one style for every tnrnn figure
     return plt
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    tmp.replace(path)  # atomic: never a half-written figure
-    return path
+    from tnrnn import style
+
+    return style.save(fig, path)  # atomic, at style.DPI
 
 
 def _by_width(results):
@@ -75,11 +75,13 @@ def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png
     plt = _pyplot()
     groups = _by_width(results)
     first = results[0]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    from tnrnn import style
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(style.WIDE[0], style.WIDE[1] + 1.2))
     lags = np.array(first.lags)
     ax1.plot(lags, first.theory, "k-", lw=2, label=r"theory $\beta_j^2=(j+1)\sigma_C^2\sigma_F^2\sigma_W^{2(j-1)}$"
              if first.parameterization == "ntk" else r"theory $\beta_j^2$ (standard)")
-    colors = plt.cm.viridis(np.linspace(0, 0.9, len(groups)))
+    colors = [style.color(i) for i in range(len(groups))]
     offsets = np.linspace(-0.25, 0.25, len(groups)) if len(groups) > 1 else [0.0]
     for color, offset, (width, rs) in zip(colors, offsets, groups.items()):
         values = np.array([r.empirical for r in rs])
@@ -89,7 +91,7 @@ def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png
     ax1.set_xlabel("lag j (points shifted sideways by width for legibility)")
     ax1.set_ylabel(r"kernel diagonal $\Theta_{jj}$")
     ax1.set_title(f"lag-space tangent kernel, {first.parameterization}, $\\sigma_W$={first.sigma_w}")
-    ax1.legend(fontsize=7)
+    style.legend_outside(ax1, where="below", ncol=2, fontsize=7)
     widths = np.array(list(groups))
     rel = np.array([np.mean([r.relative_error for r in rs]) for rs in groups.values()])
     off = np.array([np.mean([r.offdiag_ratio for r in rs]) for rs in groups.values()])
@@ -99,7 +101,7 @@ def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png
     ax2.set_xlabel("width n")
     ax2.set_ylabel("deviation from the infinite-width kernel")
     ax2.set_title(f"convergence over width (lags 1..{len(lags)}, mean over draws)")
-    ax2.legend(fontsize=7)
+    style.legend_outside(ax2, where="below", ncol=1, fontsize=7)
     fig.tight_layout()
     out = _save(fig, path)
     plt.close(fig)
@@ -109,7 +111,9 @@ def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png
 def plot_training_equivalence(result, path="figures/linear_training_equivalence.png") -> Path:
     """Loss, learned impulse responses, predictions and the RNN-vs-scaled-model gap of one run."""
     plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    from tnrnn import style
+
+    fig, axes = plt.subplots(2, 2, figsize=(style.WIDE[0], 7.5))
     r = result
     lags = np.arange(1, r.target.size + 1)
     ax = axes[0, 0]
@@ -118,25 +122,25 @@ def plot_training_equivalence(result, path="figures/linear_training_equivalence.
     ax.set_xlabel("gradient step")
     ax.set_ylabel("training MSE")
     ax.set_title(f"same data, same learning rate {r.lr}")
-    ax.legend()
+    style.legend_outside(ax)
     ax = axes[0, 1]
     ax.plot(lags, r.target, "-", color="0.6", lw=4, label="target $K^*_j$")
-    ax.plot(lags, r.markov_rnn[0], ":", color="C3", label="initial $K_j$ (both)")
-    ax.plot(lags, r.markov_rnn[-1], "o", color="C0", label="RNN, trained")
+    ax.plot(lags, r.markov_rnn[0], ":", color=style.color(5), label="initial $K_j$ (both)")
+    ax.plot(lags, r.markov_rnn[-1], "o", color=style.color(0), label="RNN, trained")
     ax.plot(lags, r.markov_conv[-1], "k+", ms=9, label="scaled conv., trained")
     ax.set_xlabel("lag j")
     ax.set_ylabel("Markov parameter $K_j = C W^{j-1} F$")
     ax.set_title(f"learned impulse response after {r.steps[-1]} steps")
-    ax.legend(fontsize=8)
+    style.legend_outside(ax)
     ax = axes[1, 0]
     t = np.arange(1, r.test_target.size + 1)
     ax.plot(t, r.test_target, "-", color="0.6", lw=4, label="target $y^*_t$")
-    ax.plot(t, r.test_rnn, "o-", color="C0", ms=4, label="RNN")
+    ax.plot(t, r.test_rnn, "o-", color=style.color(0), ms=4, label="RNN")
     ax.plot(t, r.test_conv, "k+", ms=9, label="scaled conv.")
     ax.set_xlabel("time step t (held-out sequence)")
     ax.set_ylabel("output")
     ax.set_title(f"predictions: ||y_RNN - y_conv|| / ||y*|| = {r.prediction_gap:.2g}")
-    ax.legend(fontsize=8)
+    style.legend_outside(ax)
     ax = axes[1, 1]
     ax.plot(r.steps, r.markov_gap, "-")
     ax.set_xlabel("gradient step")
@@ -153,11 +157,13 @@ def plot_training_equivalence(result, path="figures/linear_training_equivalence.
 def plot_lag_bias(results, path="figures/linear_lag_bias.png") -> Path:
     """Final error per lag for several sigma_w (RNN, scaled model, diagonal theory) and their ``beta_j^2``."""
     plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     from matplotlib.lines import Line2D
 
+    from tnrnn import style
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(style.WIDE[0], style.WIDE[1] + 1.0))
     floor = 1e-10
-    for color, r in zip(("C0", "C1", "C2", "C3", "C4"), results):
+    for color, r in zip(style.PALETTE, results):
         lags = np.arange(1, r.target.size + 1)
         ax1.semilogy(lags, np.maximum(r.lag_error_rnn, floor), "o", color=color, ms=4)
         ax1.semilogy(lags, np.maximum(r.lag_error_conv, floor), "-", color=color)
@@ -167,14 +173,14 @@ def plot_lag_bias(results, path="figures/linear_lag_bias.png") -> Path:
     ax1.set_xlabel("lag j")
     ax1.set_ylabel(r"$|K_j - K^*_j|$ after training (floored at 1e-10)")
     ax1.set_title(f"error per lag after {results[0].steps[-1]} steps, lr {results[0].lr}; colours as right")
-    style = [Line2D([], [], color="k", marker="o", ls="", ms=4, label=f"linear RNN (n={results[0].width})"),
+    markers = [Line2D([], [], color="k", marker="o", ls="", ms=4, label=f"linear RNN (n={results[0].width})"),
              Line2D([], [], color="k", ls="-", label="scaled convolution"),
              Line2D([], [], color="k", ls=":", lw=2, label="diagonal theory")]
-    ax1.legend(handles=style, fontsize=8, loc="lower right")
+    style.legend_outside(ax1, where="below", handles=markers)
     ax2.set_xlabel("lag j")
     ax2.set_ylabel(r"lag weight $\beta_j^2$ (rate at which lag j is learned)")
     ax2.set_title("why: infinite-width lag weights")
-    ax2.legend(fontsize=8)
+    style.legend_outside(ax2, where="below", ncol=2)
     fig.tight_layout()
     out = _save(fig, path)
     plt.close(fig)

@@ -266,7 +266,7 @@ class ScaledConvolution(nn.Module):
 
     Trained parameters: ``normalized`` (``Kt``, shape (lags, output_size, input_size)) and
     optionally ``direct``. Gradient descent on ``Kt`` moves ``K_j = beta_j Kt_j`` with rate
-    ``beta_j^2``: the infinite-width dynamics of the linear RNN (SCIENCE.md §12).
+    ``beta_j^2``: the infinite-width dynamics of the linear RNN (:mod:`tnrnn.linear.theory`).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Lag weights of the infinite-width tangent kernel of a linear RNN (SCIENCE.md §12).
+"""Lag weights of the infinite-width tangent kernel of a linear RNN (Emami et al., arXiv:2101.07833).
 
 The linear RNN ``h_t = W h_{t-1} + F x_t``, ``y_t = C h_t`` is the convolution
 ``y_t = sum_{j>=1} K_j x_{t-j+1}`` with Markov parameters ``K_j = C W^{j-1} F``. At

@@ -5,7 +5,7 @@ Synthetic data come from a target linear system given by its impulse response ``
 ``x_t ~ N(0, 1)``, targets ``y*_t = sum_j K*_j x_{t-j+1}`` (+ optional noise). Both models
 are trained by full-batch gradient descent (``torch.optim.SGD``, same learning rate, same
 data) on the mean squared error over all time steps, the scaled convolution starting from
-the RNN's initial impulse response. Theory (SCIENCE.md §12): their Markov parameters follow
+the RNN's initial impulse response. Theory (:mod:`tnrnn.linear.theory`): their Markov parameters follow
 the same path as width grows, and lag j converges at rate ``beta_j^2``, so errors grow with
 the lag when ``sigma_w < 1``.
 

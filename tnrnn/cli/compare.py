@@ -1,0 +1,41 @@
+"""``tnrnn compare``: shallow vs deep on one screen, a length x depth pivot table of generic ranks."""
+
+from __future__ import annotations
+
+from tnrnn.cli._common import print_json
+
+HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--templates", "-M", type=int, default=3, help="M, number of templates (default 3)")
+    parser.add_argument("--hidden", "-R", type=int, default=3, help="R, hidden width (default 3)")
+    parser.add_argument("--depths", "-L", type=int, nargs="+", default=[1, 2, 3],
+                        help="depths to compare (default 1 2 3)")
+    parser.add_argument("--lengths", "-T", type=int, nargs="+", default=[8, 16, 40],
+                        help="even lengths T (default 8 16 40)")
+    parser.add_argument("--max-block", type=int, default=2200,
+                        help="cells whose exact block exceeds this many rows show their interval (default 2200)")
+    parser.add_argument("--draws", type=int, default=3, help="random weight draws per cell (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first draw (default 0)")
+    parser.add_argument("--plot", default=None, metavar="FILE", help="save rank against T by depth (PNG or SVG)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (table, summary, cells)")
+
+
+def run(args) -> int:
+    from tnrnn.comparison import compare
+
+    if args.max_block < 1:
+        raise ValueError(f"--max-block must be a positive integer, got {args.max_block}")
+    result = compare(args.templates, args.hidden, args.depths, args.lengths, max_block=args.max_block,
+                     draws=args.draws, seed=args.seed, progress=False)
+    if args.plot:
+        result.plot(args.plot)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    print(result.format())
+    print(result.summary())
+    if args.plot:
+        print(f"plot written to {args.plot}")
+    return 0
