@@ -169,3 +169,15 @@ def test_kill_9_mid_ensemble_resumes_to_the_uninterrupted_result(tmp_path):
             read_metrics(member_dir(tmp_path / "reference", seed)))
         for key in ("steps", "final_loss", "accuracy", "test_accuracy", "best_loss"):
             assert mine[key] == theirs[key], key
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_ensemble_on_cuda_follows_the_cpu_run(tmp_path):
+    config = TrainConfig.preset("paper", task="ses", length=12, word_length=2, depth=2, hidden=8, steps=30,
+                                batch_size=16, eval_every=10, val_size=32, test_size=32)
+    cpu = train_ensemble(config, [0, 1], tmp_path / "cpu", progress=False)
+    gpu = train_ensemble(dataclasses.replace(config, device="cuda"), [0, 1], tmp_path / "gpu", progress=False)
+    for a, b in zip(cpu["members"], gpu["members"]):
+        assert a["steps"] == b["steps"]
+        assert a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-3)

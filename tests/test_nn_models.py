@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def naive_forward(model: DeepRNN, x: torch.Tensor) -> torch.Tensor:
-    """Reference: the RAC recurrences / the cells, written step by step in float64."""
+    """Reference: the recurrences of the cells (see tnrnn.nn.cells), written step by step in float64."""
     x = x.double()
     batch, steps, _ = x.shape
     below = [x[:, t] for t in range(steps)]

@@ -3,8 +3,8 @@
 Our own LSTM and GRU cells, numerically identical to :class:`torch.nn.LSTM` and
 :class:`torch.nn.GRU` (same weight layout, same formulas), that expose their gate
 activations and cell states at every step, stack to depth L, and offer forget gates
-other than the sigmoid (SCIENCE.md §11). Nothing here claims to reproduce the gate of
-seed 000 (Ohno & Kumagai 2021): each variant is named by its published origin.
+other than the sigmoid. Nothing here claims to reproduce the gate of
+K. Ohno and A. Kumagai (arXiv:2111.03282): each variant is named by its published origin.
 
 LSTM step (PyTorch's gate order ``i, f, g, o`` in the rows of ``weight_ih``)::
 

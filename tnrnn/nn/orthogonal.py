@@ -1,4 +1,4 @@
-"""Orthogonal hidden-to-hidden matrices: PyTorch's maps and a scoRNN-style scaled Cayley map.
+"""Orthogonal hidden-to-hidden matrices: PyTorch's maps and scoRNN's scaled Cayley map.
 
 ``orthogonalize(linear, map, init)`` constrains the square ``weight`` of an
 ``nn.Linear`` to be orthogonal, by a parametrization (``torch.nn.utils.parametrize``):
@@ -7,8 +7,9 @@
   :func:`torch.nn.utils.parametrizations.orthogonal` (with its default dynamic
   trivialization: ``W = B · φ(A)``, the base ``B`` fixed to the initial matrix,
   ``φ(0) = I``);
-- ``"scaled_cayley"``: ``W = (I + A)^{-1} (I - A) D`` (Helfrich, Willmott & Ye 2018,
-  scoRNN, the cell of the 002 experiments), ``A`` skew-symmetric, ``D`` a fixed diagonal
+- ``"scaled_cayley"``: ``W = (I + A)^{-1} (I - A) D`` (Helfrich, Willmott & Ye, arXiv:1707.09520,
+  scoRNN, the cell of the experiments of Levine et al., arXiv:1710.09431, and Ziv,
+  arXiv:2003.10163), ``A`` skew-symmetric, ``D`` a fixed diagonal
   of ±1 (the first ``floor(R/2)`` entries -1).
 
 The trainable tensor of every map is ``linear.parametrizations.weight.original``
