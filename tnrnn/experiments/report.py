@@ -286,8 +286,9 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
                 jitter = [r["length"] * (1 + 0.012 * (depth - (len(depths) + 1) / 2))] * len(scores)
                 accuracy_ax.plot(jitter, scores, ".", color=colour, alpha=0.55, ms=5)
             if all(r["theory_lower"] is not None for r in rows):
+                no_lower = all(log10_rank(r["theory_lower"]) == 0 for r in rows) and depth > 1
                 theory_ax.plot(lengths, [log10_rank(r["theory_lower"]) for r in rows], "v-", color=colour,
-                               label=f"L={depth}: lower bound")
+                               label=f"L={depth}: lower bound" + (" (none in closed form: 1)" if no_lower else ""))
                 theory_ax.plot(lengths, [log10_rank(r["theory_upper"]) for r in rows], "^--", color=colour, lw=1,
                                label=f"L={depth}: upper bound")
             if probed:
