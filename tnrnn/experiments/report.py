@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tnrnn.experiments.store import ResultsStore, _exact_int
 
-__all__ = ["summary_rows", "length_rows", "longest_solved", "bootstrap_interval", "steps_to_threshold",
+__all__ = ["summary_rows", "length_rows", "log10_rank", "longest_solved", "bootstrap_interval", "steps_to_threshold",
            "SOLVED_RULES", "markdown_table", "relative_rank", "plot_report"]
 
 #: How a length counts as solved: the share of seeds whose test accuracy reaches the threshold.
@@ -165,6 +165,27 @@ def summary_rows(store: ResultsStore, threshold: float = 0.9, *, rule: str = "ma
     return out
 
 
+def log10_rank(value) -> float:
+    """log10 of a rank stored as an int, a decimal string, or an approximate ``"~1.2e+4567"`` string.
+
+    Examples
+    --------
+    >>> log10_rank(1000), round(log10_rank(10**400), 6), log10_rank("~1.00e+5000")
+    (3.0, 400.0, 5000.0)
+    """
+    import math
+
+    if isinstance(value, str):
+        if value.startswith("~"):
+            mantissa, exponent = value[1:].split("e")
+            return math.log10(float(mantissa)) + int(exponent)
+        value = int(value)
+    if isinstance(value, int) and value.bit_length() > 1000:
+        shift = value.bit_length() - 60
+        return math.log10(value >> shift) + shift * math.log10(2)
+    return math.log10(value)
+
+
 def _seed_values(points: list[dict], task, cell, depth, length) -> list[int]:
     values = [p["task_energy_rank_99"] for p in points
               if (p["task"], p["cell"], p["depth"], p["length"]) == (task, cell, depth, length)]
@@ -265,9 +286,10 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
                 jitter = [r["length"] * (1 + 0.012 * (depth - (len(depths) + 1) / 2))] * len(scores)
                 accuracy_ax.plot(jitter, scores, ".", color=colour, alpha=0.55, ms=5)
             if all(r["theory_lower"] is not None for r in rows):
-                theory_ax.plot(lengths, [float(r["theory_lower"]) for r in rows], "v-", color=colour,
-                               label=f"L={depth}: lower bound")
-                theory_ax.plot(lengths, [float(r["theory_upper"]) for r in rows], "^--", color=colour, lw=1,
+                no_lower = all(log10_rank(r["theory_lower"]) == 0 for r in rows) and depth > 1
+                theory_ax.plot(lengths, [log10_rank(r["theory_lower"]) for r in rows], "v-", color=colour,
+                               label=f"L={depth}: lower bound" + (" (none in closed form: 1)" if no_lower else ""))
+                theory_ax.plot(lengths, [log10_rank(r["theory_upper"]) for r in rows], "^--", color=colour, lw=1,
                                label=f"L={depth}: upper bound")
             if probed:
                 energy = [r["task_energy_rank_99"] for r in rows]
@@ -288,7 +310,7 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
         accuracy_ax.set(xlabel="task length T", ylabel="test accuracy", ylim=(0, 1.02), xscale="log",
                         title=f"{task}, {cell}: mean and 95% bootstrap band")
         accuracy_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-        theory_ax.set(xlabel="task length T", ylabel="generic Start-End rank (RAC)", yscale="log", xscale="log",
+        theory_ax.set(xlabel="task length T", ylabel="log10 of the generic Start-End rank (RAC)", xscale="log",
                       title="theory at the same width and depth")
         theory_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         for ax in row_axes:

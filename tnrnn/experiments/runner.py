@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -117,8 +118,10 @@ def _theory(templates: int, hidden: int, depth: int, length: int, partition: str
 
     spec = RACSpec(templates, hidden, depth)
     closed = bounds(spec, length, parse_partition(partition, length)).to_dict()
+    certified = closed["lower"] == closed["upper"]
+    closed = {k: _storable(v) for k, v in closed.items()}
     out = {"templates": templates, "lower": closed["lower"], "upper": closed["upper"], "rank": None,
-           "certified": closed["lower"] == closed["upper"], "bounds": closed}
+           "certified": certified, "bounds": closed}
     if compute and not out["certified"]:
         try:
             check_grid_size(templates, hidden, depth, length, max_bytes)
@@ -161,6 +164,27 @@ def _probe_rows(model, task, config, length: int, probe_cfg: dict, theory_cfg: d
                      "theory_upper": theory["upper"], "theory_rank": theory["rank"],
                      "theory_certified": int(theory["certified"]), "spectrum": r.spectrum})
     return rows
+
+
+#: Integers beyond this many bits (about 1000 decimal digits) are stored as ``"~1.23e+4567"``:
+#: JSON and SQLite write integers as decimal text, which Python limits to 4300 digits.
+_MAX_BITS = 3300
+
+
+def _storable(value):
+    """``value``, or an approximate decimal string for an integer too long to write exactly.
+
+    Examples
+    --------
+    >>> _storable(12), _storable(3 * 10**2000)
+    (12, '~3.00e+2000')
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or value.bit_length() <= _MAX_BITS:
+        return value
+    shift = value.bit_length() - 60
+    log10 = math.log10(value >> shift) + shift * math.log10(2)
+    exponent = math.floor(log10)
+    return f"~{10 ** (log10 - exponent):.2f}e+{exponent}"
 
 
 def _jsonable(obj):

@@ -218,8 +218,8 @@ def _sqlite_int(value):
 
 
 def _exact_int(value):
-    """Read back an integer column that may hold a big integer as text."""
-    return int(value) if isinstance(value, str) else value
+    """Read back an integer column that may hold a big integer as text (``"~1.2e+4567"``: approximate, kept)."""
+    return int(value) if isinstance(value, str) and not value.startswith("~") else value
 
 
 def _now() -> str:
