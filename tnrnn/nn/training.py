@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from tnrnn._files import output_dir, read_json, read_jsonl, remove_stale_temps, safe_torch_load
 from tnrnn.nn.config import TrainConfig
 from tnrnn.nn.stack import DeepRNN, build_model, count_parameters
 
@@ -76,22 +77,21 @@ def _write_json(path: Path, obj) -> None:
 
 
 def _read_config(path: Path) -> TrainConfig:
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    data = read_json(path, "run config")  # names the file on bad JSON
+    if not isinstance(data, dict):
+        raise ValueError(f"run config {str(path)!r} is not a JSON object; fix or delete it")
     return TrainConfig.from_dict(data)
 
 
 def _read_metrics(path: Path, up_to_step: int | None = None) -> list[dict]:
     if not path.exists():
         return []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = read_jsonl(path, "metrics file")  # drops a torn last line with a note
     return [m for m in lines if up_to_step is None or m["step"] <= up_to_step]
 
 
 def _load_checkpoint(path: Path, device) -> dict:
-    return torch.load(path, map_location=device, weights_only=True)
+    return safe_torch_load(path, map_location=device)  # corrupt or truncated: ValueError naming it
 
 
 def _load_model_state(model: torch.nn.Module, state: dict, source: Path) -> None:
@@ -171,7 +171,8 @@ def _optimizer(model: DeepRNN, config: TrainConfig) -> torch.optim.RMSprop:
 
 def _prepare_dir(out_dir: Path, config: TrainConfig) -> bool:
     """Create ``out_dir``; check a previous run there matches ``config``. Returns whether to resume."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir, "out_dir")
+    remove_stale_temps(out_dir)  # left by a save that a crash interrupted
     config_path, checkpoint_path = out_dir / CONFIG_FILE, out_dir / CHECKPOINT_FILE
     resume = checkpoint_path.exists()
     if resume:
