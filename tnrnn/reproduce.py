@@ -23,7 +23,7 @@ def _cli(*argv) -> None:
 
     status = main([str(a) for a in argv])
     if status != 0:
-        raise RuntimeError(f"`tnrnn {' '.join(map(str, argv))}` exited with status {status}")
+        raise ValueError(f"`tnrnn {' '.join(map(str, argv))}` exited with status {status} (its error is above)")
 
 
 def _demo(out: Path, runs: Path, quick: bool) -> list[Path]:
@@ -83,7 +83,7 @@ def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
     for name, config in configs.items():
         db = runs / f"sweep_{name}.sqlite"
         _cli("sweep", _REPO / "experiments" / config, "--db", db, "--no-progress")
-        _cli("report", "--db", db, "--out", out / f"sweep_{name}", "--threshold", 0.8)
+        _cli("report", "--db", db, "--out", out, "--prefix", f"sweep_{name}", "--threshold", 0.8)
         paths += sorted(out.glob(f"sweep_{name}_*.png"))
     return paths
 

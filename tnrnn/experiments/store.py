@@ -33,6 +33,7 @@ _PROBE_COLUMNS = [
     ("lower_bound_only", "INTEGER"), ("templates", "INTEGER"),
     ("theory_lower", ""), ("theory_upper", ""), ("theory_rank", ""),
     ("theory_certified", "INTEGER"), ("spectrum", "TEXT"),
+    ("kind", "TEXT DEFAULT 'float'"),  # what `rank` is: every probe rank is a float rank
 ]
 
 
@@ -77,6 +78,9 @@ class ResultsStore:
                 connection.execute(
                     f"CREATE TABLE probes ({', '.join(f'{n} {t}' for n, t in _PROBE_COLUMNS)}, "
                     f"PRIMARY KEY (point_id, length, partition, route))")
+            elif "kind" not in {r[1] for r in connection.execute("PRAGMA table_info(probes)")}:
+                # stores written before the column existed: all their probe ranks are float ranks
+                connection.execute("ALTER TABLE probes ADD COLUMN kind TEXT DEFAULT 'float'")
             connection.execute("COMMIT")
         except BaseException:
             connection.close()
@@ -148,6 +152,7 @@ class ResultsStore:
                 row = {n: _sqlite_int(probe_row.get(n)) for n, _ in _PROBE_COLUMNS}
                 row["point_id"] = point_id
                 row["spectrum"] = json.dumps(probe_row.get("spectrum", []))
+                row["kind"] = probe_row.get("kind") or "float"
                 probe_names = [n for n, _ in _PROBE_COLUMNS]
                 self.connection.execute(f"INSERT INTO probes ({', '.join(probe_names)}) VALUES "
                                         f"({', '.join('?' * len(probe_names))})",
