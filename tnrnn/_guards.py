@@ -23,7 +23,17 @@ __all__ = [
     "rac_weights_bytes",
     "partition_bytes",
     "check_rac",
+    "DEFAULT_MAX_SECONDS",
+    "SECONDS_PER_LAYER_STEP",
+    "check_rank_work",
 ]
+
+#: Default limit (seconds) on the predicted run time of one exact-rank computation on the command line.
+DEFAULT_MAX_SECONDS = 120.0
+
+#: Lower estimate of the time every exact route spends per layer, time step and weight draw (measured on
+#: 2 CPU cores: drawing weights and one modular product per layer and step; M^T-sized work comes on top).
+SECONDS_PER_LAYER_STEP = 3e-5
 
 #: Default working-memory limit (bytes) of one computation; ``TNRNN_MAX_BYTES`` overrides it.
 DEFAULT_MAX_BYTES = int(os.environ.get("TNRNN_MAX_BYTES", 4 * 2**30))
@@ -160,3 +170,33 @@ def check_rac(templates: int, hidden: int, depth: int, length: int | None = None
                 f"the weights of M={templates}, R={hidden}, L={depth}", max_bytes)
     if length is not None:
         check_bytes(partition_bytes(length), f"a partition of T={length} time steps", max_bytes)
+
+
+def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | None = None,
+                    flag: str = "--max-seconds") -> None:
+    """Refuse an exact-rank computation whose predicted time (a lower estimate) exceeds ``max_seconds``.
+
+    Every exact route walks all ``depth x length`` layer-steps at least once per weight draw,
+    at about :data:`SECONDS_PER_LAYER_STEP` each; work that grows with ``M^T`` or the rank
+    comes on top, so the prediction is a floor.
+
+    Raises
+    ------
+    SizeLimitError
+        With the predicted time, the limit and the flag that raises it.
+
+    Examples
+    --------
+    >>> check_rank_work(3, 48, 3)
+    >>> check_rank_work(10**6, 4, 3)
+    Traceback (most recent call last):
+    ...
+    tnrnn._guards.SizeLimitError: depth x length = 4,000,000 layer-steps per weight draw (3 draws) would take at least 360 s (about 3e-05 s per layer-step and draw), over the limit of 120 s; raise it with --max-seconds, or use fewer layers or steps
+    """
+    limit = DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds
+    predicted = SECONDS_PER_LAYER_STEP * depth * length * draws
+    if predicted > limit:
+        raise SizeLimitError(
+            f"depth x length = {depth * length:,} layer-steps per weight draw ({draws} draws) would take at "
+            f"least {predicted:.3g} s (about {SECONDS_PER_LAYER_STEP:g} s per layer-step and draw), over the "
+            f"limit of {limit:g} s; raise it with {flag}, or use fewer layers or steps")

@@ -128,6 +128,14 @@ def add_max_bytes(parser: argparse.ArgumentParser) -> None:
                         help="memory limit of one computation, e.g. 16G (default 4G or TNRNN_MAX_BYTES)")
 
 
+def add_max_seconds(parser: argparse.ArgumentParser) -> None:
+    """``--max-seconds``: the limit on the predicted time of one exact-rank computation."""
+    from tnrnn._guards import DEFAULT_MAX_SECONDS
+
+    parser.add_argument("--max-seconds", type=finite_float(0.0, low_open=True), default=DEFAULT_MAX_SECONDS,
+                        help=f"refuse a rank computation predicted to take longer (default {DEFAULT_MAX_SECONDS:g})")
+
+
 def progress(args) -> bool:
     """Whether to show progress bars: not with ``--json`` nor ``--no-progress``."""
     return not (getattr(args, "json", False) or getattr(args, "no_progress", False))

@@ -5,7 +5,15 @@ Interrupting (Ctrl-C) prints the rows already computed, then exits with status 1
 
 from __future__ import annotations
 
-from tnrnn.cli._common import add_json, add_progress, positive_int, print_json, progress, seed_int
+from tnrnn.cli._common import (
+    add_json,
+    add_max_seconds,
+    add_progress,
+    positive_int,
+    print_json,
+    progress,
+    seed_int,
+)
 from tnrnn.cli.demo import add_plot_arguments, plot_path
 
 HELP = "generic Start-End ranks by depth and length (the depth conjecture data), table and plot"
@@ -26,17 +34,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-block", type=positive_int, default=4096,
                         help="skip cells whose exact block would exceed this many rows (default 4096)")
     add_plot_arguments(parser, DEFAULT_PLOT)
+    add_max_seconds(parser)
     add_progress(parser)
     add_json(parser)
 
 
 def run(args) -> int:
-    from tnrnn._guards import check_rac
+    from tnrnn._guards import check_rac, check_rank_work
     from tnrnn.depthtable import format_depth_table, iter_depth_table, plot_depth_table
 
     for depth in args.depths:
         for length in args.lengths:
             check_rac(args.templates, args.hidden, depth, length)
+    check_rank_work(sum(args.depths), sum(args.lengths), args.draws, args.max_seconds)
     plot = plot_path(args, DEFAULT_PLOT)
     rows: list[dict] = []
     try:

@@ -11,6 +11,7 @@ from tnrnn.cli._common import (
     add_architecture,
     add_json,
     add_max_bytes,
+    add_max_seconds,
     add_partition,
     add_progress,
     format_table,
@@ -43,6 +44,7 @@ def add_arguments(parser) -> None:
                         help="with --profile: only these cuts")
     parser.add_argument("--plot", default=None, help="with --profile: save the profile plot (.png or .svg) here")
     add_max_bytes(parser)
+    add_max_seconds(parser)
     add_progress(parser)
     add_json(parser)
 
@@ -52,10 +54,13 @@ def run(args) -> int:
         return _run_profile(args)
     if args.cuts is not None or args.plot is not None:
         raise ValueError("--cuts and --plot need --profile")
+    from tnrnn._guards import check_rank_work
     from tnrnn.bounds import format_count
     from tnrnn.rank import generic_rank
 
-    result = generic_rank(spec_from(args), args.length, args.partition, method=args.method,
+    spec = spec_from(args)
+    check_rank_work(args.depth, args.length, args.draws, args.max_seconds)
+    result = generic_rank(spec, args.length, args.partition, method=args.method,
                           draws=args.draws, prime=args.prime, seed=args.seed, max_bytes=args.max_bytes)
     if args.json:
         out = result.to_dict()
@@ -80,9 +85,12 @@ def _run_profile(args) -> int:
     import time
 
     from tnrnn._files import output_file
+    from tnrnn._guards import check_rank_work
     from tnrnn.scalable import RankProfile, iter_rank_profile, plot_rank_profile
 
     spec = spec_from(args)
+    cuts = len(args.cuts) if args.cuts is not None else args.length - 1
+    check_rank_work(args.depth, args.length, args.draws * max(cuts, 1), args.max_seconds)
     if args.partition != "start-end":
         raise ValueError(f"--profile ranks every contiguous cut; drop --partition {args.partition!r}")
     if args.length < 2:

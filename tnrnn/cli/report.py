@@ -29,8 +29,9 @@ def run(args) -> int:
     from tnrnn._files import output_dir, output_file
     from tnrnn.experiments import ResultsStore, markdown_table, plot_report, relative_rank, summary_rows
 
-    if not Path(args.db).is_file():
-        raise ValueError(f"--db {args.db!r} is not a file: run tnrnn sweep first")
+    if not Path(args.db).is_file() or Path(args.db).stat().st_size == 0:
+        raise ValueError(f"--db {args.db!r} is not a results store (missing, not a file, or empty): "
+                         f"run tnrnn sweep first")
     if not args.prefix or "/" in args.prefix or args.prefix in (".", ".."):
         raise ValueError(f"--prefix must be a plain file name prefix (no '/'), got {args.prefix!r}")
     for flag, path in (("--markdown", args.markdown), ("--csv", args.csv)):
