@@ -231,7 +231,7 @@ def _check_memory(plan: ContractionPlan, max_bytes: int | None, itemsize: int = 
             f"contracting the network of {plan.spec} at T={plan.length} ({len(plan.operand_inds):,} "
             f"tensors) passes an intermediate of {plan.largest_intermediate:,} entries "
             f"(~{format_bytes(need)} of working memory with its operands), over the limit of "
-            f"{limit / 2**30:.3g} GiB (max_bytes / TNRNN_MAX_BYTES). Use a shorter length or "
+            f"{format_bytes(limit)} (max_bytes / TNRNN_MAX_BYTES). Use a shorter length or "
             f"method='scalable'."
         )
 

@@ -362,7 +362,7 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
         raise ValueError(
             f"the scalable method at cut k={k} for M={mt}, R={r}, L={spec.depth}, T={length} needs "
             f"a {size} (the generic rank can be as large as {format_size(upper)}): about {format_bytes(need)} "
-            f"of working memory, over the limit of {limit / 2**30:.3g} GiB (max_bytes / "
+            f"of working memory, over the limit of {format_bytes(limit)} (max_bytes / "
             f"TNRNN_MAX_BYTES). Use a shorter length or a smaller architecture, or raise the limit."
         )
     return ScalablePlan(k, m, upper, rows, cols, rows == mt**k, cols == mt**m, dim, route, need)
