@@ -44,9 +44,9 @@ EXAMPLES = int(os.environ.get("TNRNN_FUZZ_EXAMPLES", "0")) or 12
 LONG_RUN = "TNRNN_FUZZ_EXAMPLES" in os.environ
 
 #: Bound on the time of a refused command (status 2), seconds.
-REFUSAL_SECONDS = 5.0
+REFUSAL_SECONDS = 10.0
 #: Bound on the time of a successful command with the small valid sizes generated here, seconds.
-RUN_SECONDS = 30.0
+RUN_SECONDS = 60.0
 
 
 def fuzz_settings(examples: int = EXAMPLES):
@@ -126,6 +126,21 @@ class World:
         return self.root / "new" / f"n{next(self.fresh)}" / name if name else self.root / "new" / f"n{next(self.fresh)}"
 
 
+#: Address space the fuzzed commands may add to the test process: a missing size guard then shows
+#: up as an allocation failure (and fails the test) instead of exhausting the machine.
+HEADROOM_BYTES = 6 * 2**30
+
+
+def _virtual_size() -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     import torch
@@ -133,8 +148,20 @@ def world(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield World(tmp_path_factory.mktemp("fuzz"))
+        import resource
+
+        limits = resource.getrlimit(resource.RLIMIT_AS)
+    except ImportError:  # pragma: no cover - not on POSIX
+        resource, limits = None, None
+    try:
+        built = World(tmp_path_factory.mktemp("fuzz"))
+        size = _virtual_size()
+        if resource is not None and size is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (size + HEADROOM_BYTES, limits[1]))
+        yield built
     finally:
+        if resource is not None:
+            resource.setrlimit(resource.RLIMIT_AS, limits)
         torch.set_num_threads(threads)
 
 
@@ -222,6 +249,7 @@ def check(argv: list[str], world: World) -> None:
     event(f"exit {status}")
     assert status in (0, 2), shown
     assert "Traceback" not in err, shown
+    assert "out of memory" not in err, shown  # a size guard is missing: the allocation hit the test's limit
     if status == 2:
         last = err.strip().splitlines()[-1] if err.strip() else ""
         assert last.startswith("tnrnn") and "error:" in last, shown

@@ -51,10 +51,15 @@ def _symbols(text):
 
 
 def run(args) -> int:
+    from tnrnn._guards import check_bytes
     from tnrnn.nn import load_run
     from tnrnn.probe import probe_model, rac_probe
 
     symbols = _symbols(args.symbols)
+    if args.method != "dense":  # a sampled block: rows x cols sequences of T steps through the model
+        check_bytes(8 * args.rows * args.cols * (args.length + 2),
+                    f"a sampled block of --rows {args.rows} x --cols {args.cols} sequences of {args.length} steps",
+                    args.max_bytes)
     model, config, task = load_run(args.run_dir)
     if not -args.length <= args.step < args.length:
         raise ValueError(f"--step must be in [{-args.length}, {args.length - 1}] for --length {args.length}, "

@@ -60,6 +60,18 @@ def _check(args) -> None:
         raise ValueError(f"--layer must be in [{-args.depth}, {args.depth - 1}], got {args.layer}")
     if args.tmax is not None and not args.tmax > 2:
         raise ValueError(f"--tmax must be > 2, got {args.tmax:g}")
+    if args.length is not None:
+        from tnrnn._guards import check_bytes
+
+        if args.length < 1:
+            raise ValueError(f"--length must be a positive integer, got {args.length}")
+        # gated cell: 4 gates of R x (R + input) per layer (weights, gradients, Adam state), and the
+        # activations of a batch (about 16 float32 per unit and step, kept for the gradient diagnostics)
+        batch = max(args.batch_size, args.diag_batch)
+        check_bytes(4 * 4 * 4 * args.depth * args.hidden * (2 * args.hidden + 8),
+                    f"an {args.cell} of width {args.hidden} and depth {args.depth}")
+        check_bytes(64 * batch * (args.length + 20) * args.hidden * args.depth,
+                    f"a batch of {batch} sequences of length ~{args.length} through width {args.hidden}")
 
 
 def _fmt(value) -> str:

@@ -111,6 +111,8 @@ def _check_size(fields: dict, task, max_bytes: int | None) -> None:
                                  f"({parameters:,} parameters)", max_bytes)
     # activations kept for backpropagation: about 8 float32 per unit, step and example (gated cells more)
     steps = getattr(task, "sequence_length", fields["length"])
+    check_bytes(4 * fields["val_size"] * steps * (task.input_size + 2),
+                f"a validation set of {fields['val_size']} sequences of {steps} steps", max_bytes)
     check_bytes(32 * fields["batch_size"] * steps * hidden * depth,
                 f"a batch of {fields['batch_size']} sequences of {steps} steps through width {hidden}, "
                 f"depth {depth}", max_bytes)
