@@ -65,6 +65,8 @@ def output_dir(path: str | os.PathLike, flag: str = "output directory") -> Path:
     ...
     ValueError: --out '.../f/sub': '.../f' is a file, not a directory
     """
+    if not str(path).strip():
+        raise _refuse(flag, path, "an empty path; give a directory")
     return _ensure_dir(Path(path), flag, Path(path))
 
 
@@ -113,6 +115,8 @@ def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tu
     ...
     ValueError: --plot '.../x.pdf': expected a file name ending in .png or .svg
     """
+    if not str(path).strip():
+        raise _refuse(flag, path, "an empty path; give a file name")
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
         raise _refuse(flag, path, f"expected a file name ending in {' or '.join(suffixes)}")
