@@ -495,9 +495,10 @@ class Bounds:
 
     def to_dict(self) -> dict:
         """Inputs, named closed forms, ``lower``/``upper`` (JSON-ready: big values as ``"~1.2e+45678"``)."""
-        names = ("templates", "hidden", "depth", "length", "partition", *STATUS)
-        return bounded({**{name: getattr(self, name) for name in names},
-                        "lower": self.lower, "upper": self.upper})
+        names = ("shallow", "depth2_lower", "trivial_upper", "lifted_upper", "mincut_upper", "partition",
+                 "copies_upper")
+        return bounded({**{name: getattr(self, name) for name in names}, "lower": self.lower, "upper": self.upper,
+                        **{name: getattr(self, name) for name in ("templates", "hidden", "depth", "length")}})
 
 
 def bounds(spec: RACSpec, length: int, partition: Partition | None = None) -> Bounds:
