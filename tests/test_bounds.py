@@ -1,3 +1,4 @@
+import math
 from math import comb
 
 import pytest
@@ -57,3 +58,51 @@ def test_copies_bound_values():
 def test_partition_length_mismatch():
     with pytest.raises(ValueError, match="partition is for length 4, not length=6"):
         bounds(RACSpec(2, 2, 2), 6, start_end(4))
+
+
+def _exact_closed_forms(spec, partition):
+    """The closed forms by their definitions, in exact integers (slow for large sizes)."""
+    from math import comb, prod
+
+    from tnrnn.bounds import input_copies, state_degrees
+
+    k = partition.prefix_length
+    m, r, depth, length = spec.templates, spec.hidden, spec.depth, partition.length
+    out = {"trivial_upper": min(m ** len(partition.start), m ** len(partition.end))}
+    side = [prod(min(m, comb(r + n - 1, n)) for n in (input_copies(depth, length, t) for t in steps))
+            for steps in (partition.start, partition.end)]
+    out["copies_upper"] = min(side)
+    if k is not None:
+        degrees = state_degrees(depth, length - k)
+        out["lifted_upper"] = r * prod(comb(r + d - 1, d) for d in degrees[:-1])
+        out["mincut_upper"] = r ** sum(degrees)
+    return out
+
+
+@pytest.mark.parametrize("m, r, depth, length", [(2, 2, 3, 12), (3, 2, 4, 10), (5, 3, 2, 30), (2, 5, 5, 16),
+                                                  (4, 4, 3, 200), (3, 3, 2, 3000), (1, 3, 2, 40), (3, 1, 3, 40)])
+def test_log_domain_bounds_equal_the_definitions(m, r, depth, length):
+    import math
+
+    from tnrnn.bounds import Approx
+    from tnrnn.partitions import cut
+
+    spec = RACSpec(m, r, depth)
+    for partition in (cut(length, 1), cut(length, length // 2), cut(length, length - 1)):
+        got = bounds(spec, length, partition)
+        for name, exact in _exact_closed_forms(spec, partition).items():
+            value = getattr(got, name)
+            if isinstance(value, Approx):  # more than 1000 digits: the logarithm, to float precision
+                assert exact.bit_length() > 3000 and math.isclose(value.log10, math.log10(exact), rel_tol=1e-9)
+            else:
+                assert value == exact, (name, partition.name)
+
+
+def test_approx_orders_and_prints_like_the_number():
+    from tnrnn.bounds import Approx, bounded, format_count
+
+    big = 7 * 10**1500
+    a = Approx(math.log10(big))
+    assert a > 10**1499 and a < 10**1501 and min(a, 5) == 5 and max(a, 10**2000) == 10**2000
+    assert str(a) == "~7.0e+1500" == format_count(big) and bounded([big, 3]) == ["~7.0e+1500", 3]
+    assert str(Approx(9.99996)) == "~1.0e+10" and str(Approx(2e12)).startswith("~10^(")

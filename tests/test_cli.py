@@ -33,11 +33,13 @@ def test_bounds_json_contract(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "5"], "even length, got length=5"),
-    (["rank", "-M", "0", "-R", "2", "-L", "2", "-T", "4"], "templates must be a positive integer, got 0"),
+    (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "5"], "even length, got length=5; use --partition cut:K"),
+    (["rank", "-M", "0", "-R", "2", "-L", "2", "-T", "4"], "argument --templates/-M: must be a positive integer, got '0'"),
     (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--prime", "12"], "prime=12 is not prime"),
+    (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--prime", "0"], "argument --prime: must be a prime"),
+    (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--seed", "-1"], "argument --seed: a seed must be"),
     (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--partition", "S:0/E:1,2"], "missing [3]"),
-    (["bounds", "-M", "2", "-R", "2", "-L", "-1", "-T", "4"], "depth must be a positive integer"),
+    (["bounds", "-M", "2", "-R", "2", "-L", "-1", "-T", "4"], "argument --depth/-L: must be a positive integer"),
 ])
 def test_bad_input_exits_nonzero_without_traceback(args, message):
     proc = run_cli(*args)

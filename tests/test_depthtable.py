@@ -61,8 +61,8 @@ def test_bad_input(depths, lengths, match):
 def test_cli_depth_table_json_and_plot(capsys, tmp_path):
     out = tmp_path / "depth.png"
     assert main(["depth-table", "-M", "2", "-R", "2", "--depths", "1", "2", "--lengths", "2", "4", "6",
-                 "--json", "--out", str(out)]) == 0
-    rows = json.loads(capsys.readouterr().out)
+                 "--json", "--plot", str(out)]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
     assert [(r["depth"], r["length"], r["rank"]) for r in rows] == [
         (1, 2, 2), (1, 4, 2), (1, 6, 2), (2, 2, 2), (2, 4, 4), (2, 6, 8)]
     assert out.stat().st_size > 5000

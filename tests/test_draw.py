@@ -9,16 +9,16 @@ from tnrnn.tensornet import network_structure
 @pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml")])
 def test_draw_cli_writes_png_and_svg(tmp_path, suffix, magic, capsys):
     out = tmp_path / f"net{suffix}"
-    assert main(["draw", "-M", "2", "-R", "3", "-L", "2", "-T", "4", "--out", str(out)]) == 0
+    assert main(["draw", "-M", "2", "-R", "3", "-L", "2", "-T", "4", "--plot", str(out)]) == 0
     data = out.read_bytes()
     assert data.startswith(magic) and 5_000 < len(data) < 500_000
     assert "24 tensors" in capsys.readouterr().out
 
 
 def test_draw_cli_rejects_bad_suffix_and_huge_networks(tmp_path, capsys):
-    assert main(["draw", "-M", "2", "-R", "3", "-L", "1", "-T", "4", "--out", str(tmp_path / "a.pdf")]) == 2
-    assert "out must end in .png or .svg" in capsys.readouterr().err
-    assert main(["draw", "-M", "2", "-R", "3", "-L", "3", "-T", "12", "--out", str(tmp_path / "a.png")]) == 2
+    assert main(["draw", "-M", "2", "-R", "3", "-L", "1", "-T", "4", "--plot", str(tmp_path / "a.pdf")]) == 2
+    assert "--plot" in (err := capsys.readouterr().err) and "ending in .png or .svg" in err
+    assert main(["draw", "-M", "2", "-R", "3", "-L", "3", "-T", "12", "--plot", str(tmp_path / "a.png")]) == 2
     assert "tensors" in capsys.readouterr().err
     assert not (tmp_path / "a.png").exists()
 

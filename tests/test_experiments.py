@@ -330,10 +330,10 @@ def test_real_sweep_stores_training_probe_and_theory(tmp_path):
         assert model_row["theory_certified"] and model_row["rank"] <= model_row["theory_rank"]
     from tnrnn.cli import main
 
-    assert main(["report", "--db", str(db), "--out", str(tmp_path / "fig"), "--markdown",
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "figs"), "--prefix", "fig", "--markdown",
                  str(tmp_path / "r.md")]) == 0
-    assert (tmp_path / "fig_accuracy.png").stat().st_size > 1000
-    assert (tmp_path / "fig_ranks.png").stat().st_size > 1000
+    assert (tmp_path / "figs" / "fig_accuracy.png").stat().st_size > 1000
+    assert (tmp_path / "figs" / "fig_ranks.png").stat().st_size > 1000
     assert "| ses | rac | 2 |" in (tmp_path / "r.md").read_text()
 
 

@@ -293,7 +293,7 @@ def test_cli_experiment_runs_the_entry_point_and_summarizes(tmp_path, monkeypatc
     tiny = {"tasks": ({"name": "copying", "length": 2},), "steps": {"copying": 1}, "hidden": 3}
     monkeypatch.setitem(ts.EXPERIMENT, True, tiny)
     monkeypatch.chdir(tmp_path)
-    assert main(["timescale", "--experiment", "--quick", "--figures", "fig", "--json"]) == 0
+    assert main(["timescale", "--experiment", "--quick", "--out", "fig", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert sorted(Path(p).name for p in out["figures"]) == sorted(
         f"timescale_copying_2_{kind}.png" for kind in ("loss", "hist", "condition"))

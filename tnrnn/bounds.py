@@ -1,8 +1,12 @@
-"""Closed-form bounds on the generic separation rank of a RAC (derivations: the documentation's *Concepts and theory* page).
+"""Closed-form bounds on the generic separation rank of a RAC.
 
 Each bound states its status: **paper** (a theorem of the source papers),
-**derived** (our derivation, given in its docstring), **trivial**. All are exact
-Python integers: they grow like ``M**(T/2)`` and must not overflow.
+**derived** (our derivation, given in its docstring), **trivial**. A bound is an exact
+Python integer while it has at most :data:`EXACT_DIGITS` decimal digits; beyond that it
+is an :class:`Approx`, a number held by its base-10 logarithm and printed as
+``~1.2e+45678``, so that no bound costs more than ``O(L + T)`` float operations to
+compute or to print, however large the architecture (an exact ``M**(T/2)`` at
+``T = 10**6`` has 238 561 digits, more than Python will print by default).
 
 For a contiguous cut with prefix length k and suffix length m = T - k, the
 output depends on the prefix only through the states ``h^l_k``, with degree
@@ -16,13 +20,17 @@ and the min-cut bounds.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from math import comb
+import math
+from dataclasses import dataclass
+from math import comb, lgamma
 
 from tnrnn.circuits import RACSpec
 from tnrnn.partitions import Partition, start_end
 
 __all__ = [
+    "Approx",
+    "EXACT_DIGITS",
+    "format_count",
     "Bounds",
     "bounds",
     "shallow",
@@ -33,6 +41,8 @@ __all__ = [
     "copies_upper",
     "input_copies",
     "state_degrees",
+    "bounded",
+    "as_float",
 ]
 
 STATUS = {
@@ -45,8 +55,215 @@ STATUS = {
 }
 
 
+#: Bounds with at most about this many decimal digits are exact ``int``; larger ones are :class:`Approx`.
+EXACT_DIGITS = 1000
+
+_LN10 = math.log(10)
+_LOG10_2 = math.log10(2)
+
+
+@dataclass(frozen=True, eq=False)
+class Approx:
+    """A positive number too large to hold exactly, kept as its base-10 logarithm.
+
+    Compares with ``int``, ``float`` and other ``Approx`` by logarithm (so ``min`` and
+    ``max`` mix them freely), prints as ``~1.2e+45678`` (``~10^(1.2e+400)`` when even the
+    logarithm is too large for a mantissa), and is that string in JSON.
+
+    Parameters
+    ----------
+    log10 : float
+        ``log10`` of the number; ``inf`` when even that overflows a float.
+
+    Examples
+    --------
+    >>> a = Approx(45678.08)
+    >>> str(a), a > 10**1000, min(a, 7)
+    ('~1.2e+45678', True, 7)
+    """
+
+    log10: float
+
+    def __str__(self) -> str:
+        x = self.log10
+        if not x < 1e12:
+            return "~10^(inf)" if math.isinf(x) else f"~10^({x:.4g})"
+        exponent = math.floor(x)
+        mantissa = round(10 ** (x - exponent), 1)
+        if mantissa >= 10:
+            mantissa, exponent = mantissa / 10, exponent + 1
+        return f"~{mantissa:.1f}e+{exponent}"
+
+    def __repr__(self) -> str:
+        return f"Approx({str(self)!r})"
+
+    @property
+    def bit_length(self) -> float:
+        """About how many bits the exact number has."""
+        return self.log10 / _LOG10_2
+
+    def _log(self, other) -> float:
+        if isinstance(other, Approx):
+            return other.log10
+        if isinstance(other, bool) or not isinstance(other, (int, float)):
+            return NotImplemented  # type: ignore[return-value]
+        return math.log10(other) if other > 0 else -math.inf
+
+    def _compare(self, other, op):
+        log = self._log(other)
+        return NotImplemented if log is NotImplemented else op(self.log10, log)
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __hash__(self) -> int:
+        return hash(("Approx", self.log10))
+
+    # Arithmetic with positive numbers, enough for cost estimates such as ``8 * rows * cols``
+    # or ``degree / prime`` to stay bounded: the result is again an Approx.
+    def __mul__(self, other):
+        log = self._log(other)
+        return NotImplemented if log is NotImplemented else Approx(self.log10 + log)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        log = self._log(other)
+        return NotImplemented if log is NotImplemented else Approx(self.log10 - log)
+
+    def __add__(self, other):
+        log = self._log(other)
+        if log is NotImplemented:
+            return NotImplemented
+        high, low = max(self.log10, log), min(self.log10, log)
+        return Approx(high + math.log10(1 + 10 ** (low - high)) if high - low < 20 else high)
+
+    __radd__ = __add__
+
+    def __float__(self) -> float:
+        return 10**self.log10 if self.log10 < 308 else math.inf
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+
+def format_count(value) -> str:
+    """A count as text, never longer than about :data:`EXACT_DIGITS` characters.
+
+    Exact digits while the number has at most :data:`EXACT_DIGITS` of them, else its
+    :class:`Approx` form; never hits Python's limit on int-to-str conversion.
+
+    Examples
+    --------
+    >>> format_count(45), format_count(3**100000), format_count(None)
+    ('45', '~1.3e+47712', 'None')
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > EXACT_DIGITS / _LOG10_2:
+        return str(Approx(math.log10(value)))
+    return str(value)
+
+
+def bounded(value):
+    """``value`` made safe for JSON: big ints and :class:`Approx` become their bounded string.
+
+    Walks dicts, lists and tuples; everything else is returned unchanged.
+
+    Examples
+    --------
+    >>> bounded({"a": [1, 3**100000], "b": Approx(5000.0)})
+    {'a': [1, '~1.3e+47712'], 'b': '~1.0e+5000'}
+    """
+    if isinstance(value, Approx):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_count(value) if value.bit_length() > EXACT_DIGITS / _LOG10_2 else value
+    if isinstance(value, dict):
+        return {k: bounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [bounded(v) for v in value]
+    return value
+
+
+def as_float(value) -> float:
+    """A bound as a float for plotting: ``nan`` for ``None``, ``inf`` beyond float range.
+
+    Examples
+    --------
+    >>> as_float(45), as_float(3**100000), as_float(Approx(5000.0)), as_float(None)
+    (45.0, inf, inf, nan)
+    """
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _exact_or_approx(log10_value: float, exact) -> int | Approx:
+    """``exact()`` when the number has at most about :data:`EXACT_DIGITS` digits, else ``Approx``."""
+    if log10_value <= EXACT_DIGITS:
+        return exact()
+    return Approx(log10_value)
+
+
+def _log10_comb(n: int, k: int) -> float:
+    """``log10 C(n, k)`` for integers ``0 <= k <= n`` of any size, in O(1) float operations."""
+    k = min(k, n - k)
+    if k <= 0:
+        return 0.0
+    if k <= 64:
+        return math.log10(comb(n, k))
+    if n < 2**1000:
+        return (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / _LN10
+    # n beyond float range: binary entropy form, error O(log n) on a logarithm above 10^300
+    ratio = n / k  # exact big-int quotient, then float
+    return k * math.log10(ratio) + (n - k) * math.log10(n / (n - k))
+
+
+def _log10_multiset(r: int, degree: int | None, log10_degree: float) -> float:
+    """``log10 C(r + d - 1, d)`` (monomials of degree d in r variables)."""
+    if r == 1:
+        return 0.0
+    if degree is not None and degree < 2**53:
+        return _log10_comb(r + degree - 1, r - 1)
+    # d > 2^53 >> r - 1 is not guaranteed, but the relative error of (r-1) log d is r^2 / d
+    return (r - 1) * log10_degree - lgamma(r) / _LN10
+
+
+def _degree_logs(depth: int, suffix_length: int):
+    """Yield ``(d, log10 d)`` for ``d_l``, l = L-1 down to 1 (``d`` is None once above 2^53)."""
+    m = suffix_length
+    degree: int | None = 1
+    log_degree = 0.0
+    for j in range(1, depth):  # d_{L-j} = C(m + j - 1, j) = d_{L-j+1} * (m + j - 1) / j
+        if degree is not None:
+            degree = degree * (m + j - 1) // j
+            log_degree = math.log10(degree)
+            if degree >= 2**53:
+                degree = None
+        else:
+            log_degree += math.log10((m + j - 1) / j)
+        yield degree, log_degree
+
+
 def state_degrees(depth: int, suffix_length: int) -> tuple[int, ...]:
     """Degrees ``(d_1, ..., d_L)`` of the output in ``h^1_k, ..., h^L_k``, m steps before the end.
+
+    Exact integers: for large ``depth`` and ``suffix_length`` they are astronomically large,
+    which is why the bounds below work with their logarithms.
 
     Examples
     --------
@@ -67,15 +284,24 @@ def shallow(spec: RACSpec, partition: Partition) -> int | None:
 
     Status: **paper** for the Start-End partition (the generic rank of a depth-1 RAC
     equals ``min(R, M^{T/2})``); for other cuts an upper bound (the MPS bond has dim R).
+    The name says which architectures it is for: depth 1 (shallow) only; it is ``None``
+    for depth >= 2, whose bounds are :func:`depth2_lower` and the upper bounds.
+
+    Examples
+    --------
+    >>> shallow(RACSpec(3, 5, 1), start_end(2)), shallow(RACSpec(3, 5, 2), start_end(2)) is None
+    (3, True)
     """
     cut = _prefix_suffix(partition)
     if spec.depth != 1 or cut is None:
         return None
-    k, m = cut
-    return min(spec.hidden, spec.templates**k, spec.templates**m)
+    n = min(cut)
+    if n * math.log10(spec.templates) >= math.log10(spec.hidden):
+        return spec.hidden
+    return min(spec.hidden, spec.templates**n)
 
 
-def depth2_lower(spec: RACSpec, partition: Partition) -> int | None:
+def depth2_lower(spec: RACSpec, partition: Partition) -> int | Approx | None:
     """``C(min(M, R) + T/2 - 1, T/2)`` for depth 2 and the Start-End partition, else ``None``.
 
     Status: **paper** (Levine et al. 2017 / Ziv 2020): holds for almost all weights.
@@ -88,22 +314,31 @@ def depth2_lower(spec: RACSpec, partition: Partition) -> int | None:
     if spec.depth != 2 or partition.name != "start-end":
         return None
     half = partition.length // 2
-    return comb(min(spec.templates, spec.hidden) + half - 1, half)
+    n = min(spec.templates, spec.hidden) + half - 1
+    return _exact_or_approx(_log10_comb(n, half), lambda: comb(n, half))
 
 
-def trivial_upper(spec: RACSpec, partition: Partition) -> int:
-    """``min(M^|S|, M^|E|)``: the matricization's smaller dimension. Status: **trivial**."""
-    return min(spec.templates ** len(partition.start), spec.templates ** len(partition.end))
+def trivial_upper(spec: RACSpec, partition: Partition) -> int | Approx:
+    """``min(M^|S|, M^|E|)``: the matricization's smaller dimension. Status: **trivial**.
+
+    Examples
+    --------
+    >>> trivial_upper(RACSpec(3, 3, 2), start_end(8)), trivial_upper(RACSpec(3, 3, 2), start_end(20000))
+    (81, Approx('~1.6e+4771'))
+    """
+    n = min(len(partition.start), len(partition.end))
+    return _exact_or_approx(n * math.log10(spec.templates), lambda: spec.templates**n)
 
 
-def lifted_upper(spec: RACSpec, partition: Partition) -> int | None:
+def lifted_upper(spec: RACSpec, partition: Partition) -> int | Approx | None:
     """``R * prod_{l<L} C(R + d_l - 1, d_l)`` at a contiguous cut, else ``None``.
 
     Status: **derived**. The output is linear in ``h^L_k`` and a homogeneous polynomial
     of degree ``d_l`` in each ``h^l_k`` (:func:`state_degrees`), so every row of the
     matricization is a linear functional of the lifted state
     ``h^L_k (x) Sym^{d_{L-1}} h^{L-1}_k (x) ... (x) Sym^{d_1} h^1_k``, whose dimension is
-    this number. For depth 2 it is ``R * C(R + m - 1, m)``.
+    this number. For depth 2 it is ``R * C(R + m - 1, m)``. Cost: O(L) float operations
+    (exact integers only when the result has at most :data:`EXACT_DIGITS` digits).
 
     Examples
     --------
@@ -114,20 +349,27 @@ def lifted_upper(spec: RACSpec, partition: Partition) -> int | None:
     if cut is None:
         return None
     _, m = cut
-    value = spec.hidden
-    for degree in state_degrees(spec.depth, m)[:-1]:
-        value *= comb(spec.hidden + degree - 1, degree)
-    return value
+    r = spec.hidden
+    log_value = math.log10(r) + sum(_log10_multiset(r, d, log_d) for d, log_d in _degree_logs(spec.depth, m))
+
+    def exact() -> int:
+        value = r
+        for degree in state_degrees(spec.depth, m)[:-1]:
+            value *= comb(r + degree - 1, degree)
+        return value
+
+    return _exact_or_approx(log_value, exact)
 
 
-def mincut_upper(spec: RACSpec, partition: Partition) -> int | None:
+def mincut_upper(spec: RACSpec, partition: Partition) -> int | Approx | None:
     """``R ** (number of bonds crossing the cut)`` of the duplicated tensor network.
 
     Status: **derived**. At a contiguous cut, layer l's chain is duplicated once per
     use by the future, ``d_l`` copies (:func:`state_degrees`), each crossing the cut on
-    one bond of dim R: ``R ** sum(d_l)``, which is ``R ** (T/2 + 1)`` for depth 2 at the
-    Start-End cut. For depth 1 and any partition the MPS crosses one bond per boundary
-    between S and E. ``None`` for deeper networks and non-contiguous partitions.
+    one bond of dim R: ``R ** sum(d_l)``, and ``sum(d_l) = C(m + L - 1, L - 1)`` (hockey
+    stick), which is ``T/2 + 1`` for depth 2 at the Start-End cut. For depth 1 and any
+    partition the MPS crosses one bond per boundary between S and E. ``None`` for deeper
+    networks and non-contiguous partitions.
 
     Examples
     --------
@@ -135,10 +377,17 @@ def mincut_upper(spec: RACSpec, partition: Partition) -> int | None:
     32
     """
     cut = _prefix_suffix(partition)
+    r = spec.hidden
     if cut is not None:
-        return spec.hidden ** sum(state_degrees(spec.depth, cut[1]))
+        m, depth = cut[1], spec.depth
+        log_bonds = _log10_comb(m + depth - 1, depth - 1)
+        if r == 1:
+            return 1
+        log_value = 10**log_bonds * math.log10(r) if log_bonds < 300 else math.inf
+        return _exact_or_approx(log_value, lambda: r ** comb(m + depth - 1, depth - 1))
     if spec.depth == 1:
-        return spec.hidden**partition.boundaries
+        bonds = partition.boundaries
+        return _exact_or_approx(bonds * math.log10(r), lambda: r**bonds)
     return None
 
 
@@ -146,7 +395,7 @@ def input_copies(depth: int, length: int, t: int) -> int:
     """How often input ``x_t`` (0-based) enters the output: ``C(T-1-t + L-1, L-1)``.
 
     The output is a polynomial of exactly this degree in ``W^{I,1} f(x_t)``: each copy of
-    the layer-1 chain in the duplicated network (:mod:`tnrnn.tensornet`) reads ``x_t`` once.
+    the layer-1 chain in the duplicated network reads ``x_t`` once.
 
     Examples
     --------
@@ -156,7 +405,7 @@ def input_copies(depth: int, length: int, t: int) -> int:
     return comb(length - 1 - t + depth - 1, depth - 1)
 
 
-def copies_upper(spec: RACSpec, partition: Partition) -> int:
+def copies_upper(spec: RACSpec, partition: Partition) -> int | Approx:
     """``min over sides of prod_t min(M, C(R + n_t - 1, n_t))``, ``n_t`` = :func:`input_copies`.
 
     Status: **derived**, any partition. The output depends on ``x_t`` only through the
@@ -164,7 +413,8 @@ def copies_upper(spec: RACSpec, partition: Partition) -> int:
     function of one side's inputs it lies in the tensor product over that side of spaces of
     dimension at most ``C(R + n_t - 1, n_t)`` (monomials) and at most M (functions on M
     templates). It is what certifies cuts near the end when M > R: at the last step
-    ``n = 1`` and the bound is ``min(M, R)``.
+    ``n = 1`` and the bound is ``min(M, R)``. Cost: O(T) (``n_t`` grows with the distance
+    to the end, so only the last few factors differ from M).
 
     Examples
     --------
@@ -173,15 +423,35 @@ def copies_upper(spec: RACSpec, partition: Partition) -> int:
     (3, 9)
     """
     m, r, depth, length = spec.templates, spec.hidden, spec.depth, partition.length
-
-    def side(steps) -> int:
-        value = 1
-        for t in steps:
+    small: dict[int, int] = {}  # t -> factor, for the factors below M (all t close to the end)
+    for t in range(length - 1, -1, -1):
+        if r == 1:
+            factor = 1
+        else:
             n = input_copies(depth, length, t)
-            value *= min(m, comb(r + n - 1, n))
-        return value
+            factor = m if _log10_multiset(r, n, math.log10(n)) >= math.log10(m) + 1e-9 else min(m, comb(r + n - 1, n))
+        if factor >= m:
+            break
+        small[t] = factor
+        if depth == 1 and len(small) > 1:  # n_t = 1 for every t: the same factor throughout
+            small.update({u: factor for u in range(t)})
+            break
 
-    return min(side(partition.start), side(partition.end))
+    def side(steps) -> tuple[float, object]:
+        full = sum(1 for t in steps if t not in small)
+        factors = [small[t] for t in steps if t in small]
+        log_value = full * math.log10(m) + sum(math.log10(f) for f in factors)
+
+        def exact() -> int:
+            value = m**full
+            for f in factors:
+                value *= f
+            return value
+
+        return log_value, exact
+
+    (log_s, exact_s), (log_e, exact_e) = side(partition.start), side(partition.end)
+    return min(_exact_or_approx(log_s, exact_s), _exact_or_approx(log_e, exact_e))
 
 
 @dataclass(frozen=True)
@@ -189,19 +459,26 @@ class Bounds:
     """All closed forms for one architecture, length and partition (``None``: not applicable).
 
     ``lower`` and ``upper`` combine the applicable ones into the interval the generic
-    rank is proven to lie in.
+    rank is proven to lie in. A value is an ``int``, or an :class:`Approx` when it has
+    more than :data:`EXACT_DIGITS` digits. ``shallow`` is the depth-1 value and is
+    ``None`` for depth >= 2 (see :func:`shallow`). The architecture and length are kept
+    so that :meth:`to_dict` describes itself.
     """
 
     shallow: int | None
-    depth2_lower: int | None
-    trivial_upper: int
-    lifted_upper: int | None
-    mincut_upper: int | None
+    depth2_lower: int | Approx | None
+    trivial_upper: int | Approx
+    lifted_upper: int | Approx | None
+    mincut_upper: int | Approx | None
     partition: str
-    copies_upper: int | None = None
+    copies_upper: int | Approx | None = None
+    templates: int | None = None
+    hidden: int | None = None
+    depth: int | None = None
+    length: int | None = None
 
     @property
-    def lower(self) -> int:
+    def lower(self) -> int | Approx:
         """The best proven lower bound (at least 1: a generic RAC is not identically zero)."""
         candidates = [1]
         if self.shallow is not None and self.partition == "start-end":
@@ -211,18 +488,21 @@ class Bounds:
         return max(candidates)
 
     @property
-    def upper(self) -> int:
+    def upper(self) -> int | Approx:
         """The best upper bound among those that apply."""
         values = [self.trivial_upper, self.shallow, self.lifted_upper, self.mincut_upper, self.copies_upper]
         return min(v for v in values if v is not None)
 
     def to_dict(self) -> dict:
-        """Named closed forms plus ``lower``/``upper`` (JSON-ready)."""
-        return {**asdict(self), "lower": self.lower, "upper": self.upper}
+        """Inputs, named closed forms, ``lower``/``upper`` (JSON-ready: big values as ``"~1.2e+45678"``)."""
+        names = ("shallow", "depth2_lower", "trivial_upper", "lifted_upper", "mincut_upper", "partition",
+                 "copies_upper")
+        return bounded({**{name: getattr(self, name) for name in names}, "lower": self.lower, "upper": self.upper,
+                        **{name: getattr(self, name) for name in ("templates", "hidden", "depth", "length")}})
 
 
 def bounds(spec: RACSpec, length: int, partition: Partition | None = None) -> Bounds:
-    """Every closed form of this module for ``spec`` at ``length`` and ``partition``.
+    """Every closed form for ``spec`` at ``length`` and ``partition``.
 
     Parameters
     ----------
@@ -232,11 +512,18 @@ def bounds(spec: RACSpec, length: int, partition: Partition | None = None) -> Bo
     partition : Partition, optional
         Default: Start-End.
 
+    Notes
+    -----
+    Cost O(L + T) float operations whatever the sizes: each bound is first evaluated as a
+    logarithm and computed exactly only when it has at most :data:`EXACT_DIGITS` digits.
+
     Examples
     --------
     >>> b = bounds(RACSpec(3, 3, 2), 8)
     >>> b.depth2_lower, b.lifted_upper, b.trivial_upper, b.mincut_upper, b.lower, b.upper
     (15, 45, 81, 243, 15, 45)
+    >>> bounds(RACSpec(3, 3, 2), 20000).to_dict()["trivial_upper"]
+    '~1.6e+4771'
     """
     partition = start_end(length) if partition is None else partition
     if partition.length != length:
@@ -249,4 +536,8 @@ def bounds(spec: RACSpec, length: int, partition: Partition | None = None) -> Bo
         mincut_upper=mincut_upper(spec, partition),
         partition=partition.name,
         copies_upper=copies_upper(spec, partition),
+        templates=spec.templates,
+        hidden=spec.hidden,
+        depth=spec.depth,
+        length=length,
     )

@@ -75,6 +75,13 @@ class RACSpec:
         return r * m + (depth - 1) * r * r + depth * r * r + r
 
 
+def _check_weights_size(spec: RACSpec) -> None:
+    """Refuse weights beyond the memory limit before drawing them (see :mod:`tnrnn._guards`)."""
+    from tnrnn import _guards
+
+    _guards.check_rac(spec.templates, spec.hidden, spec.depth, max_bytes=_guards.DEFAULT_MAX_BYTES)
+
+
 @dataclass(frozen=True, eq=False)
 class RACWeights:
     """Weights of a RAC: per-layer input and hidden matrices and an output vector.
@@ -165,6 +172,7 @@ class RACWeights:
         >>> RACWeights.gaussian(RACSpec(2, 2, 1), seed=1).hidden[0].shape
         (2, 2)
         """
+        _check_weights_size(spec)
         rng = np.random.default_rng(seed)
 
         def draw(shape):
@@ -206,6 +214,7 @@ class RACWeights:
         (101, True)
         """
         prime = check_prime(prime)
+        _check_weights_size(spec)
         rng = np.random.default_rng(seed)
 
         def draw(shape):

@@ -225,11 +225,13 @@ def _check_memory(plan: ContractionPlan, max_bytes: int | None, itemsize: int = 
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     need = 3 * plan.largest_intermediate * itemsize
     if need > limit:
+        from tnrnn._guards import format_bytes
+
         raise NetworkTooLargeError(
             f"contracting the network of {plan.spec} at T={plan.length} ({len(plan.operand_inds):,} "
             f"tensors) passes an intermediate of {plan.largest_intermediate:,} entries "
-            f"(~{need / 2**30:.3g} GiB of working memory with its operands), over the limit of "
-            f"{limit / 2**30:.3g} GiB (max_bytes / TNRNN_MAX_BYTES). Use a shorter length or "
+            f"(~{format_bytes(need)} of working memory with its operands), over the limit of "
+            f"{format_bytes(limit)} (max_bytes / TNRNN_MAX_BYTES). Use a shorter length or "
             f"method='scalable'."
         )
 

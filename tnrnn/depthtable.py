@@ -10,11 +10,11 @@ computed ranks as points (open markers: not certified). Cells whose block would 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
-from tnrnn.bounds import bounds
+from tnrnn.bounds import STATUS, Approx, as_float, bounds
 from tnrnn.circuits import RACSpec
 from tnrnn.partitions import start_end
 from tnrnn.rank import generic_rank
@@ -59,7 +59,7 @@ def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: st
     for depth, length in tqdm(grid, desc="ranks", disable=not progress):
         spec = RACSpec(templates, hidden, depth)
         closed = bounds(spec, length, start_end(length))
-        named = {k: v for k, v in closed.to_dict().items() if k not in ("lower", "upper")}
+        named = {k: getattr(closed, k) for k in STATUS}  # ints, or Approx when astronomically large
         row = {"templates": templates, "hidden": hidden, "depth": depth, "length": length, **named}
         too_big = _block_size(spec, length, method, max_block)
         if too_big is not None:
@@ -125,10 +125,10 @@ def format_depth_table(rows: list[dict]) -> str:
     def show(v):
         if v is None:
             return "-"
-        # huge bounds: readable, not exact (Decimal: no float overflow past 1e308)
-        return str(v) if v < 10**12 else f"{Decimal(v):.2e}"
+        # huge bounds: readable, not exact; bounded cost at any size (tnrnn.bounds.Approx)
+        return str(v) if v < 10**12 else str(Approx(math.log10(v)) if isinstance(v, int) else v)
 
-    body = [[r["depth"], r["length"], show(r["rank"]), f"[{r['lower']}, {r['upper']}]",
+    body = [[r["depth"], r["length"], show(r["rank"]), f"[{show(r['lower'])}, {show(r['upper'])}]",
              "yes" if r["certified"] else "no", show(r["shallow"]), show(r["depth2_lower"]),
              show(r["lifted_upper"]), show(r["mincut_upper"]), show(r["trivial_upper"]),
              r["method"], f"{r['seconds']:.2f}"] for r in rows]
@@ -158,18 +158,18 @@ def plot_depth_table(rows: list[dict], path: str | Path | None = None, *, ax=Non
     for depth, color in zip(depths, colors):
         sub = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["length"])
         lengths = [r["length"] for r in sub]
-        ax.plot(lengths, [r["upper"] for r in sub], "-", color=color, lw=1.2, alpha=0.8,
+        ax.plot(lengths, [as_float(r["upper"]) for r in sub], "-", color=color, lw=1.2, alpha=0.8,
                 label=f"L={depth} proven upper bound")
         for cert in (True, False):
             pts = [r for r in sub if r["certified"] == cert and r["rank"] is not None]
             if not pts:
                 continue
             ax.errorbar([r["length"] for r in pts], [r["rank"] for r in pts],
-                        yerr=[[0] * len(pts), [r["upper"] - r["rank"] for r in pts]],
+                        yerr=[[0] * len(pts), [as_float(r["upper"]) - r["rank"] for r in pts]],
                         fmt="o", ms=6, color=color, mfc=color if cert else "white", capsize=3,
                         label=f"L={depth} rank" + (" (certified)" if cert else " (interval)"), zorder=3)
         if any(r["depth2_lower"] is not None for r in sub):
-            ax.plot(lengths, [r["depth2_lower"] for r in sub], "--", color=color, lw=1.2,
+            ax.plot(lengths, [as_float(r["depth2_lower"]) for r in sub], "--", color=color, lw=1.2,
                     label=f"L={depth} paper lower bound C(min(M,R)+T/2-1, T/2)")
     first = rows[0]
     ax.set_yscale("log")

@@ -16,7 +16,13 @@ __all__ = ["Partition", "start_end", "cut", "interleaved", "parse_partition"]
 
 
 def _check_length(length) -> int:
-    return positive_int(length, "length")
+    """A positive length whose index tuples fit the memory limit (checked before building them)."""
+    from tnrnn import _guards
+
+    length = positive_int(length, "length")
+    _guards.check_bytes(_guards.partition_bytes(length), f"a partition of length={length} time steps",
+                        _guards.DEFAULT_MAX_BYTES)
+    return length
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def _cli(*argv) -> None:
 
     status = main([str(a) for a in argv])
     if status != 0:
-        raise RuntimeError(f"`tnrnn {' '.join(map(str, argv))}` exited with status {status}")
+        raise ValueError(f"`tnrnn {' '.join(map(str, argv))}` exited with status {status} (its error is above)")
 
 
 def _demo(out: Path, runs: Path, quick: bool) -> list[Path]:
@@ -119,7 +119,7 @@ def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
     for name in names:
         config, db = config_path(f"{name}.toml"), runs / f"{name}.sqlite"
         _cli("sweep", config, "--db", db, "--no-progress")
-        _cli("report", "--db", db, "--config", config, "--out", out / name)
+        _cli("report", "--db", db, "--config", config, "--out", out, "--prefix", name)
         paths += sorted(out.glob(f"{name}_*.png"))
     return paths
 
@@ -159,7 +159,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "rank-profile": ("rank_profile.png",),
     "networks": ("network_depth*.png", "network_depth2.svg"),
     "training": ("training_*.png",),
-    "sweeps": ("sweep_*.png",),
+    "sweeps": ("ses_depth_*.png", "copying_depth_*.png", "quick_sweep_*.png"),
     "timescale": ("timescale_*.png",),
     "linear": ("linear_*.png",),
 }

@@ -1,8 +1,10 @@
 """The ``tnrnn`` command: thin wrappers, every subcommand a call into the library.
 
 Each subcommand lives in its own module of this package and provides ``HELP`` (one
-line), ``add_arguments(parser)`` and ``run(args) -> int``. Errors in the user's input
-(``ValueError``) are printed as one line and exit with status 2, without a traceback.
+line), ``add_arguments(parser)`` and ``run(args) -> int``. The grammar every subcommand
+follows (``--json``, output locations, progress, sizes) is in ``docs/cli.md``. Expected
+failures (``ValueError``, ``OSError``, ``MemoryError``, ``sqlite3.Error``) are printed as
+one line and exit with status 2, without a traceback.
 """
 
 from __future__ import annotations
@@ -31,9 +33,16 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line: ``tnrnn rank: error: argument --seed: ... (see --help)``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tnrnn",
         description="Start-End separation ranks of recurrent networks, by depth.",
     )
@@ -49,17 +58,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Library wording -> command-line wording, applied to every error message shown to a CLI user.
+_CLI_WORDS = (
+    ("(max_bytes / TNRNN_MAX_BYTES)", "(--max-bytes or TNRNN_MAX_BYTES)"),
+    ("max_bytes / TNRNN_MAX_BYTES", "--max-bytes or TNRNN_MAX_BYTES"),
+    ("method='scalable'", "--method scalable"),
+    ("use cut(length, k) for an unequal split", "use --partition cut:K for an unequal split"),
+    ("out_dir ", "--out "),
+)
+
+
+def _expected(error: BaseException) -> bool:
+    """Whether ``error`` is a user-facing failure (bad value, path, file, device), not a bug."""
+    if isinstance(error, (ValueError, OSError, MemoryError)):
+        return True
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(error, sqlite3.Error)
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, MemoryError):
+        return "out of memory: use smaller sizes (or a lower --max-bytes, so the guard refuses earlier)"
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        text = f"{error.strerror}: {str(error.filename)!r}"
+    else:
+        text = str(error) or type(error).__name__
+    if type(error).__module__.startswith("sqlite3"):
+        text = f"results store: {text}"
+    for library, cli in _CLI_WORDS:
+        text = text.replace(library, cli)
+    return " ".join(text.split())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``tnrnn`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``tnrnn`` command; returns the exit status.
+
+    Every expected failure (a bad value, an unusable path, a corrupt file, a missing
+    device, a size over the limit) prints one line ``tnrnn COMMAND: error: ...`` on stderr
+    and returns 2, without a traceback; usage errors exit 2 through argparse. Whatever a
+    command printed before failing stays printed. Ctrl-C returns 130.
+    """
+    from tnrnn import _guards
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # usage errors (status 2, message printed by argparse) and --help (0)
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    saved_limit = _guards.DEFAULT_MAX_BYTES
+    if getattr(args, "max_bytes", None) is not None:
+        _guards.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
     try:
         return int(args._run(args) or 0)
-    except ValueError as error:  # bad input: one clear line, no traceback
-        print(f"tnrnn {args.command}: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"tnrnn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not _expected(error):
+            raise  # a bug: keep the traceback
+        sys.stdout.flush()
+        print(f"tnrnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    finally:
+        _guards.DEFAULT_MAX_BYTES = saved_limit
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,19 +1,109 @@
-"""Argument helpers shared by the subcommands."""
+"""Argument helpers shared by the subcommands: one spelling and one check per kind of argument.
+
+The grammar (written out for users in ``docs/cli.md``):
+
+* ``-M/--templates``, ``-R/--hidden``, ``-L/--depth``, ``-T/--length`` mean the same
+  everywhere they appear.
+* ``--json`` prints one JSON object on stdout and nothing else there (progress and notes
+  go to stderr).
+* ``--out DIR`` is always a directory; ``--plot FILE`` is a single figure; other files
+  have their own flag (``--db``, ``--csv``, ``--markdown``). Missing parent directories
+  are created; a location under a regular file or in a directory that cannot be written
+  is refused before any work.
+* ``--no-progress`` turns progress bars off (they are off with ``--json`` too).
+* ``--max-bytes`` raises or lowers the memory limit of size guards (default 4 GiB, or
+  ``TNRNN_MAX_BYTES``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (seeds, step counts)."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a random seed, an integer in [0, 2**63)."""
+    value = _int(text)
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"a seed must be an integer in [0, 2**63), got {text!r}")
+    return value
+
+
+def prime_int(text: str) -> int:
+    """argparse type: a prime modulus below 2**31 (checked again by the library)."""
+    value = _int(text)
+    if not 2 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"must be a prime in [2, 2**31), got {text!r}")
+    return value
+
+
+def finite_float(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+                 high_open: bool = False):
+    """argparse type factory: a finite float in the given (closed unless ``*_open``) range."""
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    span = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        ok = math.isfinite(value)
+        if ok and low is not None:
+            ok = value > low if low_open else value >= low
+        if ok and high is not None:
+            ok = value < high if high_open else value <= high
+        if not ok:
+            raise argparse.ArgumentTypeError(f"must be a finite number in {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def byte_count(text: str) -> int:
+    """argparse type: ``4G``, ``512M``, ``1e9`` ..."""
+    from tnrnn._guards import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_architecture(parser: argparse.ArgumentParser, *, length: bool = True) -> None:
     """``--templates M --hidden R --depth L [--length T]``."""
-    parser.add_argument("--templates", "-M", type=int, required=True, help="M, number of templates")
-    parser.add_argument("--hidden", "-R", type=int, required=True, help="R, hidden width")
-    parser.add_argument("--depth", "-L", type=int, required=True, help="L, number of layers")
+    parser.add_argument("--templates", "-M", type=positive_int, required=True, help="M, number of templates")
+    parser.add_argument("--hidden", "-R", type=positive_int, required=True, help="R, hidden width")
+    parser.add_argument("--depth", "-L", type=positive_int, required=True, help="L, number of layers")
     if length:
-        parser.add_argument("--length", "-T", type=int, required=True, help="T, sequence length")
+        parser.add_argument("--length", "-T", type=positive_int, required=True, help="T, sequence length")
 
 
 def add_partition(parser: argparse.ArgumentParser) -> None:
@@ -22,34 +112,125 @@ def add_partition(parser: argparse.ArgumentParser) -> None:
                         help="start-end (default), cut:K, interleaved, or S:0,1/E:2,3")
 
 
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """``--json``: one JSON object on stdout, nothing else there."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (nothing else)")
+
+
+def add_progress(parser: argparse.ArgumentParser) -> None:
+    """``--no-progress`` (the one progress flag)."""
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (also off with --json)")
+
+
+def add_max_bytes(parser: argparse.ArgumentParser) -> None:
+    """``--max-bytes``: the memory limit of the size guards."""
+    parser.add_argument("--max-bytes", type=byte_count, default=None,
+                        help="memory limit of one computation, e.g. 16G (default 4G or TNRNN_MAX_BYTES)")
+
+
+def add_max_seconds(parser: argparse.ArgumentParser) -> None:
+    """``--max-seconds``: the limit on the predicted time of one exact-rank computation."""
+    from tnrnn._guards import DEFAULT_MAX_SECONDS
+
+    parser.add_argument("--max-seconds", type=finite_float(0.0, low_open=True), default=DEFAULT_MAX_SECONDS,
+                        help=f"refuse a rank computation predicted to take longer (default {DEFAULT_MAX_SECONDS:g})")
+
+
+def progress(args) -> bool:
+    """Whether to show progress bars: not with ``--json`` nor ``--no-progress``."""
+    return not (getattr(args, "json", False) or getattr(args, "no_progress", False))
+
+
 def spec_from(args):
-    """The :class:`~tnrnn.circuits.RACSpec` named by the arguments."""
+    """The :class:`~tnrnn.circuits.RACSpec` named by the arguments, after the size guards."""
+    from tnrnn._guards import check_rac
     from tnrnn.circuits import RACSpec
 
-    return RACSpec(args.templates, args.hidden, args.depth)
+    spec = RACSpec(args.templates, args.hidden, args.depth)
+    check_rac(spec.templates, spec.hidden, spec.depth, getattr(args, "length", None),
+              getattr(args, "max_bytes", None))
+    return spec
+
+
+def check_device(text: str | None, flag: str = "--device") -> str | None:
+    """Validate a torch device name before any work: its syntax, and that it exists here.
+
+    Raises
+    ------
+    ValueError
+        ``--device foo`` (not a device), ``--device cuda`` without CUDA, ``cuda:3`` with
+        fewer GPUs, ``mps`` without MPS.
+    """
+    if text is None:
+        return None
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{flag} {text!r}: not a torch device; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{flag} {text}: CUDA is not available on this machine (torch "
+                             f"{torch.__version__}); use {flag} cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"{flag} {text}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif device.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"{flag} {text}: MPS is not available on this machine; use {flag} cpu")
+    elif device.type != "cpu":
+        raise ValueError(f"{flag} {text}: unsupported device type {device.type!r}; use cpu, cuda, cuda:N or mps")
+    return text
 
 
 def print_json(obj) -> None:
-    """Print one JSON object on one line."""
-    json.dump(obj, sys.stdout, default=_jsonable)
-    sys.stdout.write("\n")
+    """Print one JSON object on one line (huge integers in bounded form, see :func:`tnrnn.bounds.bounded`)."""
+    from tnrnn.bounds import bounded
+
+    text = json.dumps(bounded(_plain(obj)), default=_jsonable, allow_nan=False)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _plain(value):
+    """Numpy scalars and arrays to Python values, recursively (so that :func:`bounded` sees ints)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    module = type(value).__module__
+    if module == "numpy" or module.startswith("numpy."):
+        value = value.tolist() if hasattr(value, "tolist") else value
+        if isinstance(value, list):
+            return _plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # strict JSON has no NaN or Infinity
+    return value
 
 
 def _jsonable(value):
     import numpy as np
 
+    from tnrnn.bounds import Approx
+
+    if isinstance(value, Approx):
+        return str(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
         return float(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if hasattr(value, "__fspath__"):
+        return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def format_table(header: list[str], rows: list[list]) -> str:
-    """A plain aligned text table."""
-    cells = [header] + [[str(c) for c in row] for row in rows]
+    """A plain aligned text table (huge integers in bounded form)."""
+    from tnrnn.bounds import format_count
+
+    cells = [header] + [[format_count(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -1,29 +1,50 @@
-"""``tnrnn linear-kernel``: empirical lag-space tangent kernel of a linear RNN vs the theory (SCIENCE.md §12)."""
+"""``tnrnn linear-kernel``: empirical lag-space tangent kernel of a linear RNN vs the theory.
+
+The theory is the infinite-width lag weights of Emami et al., "Implicit Bias of Linear RNNs"
+(arXiv:2101.07833).
+"""
 
 from __future__ import annotations
 
-from tnrnn.cli._common import format_table, print_json
+from tnrnn.cli._common import (
+    add_json,
+    add_max_bytes,
+    check_device,
+    finite_float,
+    format_table,
+    positive_int,
+    print_json,
+    seed_int,
+)
 
 HELP = "tangent kernel of a random linear RNN in lag space against the infinite-width lag weights"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--sigma-w", type=float, required=True, help="scale of the transition matrix W")
-    parser.add_argument("--sigma-c", type=float, default=1.0, help="scale of the readout C (default 1)")
-    parser.add_argument("--sigma-f", type=float, default=1.0, help="scale of the input matrix F (default 1)")
-    parser.add_argument("--width", "-n", type=int, required=True, help="hidden width n")
-    parser.add_argument("--lags", "-J", type=int, required=True, help="number of lags J")
+    parser.add_argument("--sigma-w", type=finite_float(0.0), required=True, help="scale of the transition matrix W")
+    parser.add_argument("--sigma-c", type=finite_float(0.0), default=1.0, help="scale of the readout C (default 1)")
+    parser.add_argument("--sigma-f", type=finite_float(0.0), default=1.0,
+                        help="scale of the input matrix F (default 1)")
+    parser.add_argument("--width", "-n", type=positive_int, required=True, help="hidden width n")
+    parser.add_argument("--lags", "-J", type=positive_int, required=True, help="number of lags J")
     parser.add_argument("--parameterization", choices=("ntk", "standard"), default="ntk",
                         help="ntk (default) or standard")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random draw (default 0)")
-    parser.add_argument("--device", default=None, help="torch device (default cpu)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the random draw (default 0)")
+    parser.add_argument("--device", default=None, help="torch device: cpu (default), cuda, cuda:N or mps")
     parser.add_argument("--full-kernel", action="store_true", help="with --json, include the full J x J kernel")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_max_bytes(parser)
+    add_json(parser)
 
 
 def run(args) -> int:
+    from tnrnn._guards import check_bytes
     from tnrnn.linear.kernel import kernel_comparison
     from tnrnn.linear.theory import decay_length
+
+    check_device(args.device)
+    # W (n x n) and its J powers' Jacobians: about 8 float64 arrays of n^2 and the J x J kernel per lag
+    check_bytes(8 * (8 * args.width**2 + args.lags * args.width * 4 + 2 * args.lags**2),
+                f"the tangent kernel of width {args.width} over {args.lags} lags", args.max_bytes)
 
     result = kernel_comparison(args.width, args.lags, args.sigma_w, args.sigma_c, args.sigma_f,
                                parameterization=args.parameterization, seed=args.seed, device=args.device)

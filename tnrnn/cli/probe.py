@@ -8,7 +8,16 @@ network was trained on, beside the same matrix of the task's optimal predictor
 
 from __future__ import annotations
 
-from tnrnn.cli._common import add_partition, format_table, print_json
+from tnrnn.cli._common import (
+    add_json,
+    add_max_bytes,
+    add_partition,
+    finite_float,
+    format_table,
+    positive_int,
+    print_json,
+    seed_int,
+)
 
 HELP = "probe a trained run directory: spectrum, rank, effective rank of its grid tensor"
 
@@ -17,9 +26,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("run_dir", metavar="DIR", help="a training run directory (tnrnn train --out)")
     parser.add_argument("--data", choices=("templates", "task"), default="templates",
                         help="probe over template symbols (default) or on the task's own data")
-    parser.add_argument("--length", "-T", type=int, default=None,
+    parser.add_argument("--length", "-T", type=positive_int, default=None,
                         help="T, the probed sequence length (templates: required; task: the run's own T)")
-    parser.add_argument("--pairs", type=int, default=128,
+    parser.add_argument("--pairs", type=positive_int, default=128,
                         help="--data task: N first halves x N second halves (default 128)")
     add_partition(parser)
     parser.add_argument("--symbols", default=None,
@@ -30,14 +39,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--step", type=int, default=-1, help="time step read (default -1, the last)")
     parser.add_argument("--method", default="auto", choices=("auto", "dense", "sampled"),
                         help="dense grid, sampled prefix/suffix blocks, or auto (dense while small)")
-    parser.add_argument("--rows", type=int, default=256, help="sampled rows (default 256)")
-    parser.add_argument("--cols", type=int, default=256, help="sampled columns (default 256)")
-    parser.add_argument("--tolerance", type=float, default=None,
-                        help="absolute rank tolerance (default sigma_max * max(m, n) * eps)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled blocks")
+    parser.add_argument("--rows", type=positive_int, default=256, help="sampled rows (default 256)")
+    parser.add_argument("--cols", type=positive_int, default=256, help="sampled columns (default 256)")
+    parser.add_argument("--tolerance", type=finite_float(0.0, low_open=True), default=None,
+                        help="absolute rank tolerance, a finite number > 0 (default sigma_max * max(m, n) * eps)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the sampled blocks (and of the task halves)")
     parser.add_argument("--exact", action="store_true",
-                        help="RAC models: also rank the grid tensor of the exported RAC weights")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+                        help="RAC models: also rank (in float64) the grid tensor built from the exported RAC "
+                             "weights; JSON key rac_route, kind float")
+    add_max_bytes(parser)
+    add_json(parser)
 
 
 def _symbols(text):
@@ -100,17 +111,29 @@ def _task_data(args, model, config, task) -> int:
 
 
 def run(args) -> int:
+    from tnrnn._guards import check_bytes
     from tnrnn.nn import load_run
     from tnrnn.probe import probe_model, rac_probe
 
-    if args.tolerance is not None and not (args.tolerance > 0 and args.tolerance != float("inf")):
-        raise ValueError(f"--tolerance must be a positive number, got {args.tolerance}")
     symbols = _symbols(args.symbols)
-    model, config, task = load_run(args.run_dir)
     if args.data == "task":
+        check_bytes(8 * args.pairs * args.pairs * ((args.length or 0) + 2),
+                    f"--pairs {args.pairs}: {args.pairs}^2 sequences", args.max_bytes)
+        model, config, task = load_run(args.run_dir)
         return _task_data(args, model, config, task)
     if args.length is None:
         raise ValueError("--length is required with --data templates (the probed sequence length T)")
+    if args.method != "dense":  # a sampled block: rows x cols sequences of T steps through the model
+        check_bytes(8 * args.rows * args.cols * (args.length + 2),
+                    f"a sampled block of --rows {args.rows} x --cols {args.cols} sequences of {args.length} steps",
+                    args.max_bytes)
+    model, config, task = load_run(args.run_dir)
+    if not -args.length <= args.step < args.length:
+        raise ValueError(f"--step must be in [{-args.length}, {args.length - 1}] for --length {args.length}, "
+                         f"got {args.step}")
+    if not -task.output_size <= args.output_index < task.output_size:
+        raise ValueError(f"--output-index must be in [0, {task.output_size - 1}] for this run's task "
+                         f"({config.task}), got {args.output_index}")
     result = probe_model(model, task, args.length, args.partition, output_index=args.output_index,
                          step=args.step, symbols=symbols, method=args.method, rows=args.rows, cols=args.cols,
                          tolerance=args.tolerance, seed=args.seed)
@@ -121,13 +144,13 @@ def run(args) -> int:
         if args.step != -1:
             raise ValueError("--exact reads the last step: drop --step")
         exact = rac_probe(model, args.length, args.partition, output_index=args.output_index,
-                          symbols=result.symbols, tolerance=args.tolerance)
+                          symbols=result.symbols, tolerance=args.tolerance, max_bytes=args.max_bytes)
     if args.json:
         out = result.to_dict()
         out.update(run_dir=str(args.run_dir), task=config.task, cell=config.cell, depth=config.depth,
                    hidden=config.hidden, kind="float")
-        if exact is not None:
-            out["rac_weights_route"] = exact.to_dict() | {"kind": "float"}
+        if exact is not None:  # a float rank too (float64 SVD of the exported weights' grid)
+            out["rac_route"] = {**exact.to_dict(), "kind": "float"}
         print_json(out)
         return 0
     print(f"{args.run_dir}: {config.task} {config.cell} L={config.depth} R={config.hidden}; "

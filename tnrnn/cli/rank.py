@@ -1,42 +1,67 @@
 """``tnrnn rank``: the generic Start-End (or any partition) rank of an architecture.
 
 ``--profile`` ranks every cut k = 1..T-1 instead (``--cuts`` to choose some), with
-``--plot`` to draw the profile. Interrupting a profile (Ctrl-C) prints the cuts already
+``--plot FILE`` to draw the profile. Interrupting a profile (Ctrl-C) prints the cuts already
 finished, then exits with status 130.
 """
 
 from __future__ import annotations
 
-from tnrnn.cli._common import add_architecture, add_partition, format_table, print_json, spec_from
+from tnrnn.cli._common import (
+    add_architecture,
+    add_json,
+    add_max_bytes,
+    add_max_seconds,
+    add_partition,
+    add_progress,
+    format_table,
+    positive_int,
+    prime_int,
+    print_json,
+    progress,
+    seed_int,
+    spec_from,
+)
 
 HELP = "exact generic separation rank of a RAC architecture, with its proven interval"
 
+_METHODS = ("auto", "dense", "tn", "scalable")
+
 
 def add_arguments(parser) -> None:
+    from tnrnn.modular import DEFAULT_PRIME
+
     add_architecture(parser)
     add_partition(parser)
-    parser.add_argument("--method", default="auto", help="auto (default), dense, tn or scalable")
-    parser.add_argument("--draws", type=int, default=3, help="random weight draws (default 3)")
-    parser.add_argument("--prime", type=int, default=None, help="modulus, a prime below 2**31")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first draw")
+    parser.add_argument("--method", default="auto", choices=_METHODS, help="auto (default), dense, tn or scalable")
+    parser.add_argument("--draws", type=positive_int, default=3, help="random weight draws (default 3)")
+    parser.add_argument("--prime", type=prime_int, default=DEFAULT_PRIME,
+                        help=f"modulus, a prime below 2**31 (default {DEFAULT_PRIME})")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the first draw (default 0)")
     parser.add_argument("--profile", action="store_true",
                         help="rank at every cut k = 1..T-1 (ignores --partition)")
-    parser.add_argument("--cuts", type=int, nargs="+", default=None, help="with --profile: only these cuts")
-    parser.add_argument("--plot", default=None, help="with --profile: save the profile plot (PNG) here")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--cuts", type=positive_int, nargs="+", default=None,
+                        help="with --profile: only these cuts")
+    parser.add_argument("--plot", default=None, help="with --profile: save the profile plot (.png or .svg) here")
+    add_max_bytes(parser)
+    add_max_seconds(parser)
+    add_progress(parser)
+    add_json(parser)
 
 
 def run(args) -> int:
-    from tnrnn.modular import DEFAULT_PRIME
-
     if args.profile:
         return _run_profile(args)
     if args.cuts is not None or args.plot is not None:
         raise ValueError("--cuts and --plot need --profile")
+    from tnrnn._guards import check_rank_work
+    from tnrnn.bounds import format_count
     from tnrnn.rank import generic_rank
 
-    result = generic_rank(spec_from(args), args.length, args.partition, method=args.method,
-                          draws=args.draws, prime=args.prime or DEFAULT_PRIME, seed=args.seed)
+    spec = spec_from(args)
+    check_rank_work(args.depth, args.length, args.draws, args.max_seconds)
+    result = generic_rank(spec, args.length, args.partition, method=args.method,
+                          draws=args.draws, prime=args.prime, seed=args.seed, max_bytes=args.max_bytes)
     if args.json:
         out = result.to_dict()
         out.update(templates=args.templates, hidden=args.hidden, depth=args.depth,
@@ -44,7 +69,7 @@ def run(args) -> int:
         print_json(out)
         return 0
     rows = [["rank at random weights", result.rank],
-            ["generic rank interval", f"[{result.lower}, {result.upper}]"],
+            ["generic rank interval", f"[{format_count(result.lower)}, {format_count(result.upper)}]"],
             ["certified", "yes" if result.certified else "no"],
             ["failure bound", f"{result.failure_bound:.3g}"],
             ["method", result.method], ["prime", result.prime],
@@ -59,16 +84,25 @@ def run(args) -> int:
 def _run_profile(args) -> int:
     import time
 
-    from tnrnn.modular import DEFAULT_PRIME
+    from tnrnn._files import output_file
+    from tnrnn._guards import check_rank_work
     from tnrnn.profile import RankProfile, iter_rank_profile, plot_rank_profile
 
     spec = spec_from(args)
+    cuts = len(args.cuts) if args.cuts is not None else args.length - 1
+    check_rank_work(args.depth, args.length, args.draws * max(cuts, 1), args.max_seconds)
     if args.partition != "start-end":
         raise ValueError(f"--profile ranks every contiguous cut; drop --partition {args.partition!r}")
+    if args.length < 2:
+        raise ValueError(f"--profile needs --length >= 2 (a cut at k=1..T-1), got {args.length}")
+    if args.cuts is not None and not all(1 <= k < args.length for k in args.cuts):
+        raise ValueError(f"--cuts must lie in [1, {args.length - 1}] for --length {args.length}, got {args.cuts}")
+    if args.plot:
+        output_file(args.plot, "--plot", (".png", ".svg"))  # refuse a bad location before the work
     start = time.perf_counter()
     stream = iter_rank_profile(spec, args.length, cuts=args.cuts, method=args.method, draws=args.draws,
-                               prime=args.prime or DEFAULT_PRIME, seed=args.seed,
-                               progress=not args.json)
+                               prime=args.prime, seed=args.seed, max_bytes=args.max_bytes,
+                               progress=progress(args))
     results: dict = {}
     profile = RankProfile(spec, args.length)
     try:
@@ -83,7 +117,7 @@ def _run_profile(args) -> int:
         profile.method = profile.results[0].method if profile.results else args.method
         profile.seconds = time.perf_counter() - start
         if profile.results:
-            _print_profile(profile, args)
+            _print_profile(profile, args)  # printed before any later failure (the plot)
     if args.plot:
         plot_rank_profile(profile, args.plot)
         if not args.json:
@@ -92,15 +126,18 @@ def _run_profile(args) -> int:
 
 
 def _print_profile(profile, args) -> None:
+    from tnrnn.bounds import format_count
+
     if args.json:
         print_json(profile.to_dict())
         return
     spec = profile.spec
     print(f"M={spec.templates} R={spec.hidden} L={spec.depth} T={profile.length}: rank at every cut "
           f"(method {profile.method}{'' if profile.complete else ', INTERRUPTED: partial'})")
-    rows = [[k, r.rank, f"[{r.lower}, {r.upper}]", "yes" if r.certified else "no",
+    rows = [[k, r.rank, f"[{format_count(r.lower)}, {format_count(r.upper)}]", "yes" if r.certified else "no",
              f"{r.failure_bound:.2g}", f"{r.seconds:.2f}"] for k, r in zip(profile.cuts, profile.results)]
     print(format_table(["cut k", "rank", "interval", "certified", "failure bound", "s"], rows))
     print(f"largest rank {max(profile.ranks)} at cut k={profile.argmax}; "
           f"{sum(r.certified for r in profile.results)}/{len(profile.results)} certified; "
           f"{profile.seconds:.2f} s")
+

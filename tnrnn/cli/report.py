@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tnrnn.cli._common import add_json, finite_float, print_json
+
 HELP = "per-length statistics over seeds, longest length solved per depth, probes vs theory, from a sweep store"
 
 
@@ -14,17 +16,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--config", default=None,
                         help="the sweep's TOML config: its [report] threshold is used unless --threshold is given")
     parser.add_argument("--out", default=None,
-                        help="figure prefix, e.g. figures/sweep (writes <out>_accuracy.png, <out>_ranks.png)")
-    parser.add_argument("--threshold", type=float, default=None,
+                        help="figure directory, created if missing (writes OUT/PREFIX_accuracy.png, "
+                             "OUT/PREFIX_ranks.png)")
+    parser.add_argument("--prefix", default="sweep", help="file name prefix of the figures (default sweep)")
+    parser.add_argument("--threshold", type=finite_float(0.0, 1.0, low_open=True), default=None,
                         help="test accuracy at or above which a seed counts as solving a length "
                              "(default: the config's [report] threshold, else 0.9)")
     parser.add_argument("--rule", choices=sorted(SOLVED_RULES), default="majority",
                         help="a length is solved when more than half (majority), all or any of its seeds "
                              "reach the threshold (default majority)")
-    parser.add_argument("--relative", type=float, default=1e-3,
-                        help="also count singular values above this fraction of the largest (default 1e-3)")
+    parser.add_argument("--relative", type=finite_float(0.0, 1.0, low_open=True, high_open=True), default=1e-3,
+                        help="also count singular values above this fraction of the largest, in (0, 1) "
+                             "(default 1e-3)")
     parser.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
     parser.add_argument("--csv", default=None, help="also export the points table to this CSV file")
+    add_json(parser)
 
 
 def _threshold(args) -> float:
@@ -36,8 +42,6 @@ def _threshold(args) -> float:
         threshold = load_config(args.config, check_points=False).report["threshold"]
     else:
         threshold = 0.9
-    if not 0 < threshold <= 1:
-        raise ValueError(f"--threshold must be in (0, 1], got {threshold}")
     return threshold
 
 
@@ -49,14 +53,21 @@ def _interval(row) -> str:
 
 
 def run(args) -> int:
+    from tnrnn._files import output_dir, output_file
     from tnrnn.experiments import ResultsStore, markdown_table, plot_report, relative_rank, summary_rows
     from tnrnn.experiments.report import length_rows
 
     threshold = _threshold(args)
-    if not 0 < args.relative < 1:
-        raise ValueError(f"--relative must be in (0, 1), got {args.relative}")
-    if not Path(args.db).exists():
-        raise ValueError(f"--db {args.db} does not exist: run tnrnn sweep first")
+    if not Path(args.db).is_file() or Path(args.db).stat().st_size == 0:
+        raise ValueError(f"--db {args.db!r} is not a results store (missing, not a file, or empty): "
+                         f"run tnrnn sweep first")
+    if not args.prefix or "/" in args.prefix or args.prefix in (".", ".."):
+        raise ValueError(f"--prefix must be a plain file name prefix (no '/'), got {args.prefix!r}")
+    for flag, path in (("--markdown", args.markdown), ("--csv", args.csv)):
+        if path:
+            output_file(path, flag)
+    if args.out:
+        output_dir(args.out, "--out")
     with ResultsStore(args.db) as store:
         stats = length_rows(store, threshold, rule=args.rule)
         summary = summary_rows(store, threshold, rule=args.rule)
@@ -94,11 +105,22 @@ def run(args) -> int:
                  "theory upper": p["theory_upper"], "theory exact": p["theory_rank"]} for p in probes]
         text += ["\n## Probe ranks of the trained networks (float, at numpy's default tolerance) vs the "
                  "theory's generic rank (exact interval)\n", markdown_table(rows)]
-    print("\n".join(text))
+    if not args.json:
+        print("\n".join(text))
     if args.markdown:
         Path(args.markdown).write_text("\n".join(text))
-        print(f"wrote {args.markdown}")
+        if not args.json:
+            print(f"wrote {args.markdown}")
+    figures = []
     if args.out:
-        for path in plot_report(args.db, args.out, threshold=threshold, relative=args.relative, rule=args.rule):
-            print(f"wrote {path}")
+        for path in plot_report(args.db, Path(args.out) / args.prefix, threshold=threshold, relative=args.relative,
+                                rule=args.rule):
+            figures.append(str(path))
+            if not args.json:
+                print(f"wrote {path}")
+    if args.json:
+        print_json({"db": str(args.db), "threshold": threshold, "rule": args.rule, "rule_text": rule_text,
+                    "points": len(points), "lengths": stats, "summary": summary,
+                    "probes": rows if probes else [], "figures": figures, "markdown": args.markdown,
+                    "csv": args.csv})
     return 0

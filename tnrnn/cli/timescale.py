@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from tnrnn.cli._common import format_table, print_json
+import argparse
 
-HELP = "forget-gate time scales and the gradient condition (seed 000) of an LSTM/GRU on a task"
+from tnrnn.cli._common import add_progress, format_table, print_json, progress
+
+HELP = ("forget-gate time scales and the gradient condition (Ohno & Kumagai, arXiv:2111.03282) "
+        "of an LSTM/GRU on a task")
 
 
 def add_arguments(parser) -> None:
@@ -20,7 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--forget-bias", type=float, default=1.0, help="B for --init constant (default 1)")
     parser.add_argument("--tmax", type=float, default=None,
                         help="T_max for --init chrono (default: the sequence length)")
-    parser.add_argument("--hidden", type=int, default=32, help="hidden width (default 32)")
+    parser.add_argument("--hidden", "-R", type=int, default=32, help="hidden width (default 32)")
     parser.add_argument("--depth", "-L", type=int, default=1, help="number of layers (default 1)")
     parser.add_argument("--steps", type=int, default=0,
                         help="train this many Adam steps first, tracking the condition (default 0: at init)")
@@ -40,7 +43,10 @@ def add_arguments(parser) -> None:
                         help="instead: train every gate variant on adding and copying, write "
                              "FIGURES/timescale_*.png and print the summary (resumes from runs/timescale)")
     parser.add_argument("--quick", action="store_true", help="with --experiment: tiny sizes")
-    parser.add_argument("--figures", default="figures", help="with --experiment: figure folder (default figures)")
+    parser.add_argument("--out", default="figures",
+                        help="with --experiment: figure directory, created if missing (default figures)")
+    parser.add_argument("--figures", dest="out", help=argparse.SUPPRESS)  # old name of --out
+    add_progress(parser)
 
 
 def _check(args) -> None:
@@ -54,6 +60,18 @@ def _check(args) -> None:
         raise ValueError(f"--layer must be in [{-args.depth}, {args.depth - 1}], got {args.layer}")
     if args.tmax is not None and not args.tmax > 2:
         raise ValueError(f"--tmax must be > 2, got {args.tmax:g}")
+    if args.length is not None:
+        from tnrnn._guards import check_bytes
+
+        if args.length < 1:
+            raise ValueError(f"--length must be a positive integer, got {args.length}")
+        # gated cell: 4 gates of R x (R + input) per layer (weights, gradients, Adam state), and the
+        # activations of a batch (about 16 float32 per unit and step, kept for the gradient diagnostics)
+        batch = max(args.batch_size, args.diag_batch)
+        check_bytes(4 * 4 * 4 * args.depth * args.hidden * (2 * args.hidden + 8),
+                    f"an {args.cell} of width {args.hidden} and depth {args.depth}")
+        check_bytes(64 * batch * (args.length + 20) * args.hidden * args.depth,
+                    f"a batch of {batch} sequences of length ~{args.length} through width {args.hidden}")
 
 
 def _fmt(value) -> str:
@@ -61,6 +79,7 @@ def _fmt(value) -> str:
 
 
 def _experiment(args) -> int:
+    from tnrnn._files import output_dir
     from tnrnn.timescale import (
         experiment_results_dir,
         load_comparison,
@@ -68,7 +87,8 @@ def _experiment(args) -> int:
         timescale_experiment,
     )
 
-    paths = timescale_experiment(args.figures, quick=args.quick, seed=args.seed, progress=not args.json)
+    output_dir(args.out, "--out")
+    paths = timescale_experiment(args.out, quick=args.quick, seed=args.seed, progress=progress(args))
     rows = summarize_comparison(load_comparison(experiment_results_dir(args.quick, args.seed)))
     if args.json:
         print_json({"figures": [str(p) for p in paths], "runs": rows})
@@ -121,7 +141,7 @@ def run(args) -> int:
         torch.manual_seed(args.seed)
         summary = train_gated(model, task, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                               seed=args.seed, eval_every=args.eval_every, callbacks=[callback],
-                              progress=not args.json, desc="timescale")
+                              progress=progress(args), desc="timescale")
         keys = ("step", "loss", "metric", "fit_rate", "fit_r2", "condition_holds", "tau_median")
         result["training"] = {k: summary[k] for k in ("final_loss", "final_metric", "baseline_loss",
                                                       "steps_to_solve")}

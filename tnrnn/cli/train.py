@@ -9,6 +9,10 @@ if one is named, else from :class:`tnrnn.nn.TrainConfig`'s defaults.
 
 from __future__ import annotations
 
+import argparse
+
+from tnrnn.cli._common import add_max_bytes, add_progress, positive_int, progress, seed_int
+
 HELP = "train a deep (orthogonal) RNN on copying, Start-End Similarity or adding; resumes from --out"
 
 _TASKS = ("copying", "ses", "adding")
@@ -33,33 +37,33 @@ def add_arguments(parser) -> None:
                         help="start from named settings: 'paper' = the published experiments' code "
                              "(scoRNN, modReLU, its initialisation, clipping, optimiser and schedule)")
     parser.add_argument("--task", required=True, choices=_TASKS, help="memory task")
-    parser.add_argument("--length", "-T", type=int, required=True,
+    parser.add_argument("--length", "-T", type=positive_int, required=True,
                         help="the task's length: delay B for copying (sequence B+20), T for ses and adding")
     parser.add_argument("--cell", choices=_CELLS, help="recurrent cell (default modrelu)")
-    parser.add_argument("--depth", "-L", type=int, help="number of stacked layers (default 1)")
+    parser.add_argument("--depth", "-L", type=positive_int, help="number of stacked layers (default 1)")
     width = parser.add_mutually_exclusive_group()
-    width.add_argument("--hidden", "-R", type=int, help="width of every layer (default 64)")
-    width.add_argument("--budget", type=int,
+    width.add_argument("--hidden", "-R", type=positive_int, help="width of every layer (default 64)")
+    width.add_argument("--budget", type=positive_int,
                        help="free-parameter budget: the widest network of this depth within it "
                             "(an orthogonal R x R matrix counts R(R-1)/2)")
     parser.add_argument("--orthogonal", choices=_MAPS, help="orthogonal map of W^H (default: none)")
     parser.add_argument("--orthogonal-init", choices=("henaff", "cayley", "random"),
                         help="initial orthogonal matrix (default henaff)")
-    parser.add_argument("--alphabet", type=int, help="number of data symbols (copying: 8; ses: 32)")
-    parser.add_argument("--word-length", type=int,
+    parser.add_argument("--alphabet", type=positive_int, help="number of data symbols (copying: 8; ses: 32)")
+    parser.add_argument("--word-length", type=positive_int,
                         help="copying: symbols to recall (10); ses: word length m (default min(30, T/2))")
     parser.add_argument("--variant", choices=("arjovsky", "exprnn", "marker"),
                         help="copying convention (default arjovsky)")
-    parser.add_argument("--steps", type=int, help="optimiser steps (batches; default 1000)")
+    parser.add_argument("--steps", type=positive_int, help="optimiser steps (batches; default 1000)")
     seeds = parser.add_mutually_exclusive_group()
-    seeds.add_argument("--seed", type=int, help="seed of init, data, validation and test sets (default 0)")
+    seeds.add_argument("--seed", type=seed_int, help="seed of init, data, validation and test sets (default 0)")
     seeds.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                        help="train one network per seed, together as one ensemble; --out gets one "
                             "seed-<s>/ run directory per seed")
     parser.add_argument("--out", required=True,
-                        help="run directory (config.json, metrics.jsonl, checkpoint.pt), or with --seeds "
-                             "the ensemble directory")
-    parser.add_argument("--batch-size", type=int, help="default 128")
+                        help="run directory, created if missing (config.json, metrics.jsonl, checkpoint.pt), or "
+                             "with --seeds the ensemble directory")
+    parser.add_argument("--batch-size", type=positive_int, help="default 128")
     parser.add_argument("--lr", type=float, help="RMSprop learning rate (default 1e-3)")
     parser.add_argument("--lr-orthogonal", type=float,
                         help="learning rate of the orthogonal parameters (default 1e-4)")
@@ -68,15 +72,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--recurrent-clip", type=float,
                         help="rescale each W^H gradient to this infinity-norm (default: none; 10 with "
                              "--preset paper)")
-    parser.add_argument("--eval-every", type=int, help="steps between evaluations (default 100)")
-    parser.add_argument("--val-size", type=int, help="validation set size (default 512)")
-    parser.add_argument("--test-size", type=int, help="separate test set size (default 1024)")
+    parser.add_argument("--eval-every", type=positive_int, help="steps between evaluations (default 100)")
+    parser.add_argument("--val-size", type=positive_int, help="validation set size (default 512)")
+    parser.add_argument("--test-size", type=positive_int, help="separate test set size (default 1024)")
     parser.add_argument("--patience", type=int,
                         help="evaluations without improvement that make a plateau; 0 disables (default 10)")
-    parser.add_argument("--max-plateaus", type=int, help="stop at this plateau (default 2)")
-    parser.add_argument("--device", help="torch device (default cpu)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--max-plateaus", type=positive_int, help="stop at this plateau (default 2)")
+    parser.add_argument("--device", help="torch device: cpu (default), cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
+    add_max_bytes(parser)
+    add_progress(parser)
+    parser.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)  # old name
+    parser.add_argument("--json", action="store_true",
+                        help="accepted for uniformity: train always prints one JSON object")
 
 
 def config_from(args):
@@ -107,17 +115,44 @@ def config_from(args):
 def run(args) -> int:
     import torch
 
-    from tnrnn.cli._common import print_json
+    from tnrnn._files import output_dir
+    from tnrnn.cli._common import check_device, print_json
     from tnrnn.nn import train, train_ensemble
 
     if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
+    check_device(args.device)
     config = config_from(args)
     if args.seeds is not None:
-        summary = train_ensemble(config, args.seeds, args.out, progress=not args.quiet)
+        from tnrnn.nn.training import _check_seeds
+
+        _check_seeds(args.seeds)  # before any directory is made
+    _check_size(config, len(args.seeds or [None]), args.max_bytes)
+    output_dir(args.out, "--out")
+    if args.seeds is not None:
+        summary = train_ensemble(config, args.seeds, args.out, progress=progress(args))
     else:
-        summary = train(config, args.out, progress=not args.quiet)
+        summary = train(config, args.out, progress=progress(args))
     print_json(summary)
     return 0
+
+
+def _check_size(config, members: int, max_bytes: int | None) -> None:
+    """Refuse a model or batch beyond the memory limit before building it (float32)."""
+    from tnrnn._guards import check_bytes
+    from tnrnn.nn.budget import parameter_count
+
+    task = config.make_task()
+    hidden, depth = config.hidden, config.depth
+    parameters = members * parameter_count(config.cell, depth, hidden, task.input_size, task.output_size)
+    # weights, gradients, optimiser state and the best copy: 4 float32 copies
+    check_bytes(16 * parameters, f"{members} {config.cell} network(s) of depth {depth}, width {hidden} "
+                                 f"({parameters:,} parameters)", max_bytes)
+    steps = task.sequence_length
+    check_bytes(4 * members * max(config.val_size, config.test_size) * steps * (task.input_size + 2),
+                f"{members} evaluation set(s) of {max(config.val_size, config.test_size)} sequences of {steps} "
+                f"steps", max_bytes)
+    # activations kept for backpropagation: about 8 float32 per unit, step and example
+    check_bytes(32 * members * config.batch_size * steps * hidden * depth,
+                f"{members} batch(es) of {config.batch_size} sequences of {steps} steps through width {hidden}, "
+                f"depth {depth}", max_bytes)

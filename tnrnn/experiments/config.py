@@ -178,6 +178,8 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
             text = Path(path).read_text()
         except OSError as error:
             raise ConfigError(f"{where}: cannot read the config: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: not a text file (binary or corrupt); a sweep config is TOML text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

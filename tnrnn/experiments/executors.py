@@ -181,10 +181,16 @@ def _run_ray(payloads: list[dict], store_one, address: str | None) -> None:
         raise ValueError("--executor ray needs Ray: pip install 'tnrnn[ray]'") from None
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address)
-        else:
-            ray.init(include_dashboard=False, log_to_driver=False)
+        try:
+            if address:
+                ray.init(address=address)
+            else:
+                ray.init(include_dashboard=False, log_to_driver=False)
+        except Exception as error:  # Ray raises many kinds (ConnectionError, RuntimeError, ...)
+            where = f"the cluster at {address!r}" if address else "a local Ray instance"
+            raise ValueError(f"--executor ray: could not start {where} ({type(error).__name__}: "
+                             f"{str(error).splitlines()[0] if str(error) else ''}); use --executor local, "
+                             f"or --ray-address of a running cluster") from None
     remote = ray.remote(execute_point)
     pending = {}
     for payload in payloads:

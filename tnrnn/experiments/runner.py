@@ -146,7 +146,7 @@ def _probe_rows(model, task, config, length: int, probe_cfg: dict, theory_cfg: d
                             seed=probe_cfg["seed"], **common)
     except NonFiniteOutputError:  # a diverged network is a result too: no rank, method "diverged"
         return [{"length": length, "partition": probe_cfg["partition"], "route": "model",
-                 "method": "diverged", "rank": None}]
+                 "method": "diverged", "rank": None, "kind": "float"}]
     results = [("model", found)]
     if probe_cfg["exact"] and config.cell == "rac" and probe_cfg["step"] == -1 \
             and found.method == "dense":
@@ -156,8 +156,7 @@ def _probe_rows(model, task, config, length: int, probe_cfg: dict, theory_cfg: d
     rows = []
     for route, r in results:
         rows.append({"length": length, "partition": r.partition, "route": route, "method": r.method,
-                     "kind": "float",
-                     "rank": r.rank, "tolerance": r.tolerance, "effective_rank": r.effective_rank,
+                     "rank": r.rank, "kind": "float", "tolerance": r.tolerance, "effective_rank": r.effective_rank,
                      "entropy": r.entropy, "log_gap_index": r.log_gap_index, "rows": r.shape[0],
                      "cols": r.shape[1], "lower_bound_only": int(r.lower_bound_only),
                      "templates": len(r.symbols), "theory_lower": theory["lower"],

@@ -162,8 +162,8 @@ class ResultsStore:
             for probe_row in result.get("probes", []):
                 row = {n: _sqlite_int(probe_row.get(n)) for n, _ in _PROBE_COLUMNS}
                 row["point_id"] = point_id
-                row["kind"] = probe_row.get("kind", "float")
                 row["spectrum"] = json.dumps(probe_row.get("spectrum", []))
+                row["kind"] = probe_row.get("kind") or "float"
                 probe_names = [n for n, _ in _PROBE_COLUMNS]
                 self.connection.execute(f"INSERT INTO probes ({', '.join(probe_names)}) VALUES "
                                         f"({', '.join('?' * len(probe_names))})",

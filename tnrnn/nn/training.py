@@ -38,6 +38,7 @@ from pathlib import Path
 
 import torch
 
+from tnrnn._files import output_dir, read_json, read_jsonl, remove_stale_temps, safe_torch_load
 from tnrnn.nn.config import TrainConfig
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
@@ -83,22 +84,21 @@ def _write_json(path: Path, obj) -> None:
 
 
 def _read_config(path: Path) -> TrainConfig:
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    data = read_json(path, "run config")  # names the file on bad JSON
+    if not isinstance(data, dict):
+        raise ValueError(f"run config {str(path)!r} is not a JSON object; fix or delete it")
     return TrainConfig.from_dict(data)
 
 
 def _read_metrics(path: Path, up_to_step: int | None = None) -> list[dict]:
     if not path.exists():
         return []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = read_jsonl(path, "metrics file")  # drops a torn last line with a note
     return [m for m in lines if up_to_step is None or m["step"] <= up_to_step]
 
 
 def _load_checkpoint(path: Path, device) -> dict:
-    return torch.load(path, map_location=device, weights_only=True)
+    return safe_torch_load(path, map_location=device)  # corrupt or truncated: ValueError naming it
 
 
 def _load_model_state(model: torch.nn.Module, state: dict, source: Path) -> None:
@@ -224,7 +224,8 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
     ``resume`` (default: a checkpoint exists in ``out_dir``) is decided by the caller for
     ensemble members, whose checkpoint of record is the ensemble's.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir, "out_dir")
+    remove_stale_temps(out_dir)  # left by a save that a crash interrupted
     config_path, checkpoint_path = out_dir / CONFIG_FILE, out_dir / CHECKPOINT_FILE
     resume = checkpoint_path.exists() if resume is None else resume
     if resume:
@@ -561,11 +562,12 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
         raise ValueError(f"cell {config.cell!r} cannot be trained as an ensemble (its layers are torch's fused "
                          f"modules): use rac, tanh or modrelu, or train each seed alone")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir, "out_dir")
+    remove_stale_temps(out_dir)  # left by an ensemble checkpoint save that a crash interrupted
     manifest_path, checkpoint_path = out_dir / ENSEMBLE_FILE, out_dir / ENSEMBLE_CHECKPOINT_FILE
     common = {k: v for k, v in config.to_dict().items() if k != "seed"}
     if manifest_path.exists():
-        stored = json.loads(manifest_path.read_text())
+        stored = read_json(manifest_path, "ensemble manifest")
         if stored.get("seeds") != seeds:
             raise ValueError(f"{out_dir} holds an ensemble of seeds {stored.get('seeds')}, not {seeds}: resume "
                              f"with the same --seeds or use another --out directory")
