@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from tnrnn.cli._common import print_json
+from tnrnn.cli._common import positive_int, print_json, seed_int
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--templates", "-M", type=int, default=3, help="M, number of templates (default 3)")
-    parser.add_argument("--hidden", "-R", type=int, default=3, help="R, hidden width (default 3)")
-    parser.add_argument("--depths", "-L", type=int, nargs="+", default=[1, 2, 3],
+    parser.add_argument("--templates", "-M", type=positive_int, default=3, help="M, number of templates (default 3)")
+    parser.add_argument("--hidden", "-R", type=positive_int, default=3, help="R, hidden width (default 3)")
+    parser.add_argument("--depths", "-L", type=positive_int, nargs="+", default=[1, 2, 3],
                         help="depths to compare (default 1 2 3)")
-    parser.add_argument("--lengths", "-T", type=int, nargs="+", default=[8, 16, 40],
+    parser.add_argument("--lengths", "-T", type=positive_int, nargs="+", default=[8, 16, 40],
                         help="even lengths T (default 8 16 40)")
-    parser.add_argument("--max-block", type=int, default=2200,
+    parser.add_argument("--max-block", type=positive_int, default=2200,
                         help="cells whose exact block exceeds this many rows show their interval (default 2200)")
-    parser.add_argument("--draws", type=int, default=3, help="random weight draws per cell (default 3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first draw (default 0)")
-    parser.add_argument("--plot", default=None, metavar="FILE", help="save rank against T by depth (PNG or SVG)")
+    parser.add_argument("--draws", type=positive_int, default=3, help="random weight draws per cell (default 3)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the first draw (default 0)")
+    parser.add_argument("--plot", default=None, metavar="FILE", help="the figure file, .png or .svg: rank against T by depth")
     parser.add_argument("--json", action="store_true", help="print one JSON object (table, summary, cells)")
 
 
 def run(args) -> int:
+    from tnrnn._files import output_file
+    from tnrnn._guards import check_rac
     from tnrnn.comparison import compare
 
-    if args.max_block < 1:
-        raise ValueError(f"--max-block must be a positive integer, got {args.max_block}")
+    if args.plot:
+        output_file(args.plot, "--plot", (".png", ".svg"))  # before the work, not after
+    for depth in args.depths:
+        check_rac(args.templates, args.hidden, depth)
     result = compare(args.templates, args.hidden, args.depths, args.lengths, max_block=args.max_block,
                      draws=args.draws, seed=args.seed, progress=False)
     if args.plot:
