@@ -271,6 +271,7 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
         seed_scores.setdefault((row["task"], row["cell"], row["depth"], row["length"]), []).append(score)
     for (task, cell), row_axes in zip(series, axes):
         accuracy_ax, theory_ax = row_axes[0], row_axes[1]
+        xlabel = "delay B (sequence B + 2K)" if task == "copying" else "task length T"
         for depth in depths:
             rows = sorted((r for r in stats if (r["task"], r["cell"], r["depth"]) == (task, cell, depth)),
                           key=lambda r: r["length"])
@@ -303,14 +304,14 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
                              if (r["task"], r["cell"]) == (task, cell) and r["target_energy_rank_99"] is not None})
             row_axes[2].plot([t for t, _ in target], [v for _, v in target], "ks--", lw=1,
                              label="optimal predictor")
-            row_axes[2].set(xlabel="task length T", ylabel="rank holding 99% of the energy",
+            row_axes[2].set(xlabel=xlabel, ylabel="rank holding 99% of the energy",
                             title="task-data Start-End matrix (float)", xscale="log")
             row_axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         accuracy_ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
-        accuracy_ax.set(xlabel="task length T", ylabel="test accuracy", ylim=(0, 1.02), xscale="log",
-                        title=f"{task}, {cell}: mean and 95% bootstrap band")
+        accuracy_ax.set(xlabel=xlabel, ylabel="test accuracy", ylim=(0, 1.02), xscale="log",
+                        title=f"{task}, {cell}: seeds, mean, 95% band")
         accuracy_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-        theory_ax.set(xlabel="task length T", ylabel="log10 of the generic Start-End rank (RAC)", xscale="log",
+        theory_ax.set(xlabel=xlabel, ylabel="log10 of the generic Start-End rank (RAC)", xscale="log",
                       title="theory at the same width and depth")
         theory_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         for ax in row_axes:
