@@ -469,7 +469,16 @@ model, _, task = load_run(member_dir(workdir, 0))
 probe = task_probe(model, task, pairs=32 if QUICK else 128, output_index=2)
 print("energy ranks (network):", probe.energy_ranks, " (optimal predictor):", probe.target_energy_ranks)"""),
         md("""
-**Reading.** See the summary below the tables above; it is written from the committed numbers.
+**Reading** (the committed numbers above; the documentation's *Depth versus memory* page has the
+full account). At about 4000 free parameters and 6000 steps, depth 1 converges at T = 24 (test
+accuracy 0.861 ± 0.036, 4 of 5 seeds above 0.85) and is still improving at longer lengths. Depth 2
+solves one length more (T = 48 with 3 of 5 seeds, depth 1 with 1 of 5) and has the best single
+networks there (0.99), but its mean test accuracy is not higher than depth 1's at any T ≥ 48 and
+the intervals overlap; depth 3 is harder to train (many seeds stay at chance). Copying is solved by
+every depth up to B = 200. So this experiment does not establish that depth buys memory in trained
+orthogonal RNNs at this budget. The theory's combinatorial ranks are far from binding: the trained
+networks' task-data Start-End matrices hold 99% of their energy in 1–26 singular values, and that
+rank tracks success (Spearman 0.71 with test accuracy over the 60 SES networks).
 """),
     ]
 
