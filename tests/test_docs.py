@@ -16,26 +16,8 @@ DOCS = ROOT / "docs"
 FORBIDDEN = re.compile(r"SCIENCE\.md|DESIGN\.md|PERFORMANCE\.md|seeds/|seed 00[0-2]|\b002 (code|experiments)\b"
                        r"|the 002\b|Lens 2")
 
-#: Files owned by other work in progress that still carry such references; each entry must still
-#: contain one (the test fails on a stale entry), and the list must only shrink.
-PENDING = {
-    "notebooks/03_trained_orthogonal_rnns.ipynb",
-    "notebooks/build.py",  # notebook 03's text
-    "tnrnn/cli/bounds.py",
-    "tnrnn/cli/linear_kernel.py",
-    "tnrnn/cli/timescale.py",
-    "tnrnn/nn/budget.py",
-    "tnrnn/nn/cells.py",
-    "tnrnn/nn/config.py",
-    "tnrnn/nn/gated.py",
-    "tnrnn/nn/orthogonal.py",
-    "tnrnn/nn/stack.py",
-    "tnrnn/nn/tasks.py",
-    "tnrnn/nn/training.py",
-    "tnrnn/probe.py",
-    "tnrnn/scalable.py",
-    "tnrnn/timescale.py",
-}
+#: Files allowed to carry such references (none: the list must stay empty).
+PENDING: set[str] = set()
 
 
 def _tracked_files() -> list[str]:
