@@ -59,7 +59,7 @@ def format_bytes(n) -> str:
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        from tnrnn.bounds import Approx
+        from tnrnn._numbers import Approx
 
         return f"{n if isinstance(n, Approx) else Approx(math.log10(n))} B"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
@@ -78,7 +78,7 @@ def format_size(n) -> str:
     """
     if isinstance(n, int) and not isinstance(n, bool) and abs(n) < 10**15:
         return f"{n:,}"
-    from tnrnn.bounds import Approx
+    from tnrnn._numbers import Approx
 
     return str(Approx(math.log10(n))) if isinstance(n, int) and n > 0 else str(n)
 

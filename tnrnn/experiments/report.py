@@ -170,12 +170,14 @@ def log10_rank(value) -> float:
 
     Examples
     --------
-    >>> log10_rank(1000), round(log10_rank(10**400), 6), log10_rank("~1.00e+5000")
-    (3.0, 400.0, 5000.0)
+    >>> log10_rank(1000), round(log10_rank(10**400), 6), log10_rank("~1.00e+5000"), log10_rank("~10^(4.5e+20)")
+    (3.0, 400.0, 5000.0, 4.5e+20)
     """
     import math
 
     if isinstance(value, str):
+        if value.startswith("~10^("):
+            return float(value[len("~10^("):-1])
         if value.startswith("~"):
             mantissa, exponent = value[1:].split("e")
             return math.log10(float(mantissa)) + int(exponent)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -111,6 +110,7 @@ def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
 
 def _theory(templates: int, hidden: int, depth: int, length: int, partition: str, *, compute: bool,
             max_bytes: int = 2**28) -> dict:
+    from tnrnn._numbers import bounded
     from tnrnn.bounds import bounds
     from tnrnn.circuits import RACSpec
     from tnrnn.grid import check_grid_size
@@ -119,7 +119,7 @@ def _theory(templates: int, hidden: int, depth: int, length: int, partition: str
     spec = RACSpec(templates, hidden, depth)
     closed = bounds(spec, length, parse_partition(partition, length)).to_dict()
     certified = closed["lower"] == closed["upper"]
-    closed = {k: _storable(v) for k, v in closed.items()}
+    closed = bounded(closed)  # JSON and SQLite write integers as decimal text, limited to 4300 digits
     out = {"templates": templates, "lower": closed["lower"], "upper": closed["upper"], "rank": None,
            "certified": certified, "bounds": closed}
     if compute and not out["certified"]:
@@ -163,27 +163,6 @@ def _probe_rows(model, task, config, length: int, probe_cfg: dict, theory_cfg: d
                      "theory_upper": theory["upper"], "theory_rank": theory["rank"],
                      "theory_certified": int(theory["certified"]), "spectrum": r.spectrum})
     return rows
-
-
-#: Integers beyond this many bits (about 1000 decimal digits) are stored as ``"~1.23e+4567"``:
-#: JSON and SQLite write integers as decimal text, which Python limits to 4300 digits.
-_MAX_BITS = 3300
-
-
-def _storable(value):
-    """``value``, or an approximate decimal string for an integer too long to write exactly.
-
-    Examples
-    --------
-    >>> _storable(12), _storable(3 * 10**2000)
-    (12, '~3.00e+2000')
-    """
-    if not isinstance(value, int) or isinstance(value, bool) or value.bit_length() <= _MAX_BITS:
-        return value
-    shift = value.bit_length() - 60
-    log10 = math.log10(value >> shift) + shift * math.log10(2)
-    exponent = math.floor(log10)
-    return f"~{10 ** (log10 - exponent):.2f}e+{exponent}"
 
 
 def _jsonable(obj):
