@@ -437,6 +437,7 @@ class _CutRanker:
         self.weights, self.spec, self.p = weights, weights.spec, weights.modulus
         self.seed, self.max_bytes, self.progress = int(seed), max_bytes, progress
         self.plans: dict[int, ScalablePlan] = {}
+        self._used: dict[tuple[str, int], set[bytes]] = {}  # sequences drawn at the current cut
 
     def _inputs(self, count: int, steps: int, every: bool, tag: int, used: set | None = None) -> np.ndarray:
         """``count`` one-hot input sequences of ``steps`` steps: all of them, or distinct random ones.
@@ -452,15 +453,16 @@ class _CutRanker:
         """The exact rank mod p of the sampled block of ``[A]`` at the cut after ``prefix_length`` steps.
 
         A sampled block that falls short of the upper bound is grown, not redrawn: each
-        round adds ``GROWTH`` new prefixes and suffixes (:data:`_GROWTH_FRACTION` of the
-        bound, at least :data:`_GROWTH_MIN`) and ranks only the pivot rows and columns found
-        so far plus the new ones; it stops as soon as a round does not raise the rank
-        (or after :data:`_GROWTH_ROUNDS` rounds, or at the bound).
+        round adds ``upper / _GROWTH_FRACTION`` (at least ``_GROWTH_MIN``) prefixes and
+        suffixes never drawn before, and ranks only the pivot rows and columns found so far
+        plus the new ones; it stops as soon as a round does not raise the rank (or after
+        ``_GROWTH_ROUNDS`` rounds, or at the bound). A side that holds every prefix
+        (suffix) is kept whole.
         """
         plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes)
         self.plans[plan.prefix_length] = plan
         p = self.p
-        self._used: dict[tuple[str, int], set[bytes]] = {}
+        self._used = {}
         used_rows = self._used.setdefault(("rows", plan.prefix_length), set())
         rows = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 1,
                             None if plan.all_rows else used_rows)
