@@ -84,8 +84,8 @@ def fit_power_law(lengths: Sequence[float], values: Sequence[float]) -> dict:
     Returns
     -------
     dict
-        ``exponent``, ``prefactor`` (``10**intercept``), ``residuals`` (log10 of measured /
-        fitted, one per point) and ``max_abs_residual``.
+        ``exponent``, ``prefactor`` (``10**intercept``), ``lengths`` (the fitted T),
+        ``residuals`` (log10 of measured / fitted, one per point) and ``max_abs_residual``.
 
     Examples
     --------
@@ -99,7 +99,7 @@ def fit_power_law(lengths: Sequence[float], values: Sequence[float]) -> dict:
         raise ValueError(f"a power-law fit needs at least 2 points, got {x.size}")
     exponent, intercept = np.polyfit(x, y, 1)
     residuals = y - (exponent * x + intercept)
-    return {"exponent": float(exponent), "prefactor": float(10**intercept),
+    return {"exponent": float(exponent), "prefactor": float(10**intercept), "lengths": [float(t) for t in lengths],
             "residuals": [float(r) for r in residuals], "max_abs_residual": float(np.abs(residuals).max())}
 
 
@@ -123,24 +123,25 @@ def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fi
         for depth in sorted({row["depth"] for row in rows if (row["templates"], row["hidden"]) == (m, r)}):
             series = [row for row in rows if (row["templates"], row["hidden"], row["depth"]) == (m, r, depth)
                       and row.get("rank") is not None]
-            color = f"C{depth - 1}"
+            color, marker = f"C{depth - 1}", "os^D"[(depth - 1) % 4]
             cert = [(row["length"], row["rank"]) for row in series if row["certified"]]
             unc = [row for row in series if not row["certified"]]
             if cert:
-                ax.plot(*zip(*cert), "o", color=color, ms=5, label=f"L={depth} certified")
+                ax.plot(*zip(*cert), marker, color=color, ms=(6, 6, 9, 4)[(depth - 1) % 4],
+                        label=f"L={depth} certified")
             if unc:
                 ts = [row["length"] for row in unc]
                 ax.errorbar(ts, [row["rank"] for row in unc],
                             yerr=[[row["rank"] - row["lower"] for row in unc],
                                   [row["upper"] - row["rank"] for row in unc]],
-                            fmt="o", color=color, mfc="white", ms=5, capsize=3,
+                            fmt=marker, color=color, mfc="white", ms=5, capsize=3,
                             label=f"L={depth} at random weights, interval as bar")
             if series:
                 ax.plot([row["length"] for row in series], [row["rank"] for row in series], "-", color=color,
                         lw=0.8, alpha=0.6)
             fit = (fits or {}).get((m, r, depth))
             if fit and series:
-                t = np.linspace(min(row["length"] for row in series), max(row["length"] for row in series), 100)
+                t = np.linspace(min(fit["lengths"]), max(fit["lengths"]), 100)
                 ax.plot(t, fit["prefactor"] * t ** fit["exponent"], "--", color=color, lw=1,
                         label=f"L={depth} fit {fit['prefactor']:.3g} T^{fit['exponent']:.2f}")
         ts = sorted({row["length"] for row in rows if (row["templates"], row["hidden"]) == (m, r)})
