@@ -72,12 +72,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short series only (smoke test)")
     parser.add_argument("--headline-only", action="store_true")
     parser.add_argument("--plot-only", action="store_true", help="redraw the figure from its JSON")
+    parser.add_argument("--no-headline", action="store_true", help="series only")
     args = parser.parse_args()
     if args.plot_only:
         plot_only()
         return
     print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared)")
     generic_rank(RACSpec(2, 2, 2), 20, draws=1)  # imports out of the timings
+    if args.headline_only:
+        headline(3, 3, 3, 16, 30.0)
+        headline(3, 3, 2, 64, None, floor_factor=2.0)
+        headline(4, 4, 2, 32, 15.0)
+        return
     plan = [  # (M=R, depth, lengths, stop after a cell that took more CPU seconds than this)
         (2, 1, range(2, 41, 2), 60), (2, 2, range(2, 41, 2), 60), (3, 1, range(2, 65, 2), 60),
         (3, 2, list(range(2, 33, 2)) + [40, 48, 56, 64], 60),
@@ -98,6 +104,8 @@ def main() -> None:
     stopped = {(r["templates"], r["depth"]) for r in rows if r.get("rank") is None}
     for step in plan:
         if step == "headline":
+            if args.no_headline:
+                continue
             headline(3, 3, 3, 16, 30.0)
             headline(3, 3, 2, 64, None, floor_factor=2.0)
             headline(4, 4, 2, 32, 15.0)
