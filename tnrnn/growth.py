@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["rank_series", "fit_power_law", "plot_rank_growth"]
+__all__ = ["rank_series", "fit_power_law", "plot_rank_growth", "growth_figure"]
 
 
 def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int], *, draws: int = 1,
@@ -160,3 +160,31 @@ def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fi
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)
     return fig
+
+
+def growth_figure(out_dir: str | Path = "figures", *, quick: bool = False,
+                  data: str | Path | None = None) -> list[Path]:
+    """Write ``rank_vs_length.png`` into ``out_dir``: from measured series, or computed small ones.
+
+    ``data`` (default ``figures/rank_vs_length.json`` of the source tree, written by
+    ``benchmarks/bench_depth.py``, which takes about an hour on two cores) is redrawn when
+    it exists and ``quick`` is false; otherwise short series (T <= 12 at M=R=2, T <= 8
+    at M=R=3, depths 1-4) are computed here in seconds.
+    """
+    import json
+
+    out = Path(out_dir) / "rank_vs_length.png"
+    source = Path(__file__).resolve().parent.parent / "figures" / "rank_vs_length.json" if data is None else Path(data)
+    if not quick and source.exists():
+        rows = json.loads(source.read_text())["rows"]
+    else:
+        rows = [row for mr, top in ((2, 12), (3, 8)) for depth in (1, 2, 3, 4)
+                for row in rank_series(mr, mr, depth, range(2, top + 1, 2))]
+    fits = {}
+    for mr in (2, 3):
+        points = [(r["length"], r["rank"]) for r in rows if (r["templates"], r["depth"]) == (mr, 3)
+                  and r.get("rank") is not None and r["rank"] < mr ** (r["length"] // 2)]
+        if len(points) >= 2:
+            fits[(mr, mr, 3)] = fit_power_law(*zip(*points))
+    plot_rank_growth(rows, out, fits=fits)
+    return [out]
