@@ -518,7 +518,8 @@ def exact_rank_tn(weights: RACWeights, partition: Partition, max_bytes: int | No
 
     Depth 1 at a contiguous cut: environment bases (:func:`shallow_rank_exact`), any T.
     Otherwise: exact contraction of the duplicated network into the matricization, ranked
-    with python-flint. Registered as ``EXACT_METHODS["tn"]`` in :mod:`tnrnn.rank`.
+    by :func:`tnrnn.modular.rank_mod`. Registered as ``EXACT_METHODS["tn"]`` in
+    :mod:`tnrnn.routes`.
 
     Raises
     ------

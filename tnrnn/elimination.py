@@ -260,15 +260,17 @@ def echelon_blas(matrix, prime: int) -> Echelon:
                          f"use tnrnn.modular.rank_mod, which sends larger primes to python-flint")
     p = int(prime)
     ops = _Ops(matrix)
-    if ops.torch:
-        a = matrix.to(ops.lib.float64) if matrix.is_floating_point() else (matrix % p).to(ops.lib.float64)
-    else:
+    if not ops.torch:
         matrix = np.asarray(matrix)
-        a = matrix.astype(np.float64) if matrix.dtype.kind == "f" else (matrix % p).astype(np.float64)
-    if a.ndim != 2:
-        raise ValueError(f"matrix must be 2-D, got shape {tuple(a.shape)}")
-    a = a % p
-    a -= p * (a > (p - 1) // 2)  # balanced residues
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D, got shape {tuple(matrix.shape)}")
+    floating = matrix.is_floating_point() if ops.torch else matrix.dtype.kind == "f"
+    size = matrix.numel() if ops.torch else matrix.size
+    if not floating and size:
+        if int(matrix.max()) >= 2**52 or int(matrix.min()) <= -(2**52):
+            matrix = matrix % p  # integers beyond float64's exact range: reduce them first
+    a = matrix.to(ops.lib.float64, copy=True) if ops.torch else matrix.astype(np.float64)
+    _reduce(a, p)  # balanced residues
     order, cols, _ = _recurse(a, p, False, ops)
     k = len(cols)
     return Echelon(k, tuple(cols), tuple(ops.to_list(order[:k])))

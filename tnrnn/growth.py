@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["rank_series", "fit_power_law", "plot_rank_growth"]
+__all__ = ["rank_series", "fit_power_law", "plot_rank_growth", "growth_figure"]
 
 
 def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int], *, draws: int = 1,
@@ -84,8 +84,8 @@ def fit_power_law(lengths: Sequence[float], values: Sequence[float]) -> dict:
     Returns
     -------
     dict
-        ``exponent``, ``prefactor`` (``10**intercept``), ``residuals`` (log10 of measured /
-        fitted, one per point) and ``max_abs_residual``.
+        ``exponent``, ``prefactor`` (``10**intercept``), ``lengths`` (the fitted T),
+        ``residuals`` (log10 of measured / fitted, one per point) and ``max_abs_residual``.
 
     Examples
     --------
@@ -99,7 +99,7 @@ def fit_power_law(lengths: Sequence[float], values: Sequence[float]) -> dict:
         raise ValueError(f"a power-law fit needs at least 2 points, got {x.size}")
     exponent, intercept = np.polyfit(x, y, 1)
     residuals = y - (exponent * x + intercept)
-    return {"exponent": float(exponent), "prefactor": float(10**intercept),
+    return {"exponent": float(exponent), "prefactor": float(10**intercept), "lengths": [float(t) for t in lengths],
             "residuals": [float(r) for r in residuals], "max_abs_residual": float(np.abs(residuals).max())}
 
 
@@ -123,24 +123,25 @@ def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fi
         for depth in sorted({row["depth"] for row in rows if (row["templates"], row["hidden"]) == (m, r)}):
             series = [row for row in rows if (row["templates"], row["hidden"], row["depth"]) == (m, r, depth)
                       and row.get("rank") is not None]
-            color = f"C{depth - 1}"
+            color, marker = f"C{depth - 1}", "os^D"[(depth - 1) % 4]
             cert = [(row["length"], row["rank"]) for row in series if row["certified"]]
             unc = [row for row in series if not row["certified"]]
             if cert:
-                ax.plot(*zip(*cert), "o", color=color, ms=5, label=f"L={depth} certified")
+                ax.plot(*zip(*cert), marker, color=color, ms=(6, 6, 9, 4)[(depth - 1) % 4],
+                        label=f"L={depth} certified")
             if unc:
                 ts = [row["length"] for row in unc]
                 ax.errorbar(ts, [row["rank"] for row in unc],
                             yerr=[[row["rank"] - row["lower"] for row in unc],
                                   [row["upper"] - row["rank"] for row in unc]],
-                            fmt="o", color=color, mfc="white", ms=5, capsize=3,
+                            fmt=marker, color=color, mfc="white", ms=5, capsize=3,
                             label=f"L={depth} at random weights, interval as bar")
             if series:
                 ax.plot([row["length"] for row in series], [row["rank"] for row in series], "-", color=color,
                         lw=0.8, alpha=0.6)
             fit = (fits or {}).get((m, r, depth))
             if fit and series:
-                t = np.linspace(min(row["length"] for row in series), max(row["length"] for row in series), 100)
+                t = np.linspace(min(fit["lengths"]), max(fit["lengths"]), 100)
                 ax.plot(t, fit["prefactor"] * t ** fit["exponent"], "--", color=color, lw=1,
                         label=f"L={depth} fit {fit['prefactor']:.3g} T^{fit['exponent']:.2f}")
         ts = sorted({row["length"] for row in rows if (row["templates"], row["hidden"]) == (m, r)})
@@ -159,3 +160,31 @@ def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fi
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)
     return fig
+
+
+def growth_figure(out_dir: str | Path = "figures", *, quick: bool = False,
+                  data: str | Path | None = None) -> list[Path]:
+    """Write ``rank_vs_length.png`` into ``out_dir``: from measured series, or computed small ones.
+
+    ``data`` (default ``figures/rank_vs_length.json`` of the source tree, written by
+    ``benchmarks/bench_depth.py``, which takes about an hour on two cores) is redrawn when
+    it exists and ``quick`` is false; otherwise short series (T <= 12 at M=R=2, T <= 8
+    at M=R=3, depths 1-4) are computed here in seconds.
+    """
+    import json
+
+    out = Path(out_dir) / "rank_vs_length.png"
+    source = Path(__file__).resolve().parent.parent / "figures" / "rank_vs_length.json" if data is None else Path(data)
+    if not quick and source.exists():
+        rows = json.loads(source.read_text())["rows"]
+    else:
+        rows = [row for mr, top in ((2, 12), (3, 8)) for depth in (1, 2, 3, 4)
+                for row in rank_series(mr, mr, depth, range(2, top + 1, 2))]
+    fits = {}
+    for mr in (2, 3):
+        points = [(r["length"], r["rank"]) for r in rows if (r["templates"], r["depth"]) == (mr, 3)
+                  and r.get("rank") is not None and r["rank"] < mr ** (r["length"] // 2)]
+        if len(points) >= 2:
+            fits[(mr, mr, 3)] = fit_power_law(*zip(*points))
+    plot_rank_growth(rows, out, fits=fits)
+    return [out]

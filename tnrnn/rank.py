@@ -110,7 +110,7 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     for i in range(draws):
         weights = RACWeights.random_mod_p(spec, prime, None if seed is None else seed + i)
         # the scalable route samples rows and columns: a fresh sample per draw (seed i)
-        extra = {"seed": i} if chosen == "scalable" else {}
+        extra = {"seed": i} if chosen in ("scalable", "lifted") else {}
         found.append(int(chosen_route(weights, partition, max_bytes=max_bytes, **extra)))
         if max(found) >= closed.upper:
             break

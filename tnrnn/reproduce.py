@@ -138,12 +138,19 @@ def _linear(out: Path, runs: Path, quick: bool) -> list[Path]:
     return sorted(out.glob("linear_*.png"))
 
 
+def _rank_growth(out: Path, runs: Path, quick: bool) -> list[Path]:
+    from tnrnn.growth import growth_figure
+
+    return growth_figure(out, quick=quick)
+
+
 #: Figure jobs by name, in the order they run: ``job(out_dir, runs_dir, quick) -> files``.
 JOBS: dict[str, Callable[[Path, Path, bool], list[Path]]] = {
     "demo": _demo,
     "compare": _compare,
     "depth-table": _depth_table,
     "rank-profile": _rank_profile,
+    "rank-growth": _rank_growth,
     "networks": _networks,
     "training": _training,
     "sweeps": _sweeps,
@@ -157,6 +164,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "compare": ("compare_rank_vs_length.png", "compare_rank_vs_length.svg"),
     "depth-table": ("depth_table.png",),
     "rank-profile": ("rank_profile.png",),
+    "rank-growth": ("rank_vs_length.png",),
     "networks": ("network_depth*.png", "network_depth2.svg"),
     "training": ("training_*.png",),
     "sweeps": ("ses_depth_*.png", "copying_depth_*.png", "quick_sweep_*.png"),

@@ -32,6 +32,7 @@ EXACT_METHODS: dict[str, Callable[..., int] | str] = {
     "dense": _dense_exact,
     "tn": "tnrnn.contract:exact_rank_tn",
     "scalable": "tnrnn.scalable:exact_rank_scalable",
+    "lifted": "tnrnn.lifted:exact_rank_lifted",
 }
 
 

@@ -3,7 +3,8 @@
 The grid tensor has ``M^T`` entries; this module never builds it. It ranks, exactly mod
 p, an N x N **submatrix** of the matricization ``[A]`` at a cut after k steps (suffix
 length m = T - k): N actual rows (one-hot prefixes) and N actual columns (one-hot
-suffixes), all of them when there are at most N, else N distinct ones drawn at random.
+suffixes), all of them when there are at most N, else N distinct ones drawn at random;
+a sampled block that falls short of N is grown around its pivot rows and columns.
 The rank of any submatrix is at most the rank of ``[A]`` at the weights, which is at most
 the generic rank: the result is always a **certified lower bound**, and it is proven
 equal to the generic rank when it meets a closed-form upper bound (it does, at every
@@ -26,11 +27,14 @@ Depth 2 computes the block as a product through the state at the cut::
   ``h^1_{k+j} = A_j a`` linear in ``a = h^1_k``;
 * the suffixes are (every front of one step) x (backs), so ``psi`` is needed for the
   backs only: ``K[p, (f, b)] = < phi(p . f), psi(b) >`` at the cut one step later;
-* exact matrix products as float64 BLAS on 16-bit limbs, then one rank with python-flint.
+* exact matrix products as float64 BLAS (two 12-bit limbs below 2**23, three 16-bit
+  limbs above), then one exact rank (:func:`tnrnn.modular.rank_mod`: float64 BLAS below
+  2**23, python-flint above).
 
 Other depths evaluate the block ``K[i, j] = y(prefix_i . suffix_j)`` from the prefix states
 at the cut, growing every tail of the suffixes as a tree (cost about ``2 N^2 L R^2``): there
-the rank is capped by ``M^k`` and ``M^m``, so N stays small where the lifted space explodes.
+the rank is capped by ``M^k`` and ``M^m``, so N stays small where the lifted space explodes
+(:mod:`tnrnn.lifted` is the product route at any depth, and why it is not used here).
 
 :func:`tnrnn.profile.rank_profile` ranks every cut k = 1..T-1 in one call with this
 engine, sharing the weights and the monomial tables across cuts.
@@ -435,6 +439,7 @@ class _CutRanker:
         self.weights, self.spec, self.p = weights, weights.spec, weights.modulus
         self.seed, self.max_bytes, self.progress = int(seed), max_bytes, progress
         self.plans: dict[int, ScalablePlan] = {}
+        self._used: dict[tuple[str, int], set[bytes]] = {}  # sequences drawn at the current cut
 
     def _inputs(self, count: int, steps: int, every: bool, tag: int, used: set | None = None) -> np.ndarray:
         """``count`` one-hot input sequences of ``steps`` steps: all of them, or distinct random ones.
@@ -450,15 +455,16 @@ class _CutRanker:
         """The exact rank mod p of the sampled block of ``[A]`` at the cut after ``prefix_length`` steps.
 
         A sampled block that falls short of the upper bound is grown, not redrawn: each
-        round adds ``GROWTH`` new prefixes and suffixes (:data:`_GROWTH_FRACTION` of the
-        bound, at least :data:`_GROWTH_MIN`) and ranks only the pivot rows and columns found
-        so far plus the new ones; it stops as soon as a round does not raise the rank
-        (or after :data:`_GROWTH_ROUNDS` rounds, or at the bound).
+        round adds ``upper / _GROWTH_FRACTION`` (at least ``_GROWTH_MIN``) prefixes and
+        suffixes never drawn before, and ranks only the pivot rows and columns found so far
+        plus the new ones; it stops as soon as a round does not raise the rank (or after
+        ``_GROWTH_ROUNDS`` rounds, or at the bound). A side that holds every prefix
+        (suffix) is kept whole.
         """
         plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes)
         self.plans[plan.prefix_length] = plan
         p = self.p
-        self._used: dict[tuple[str, int], set[bytes]] = {}
+        self._used = {}
         used_rows = self._used.setdefault(("rows", plan.prefix_length), set())
         rows = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 1,
                             None if plan.all_rows else used_rows)
