@@ -19,6 +19,7 @@ __all__ = [
     "check_bytes",
     "format_bytes",
     "format_size",
+    "format_gib",
     "parse_bytes",
     "rac_weights_bytes",
     "partition_bytes",
@@ -66,6 +67,20 @@ def format_bytes(n) -> str:
         if value >= size:
             return f"{value / size:.3g} {unit}"
     return f"{value:.0f} B"
+
+
+def format_gib(n) -> str:
+    """A byte count in GiB (``'0.479 GiB'``), bounded like :func:`format_bytes` when beyond float range.
+
+    Examples
+    --------
+    >>> format_gib(514 * 2**20), format_gib(10**400)
+    ('0.502 GiB', '~1.0e+400 B')
+    """
+    try:
+        return f"{float(n) / 2**30:.3g} GiB"
+    except OverflowError:
+        return format_bytes(n)
 
 
 def format_size(n) -> str:
