@@ -226,6 +226,11 @@ def flag(name: str, values):
     return st.one_of(st.just([]), values.map(lambda v: [name, v]))
 
 
+def required(name: str, values):
+    """``[name, value]``, always."""
+    return values.map(lambda v: [name, v])
+
+
 def switch(name: str):
     return st.sampled_from([[], [name]])
 
@@ -234,9 +239,15 @@ def join(*parts):
     return st.tuples(*parts).map(lambda lists: [item for part in lists for item in part])
 
 
-def architecture(m=(1, 4), r=(1, 4), depth=(1, 3), length=(1, 6)):
-    return join(flag("-M", integer(*m)).filter(bool), flag("-R", integer(*r)).filter(bool),
-                flag("-L", integer(*depth)).filter(bool), flag("-T", integer(*length)).filter(bool))
+def even(low: int, high: int):
+    """Even integer text (the Start-End partition needs an even length), sometimes wild."""
+    return sometimes(st.integers(low // 2, high // 2).map(lambda k: str(max(2 * k, 2))),
+                     st.sampled_from(BAD_NUMBERS + HUGE + ["3", "5"]))
+
+
+def architecture(m=(1, 4), r=(1, 4), depth=(1, 3), length=(2, 6)):
+    return join(required("-M", integer(*m)), required("-R", integer(*r)),
+                required("-L", integer(*depth)), required("-T", even(*length)))
 
 
 PARTITIONS = choice(["start-end", "start-end", "interleaved", "cut:1", "cut:2", "S:0,1/E:2,3"],
@@ -313,8 +324,11 @@ def test_fuzz_rank(world, data):
         st.just(["rank"]), architecture(), flag("--partition", PARTITIONS),
         flag("--method", choice(["auto", "dense", "tn", "scalable"], ["magic"])),
         flag("--draws", integer(1, 2)), flag("--prime", choice(["101", "2147483647"], ["12", "0", "x"])),
-        flag("--seed", integer(0, 5)), switch("--profile"),
-        flag("--cuts", choice(["1", "2"], ["0", "9"])), flag("--plot", path_to(world, "file")),
+        flag("--seed", integer(0, 5)),
+        # --cuts and --plot belong to --profile (mostly given together; sometimes alone, to be refused)
+        sometimes(join(st.just(["--profile"]), flag("--cuts", choice(["1", "2"], ["0", "9"])),
+                       flag("--plot", path_to(world, "file"))),
+                  st.sampled_from([["--cuts", "1"], ["--plot", str(world.root / "p.png")]])),
         flag("--max-bytes", MAX_BYTES), flag("--max-seconds", choice(["100", "1"], ["0", "-1", "nan"])),
         switch("--json")))
     check(argv, world)
@@ -324,7 +338,7 @@ def test_fuzz_rank(world, data):
 @given(data=st.data())
 def test_fuzz_draw(world, data):
     argv = data.draw(join(st.just(["draw"]), architecture(depth=(1, 2), length=(1, 4)), flag("--partition", PARTITIONS),
-                          flag("--plot", path_to(world, "file")), switch("--no-cut"), switch("--json")))
+                          required("--plot", path_to(world, "file")), switch("--no-cut"), switch("--json")))
     check(argv, world)
 
 
@@ -389,7 +403,7 @@ def test_fuzz_probe(world, data):
     run_dir = choice(["run"], ["corrupt_run", "garbage_run", "bad_config_run", "file", "missing"]).map(
         lambda k: str({"file": world.file, "missing": world.root / "missing"}.get(k, world.root / k)))
     argv = data.draw(join(
-        st.just(["probe"]), run_dir.map(lambda p: [p]), flag("--length", integer(1, 4)).filter(bool),
+        st.just(["probe"]), run_dir.map(lambda p: [p]), required("--length", integer(1, 4)),
         flag("--partition", PARTITIONS), flag("--step", choice(["-1", "0", "1"], ["99", "-99", "x"])),
         flag("--symbols", choice(["2", "1,2"], ["0", "a,b", "99", "1,1", ""])),
         flag("--output-index", choice(["0", "1", "-1"], ["50", "x"])),
@@ -458,9 +472,9 @@ def test_fuzz_timescale(world, data):
 @given(data=st.data())
 def test_fuzz_linear_kernel(world, data):
     argv = data.draw(join(
-        st.just(["linear-kernel"]), flag("--sigma-w", number(0.0, 1.2)).filter(bool),
+        st.just(["linear-kernel"]), required("--sigma-w", number(0.0, 1.2)),
         flag("--sigma-c", number(0.0, 2.0)), flag("--sigma-f", number(0.0, 2.0)),
-        flag("--width", integer(1, 8)).filter(bool), flag("--lags", integer(1, 6)).filter(bool),
+        required("--width", integer(1, 8)), required("--lags", integer(1, 6)),
         flag("--parameterization", choice(["ntk", "standard"], ["other"])), flag("--seed", integer(0, 3)),
         flag("--device", choice(["cpu"], ["cuda", "foo", "cuda:1"])), switch("--full-kernel"),
         flag("--max-bytes", MAX_BYTES), switch("--json")))
