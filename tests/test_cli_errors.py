@@ -19,16 +19,16 @@ from tnrnn.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-#: A refusal must come back within this many seconds (it is decided by arithmetic, before any work;
-#: typically well under a second, the margin is for a loaded 2-core machine).
-REFUSAL_SECONDS = 10.0
+#: A refusal must cost at most this many CPU seconds (it is decided by arithmetic, before any work;
+#: typically well under a second). CPU time, not wall time: the bound holds on a loaded machine.
+REFUSAL_SECONDS = 5.0
 
 
 def run(capsys, *argv):
     """``(status, stdout, stderr, seconds)`` of one in-process command."""
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: robust on a loaded machine, unlike wall time
     status = main([str(a) for a in argv])
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     captured = capsys.readouterr()
     return status, captured.out, captured.err, seconds
 
