@@ -88,14 +88,17 @@ def format_size(n) -> str:
 
     Examples
     --------
-    >>> format_size(1683), format_size(10**400)
-    ('1,683', '~1.0e+400')
+    >>> format_size(1683), format_size(2**60), format_size(10**400)
+    ('1,683', '1.15e+18', '~1.0e+400')
     """
     if isinstance(n, int) and not isinstance(n, bool) and abs(n) < 10**15:
         return f"{n:,}"
-    from tnrnn.bounds import Approx
+    try:
+        return f"{float(n):.3g}"
+    except (OverflowError, TypeError, ValueError):
+        from tnrnn.bounds import Approx
 
-    return str(Approx(math.log10(n))) if isinstance(n, int) and n > 0 else str(n)
+        return str(Approx(math.log10(n))) if isinstance(n, int) and n > 0 else str(n)
 
 
 def parse_bytes(text: str) -> int:
