@@ -317,10 +317,10 @@ def test_cuda_kernel_and_training_match_cpu():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: LinearRNN(-3, 0.9), "width must be a positive integer, got -3"),
-    (lambda: LinearRNN(10, 0.0), "sigma_w must be a positive finite number, got 0.0"),
+    (lambda: LinearRNN(10, 0.0), "argument --sigma-w: must be a finite number in (0, inf], got '0'"),
     (lambda: LinearRNN(10, 0.9, sigma_c=-1), "sigma_c must be a positive finite number"),
     (lambda: LinearRNN(10, 0.9, parameterization="mup"), "parameterization must be one of"),
-    (lambda: lag_weights(0, 0.9), "lags must be an integer >= 1, got 0"),
+    (lambda: lag_weights(0, 0.9), "argument --lags/-J: must be a positive integer, got '0'"),
     (lambda: lag_weights(3, float("nan")), "sigma_w must be a positive finite number"),
     (lambda: lag_weights(3, 0.9, parameterization="standard"), "width is required"),
     (lambda: empirical_kernel(LinearRNN(4, 0.9, input_size=2), 3), "needs a scalar RNN"),
@@ -362,10 +362,10 @@ def test_cli_standard_and_table(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--sigma-w", "0.9", "--width", "-5", "--lags", "3"], "width must be a positive integer, got -5"),
-    (["--sigma-w", "0", "--width", "10", "--lags", "3"], "sigma_w must be a positive finite number, got 0.0"),
-    (["--sigma-w", "0.9", "--width", "10", "--lags", "0"], "lags must be an integer >= 1, got 0"),
-    (["--sigma-w", "0.9", "--sigma-f", "-1", "--width", "10", "--lags", "2"], "sigma_f must be a positive"),
+    (["--sigma-w", "0.9", "--width", "-5", "--lags", "3"], "argument --width/-n: must be a positive integer, got '-5'"),
+    (["--sigma-w", "0", "--width", "10", "--lags", "3"], "argument --sigma-w: must be a finite number in (0, inf], got '0'"),
+    (["--sigma-w", "0.9", "--width", "10", "--lags", "0"], "argument --lags/-J: must be a positive integer, got '0'"),
+    (["--sigma-w", "0.9", "--sigma-f", "-1", "--width", "10", "--lags", "2"], "argument --sigma-f: must be a finite number in (0, inf]"),
 ])
 def test_cli_bad_input_exits_2(args, message, capsys):
     assert main(["linear-kernel", *args]) == 2
@@ -376,4 +376,5 @@ def test_cli_bad_input_prints_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "tnrnn.cli", "linear-kernel", "--sigma-w", "0.9", "--width", "-5",
                            "--lags", "3"], capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "width must be a positive integer, got -5" in proc.stderr and "Traceback" not in proc.stderr
+    assert "argument --width/-n: must be a positive integer, got '-5'" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1

@@ -19,6 +19,7 @@ __all__ = [
     "check_bytes",
     "format_bytes",
     "format_size",
+    "format_gib",
     "parse_bytes",
     "rac_weights_bytes",
     "partition_bytes",
@@ -68,19 +69,36 @@ def format_bytes(n) -> str:
     return f"{value:.0f} B"
 
 
+def format_gib(n) -> str:
+    """A byte count in GiB (``'0.479 GiB'``), bounded like :func:`format_bytes` when beyond float range.
+
+    Examples
+    --------
+    >>> format_gib(514 * 2**20), format_gib(10**400)
+    ('0.502 GiB', '~1.0e+400 B')
+    """
+    try:
+        return f"{float(n) / 2**30:.3g} GiB"
+    except OverflowError:
+        return format_bytes(n)
+
+
 def format_size(n) -> str:
     """A count with thousands separators while short, else bounded like :func:`tnrnn.bounds.format_count`.
 
     Examples
     --------
-    >>> format_size(1683), format_size(10**400)
-    ('1,683', '~1.0e+400')
+    >>> format_size(1683), format_size(2**60), format_size(10**400)
+    ('1,683', '1.15e+18', '~1.0e+400')
     """
     if isinstance(n, int) and not isinstance(n, bool) and abs(n) < 10**15:
         return f"{n:,}"
-    from tnrnn._numbers import Approx
+    try:
+        return f"{float(n):.3g}"
+    except (OverflowError, TypeError, ValueError):
+        from tnrnn._numbers import Approx
 
-    return str(Approx(math.log10(n))) if isinstance(n, int) and n > 0 else str(n)
+        return str(Approx(math.log10(n))) if isinstance(n, int) and n > 0 else str(n)
 
 
 def parse_bytes(text: str) -> int:

@@ -225,13 +225,13 @@ def _check_memory(plan: ContractionPlan, max_bytes: int | None, itemsize: int = 
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     need = 3 * plan.largest_intermediate * itemsize
     if need > limit:
-        from tnrnn._guards import format_bytes
+        from tnrnn._guards import format_gib
 
         raise NetworkTooLargeError(
             f"contracting the network of {plan.spec} at T={plan.length} ({len(plan.operand_inds):,} "
             f"tensors) passes an intermediate of {plan.largest_intermediate:,} entries "
-            f"(~{format_bytes(need)} of working memory with its operands), over the limit of "
-            f"{format_bytes(limit)} (max_bytes / TNRNN_MAX_BYTES). Use a shorter length or "
+            f"(about {format_gib(need)} of working memory with its operands), over the limit of "
+            f"{format_gib(limit)} (max_bytes / TNRNN_MAX_BYTES). Use a shorter length or "
             f"method='scalable'."
         )
 
@@ -549,9 +549,11 @@ def _check_matrix_size(spec, partition, max_bytes):
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     entries = spec.templates ** partition.length
     if 8 * entries > limit:
+        from tnrnn._guards import format_gib, format_size
+
         raise NetworkTooLargeError(
-            f"the matricization for {spec} at T={partition.length} has M^T = {entries:.3g} entries "
-            f"(~{8 * entries / 2**30:.3g} GiB), over the limit of {limit / 2**30:.3g} GiB; "
+            f"the matricization for {spec} at T={partition.length} has M^T = {format_size(entries)} entries "
+            f"(about {format_gib(8 * entries)}), over the limit of {format_gib(limit)}; "
             f"use method='scalable' or a shorter length"
         )
 

@@ -77,12 +77,12 @@ def check_grid_size(templates: int, hidden: int, depth: int, length: int,
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     need = grid_memory_bytes(templates, hidden, depth, length)
     if need > limit:
-        from tnrnn._guards import format_bytes, format_size
+        from tnrnn._guards import format_gib, format_size
 
         raise GridTooLargeError(
             f"a dense grid tensor for M={templates}, R={hidden}, L={depth}, T={length} has "
-            f"M^T = {format_size(templates**length)} entries and needs about {format_bytes(need)} of "
-            f"working memory, over the limit of {format_bytes(limit)} (max_bytes / "
+            f"M^T = {format_size(templates**length)} entries and needs about {format_gib(need)} of "
+            f"working memory, over the limit of {format_gib(limit)} (max_bytes / "
             f"TNRNN_MAX_BYTES). Use method='scalable', a shorter length, or raise the limit."
         )
 

@@ -367,14 +367,14 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
         need = (8 + _CONVERSION_BYTES_PER_ENTRY) * rows * cols + _CHUNK_BYTES + inputs
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if need > limit:
-        from tnrnn._guards import format_bytes, format_size
+        from tnrnn._guards import format_gib, format_size
 
         size = f"{format_size(rows)} x {format_size(cols)} basis block" + (
             f" over a lifted space of dimension {format_size(dim)}" if dim is not None else "")
         raise ValueError(
             f"the scalable method at cut k={k} for M={mt}, R={r}, L={spec.depth}, T={length} needs "
-            f"a {size} (the generic rank can be as large as {format_size(upper)}): about {format_bytes(need)} "
-            f"of working memory, over the limit of {format_bytes(limit)} (max_bytes / "
+            f"a {size} (the generic rank can be as large as {format_size(upper)}): about {format_gib(need)} "
+            f"of working memory, over the limit of {format_gib(limit)} (max_bytes / "
             f"TNRNN_MAX_BYTES). Use a shorter length or a smaller architecture, or raise the limit."
         )
     return ScalablePlan(k, m, upper, rows, cols, rows == mt**k, cols == mt**m, dim, route, need)

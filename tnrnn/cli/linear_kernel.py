@@ -21,9 +21,10 @@ HELP = "tangent kernel of a random linear RNN in lag space against the infinite-
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--sigma-w", type=finite_float(0.0), required=True, help="scale of the transition matrix W")
-    parser.add_argument("--sigma-c", type=finite_float(0.0), default=1.0, help="scale of the readout C (default 1)")
-    parser.add_argument("--sigma-f", type=finite_float(0.0), default=1.0,
+    parser.add_argument("--sigma-w", type=finite_float(0.0, low_open=True), required=True,
+                        help="scale of the transition matrix W, > 0")
+    parser.add_argument("--sigma-c", type=finite_float(0.0, low_open=True), default=1.0, help="scale of the readout C (default 1)")
+    parser.add_argument("--sigma-f", type=finite_float(0.0, low_open=True), default=1.0,
                         help="scale of the input matrix F (default 1)")
     parser.add_argument("--width", "-n", type=positive_int, required=True, help="hidden width n")
     parser.add_argument("--lags", "-J", type=positive_int, required=True, help="number of lags J")
