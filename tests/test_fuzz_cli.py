@@ -360,6 +360,18 @@ def test_fuzz_demo(world, data):
 
 @fuzz_settings()
 @given(data=st.data())
+def test_fuzz_compare(world, data):
+    lengths = st.lists(choice(["2", "4", "6"], ["3", "0", "-2", "x", "100000"]), min_size=1, max_size=3)
+    depths = st.lists(choice(["1", "2"], ["0", "x", "1000000"]), min_size=1, max_size=2)
+    argv = data.draw(join(st.just(["compare"]), flag("-M", integer(1, 3)), flag("-R", integer(1, 3)),
+                          lengths.map(lambda v: ["-T", *v]), depths.map(lambda v: ["--depths", *v]),
+                          flag("--max-block", integer(1, 100)), flag("--plot", path_to(world, "file")),
+                          switch("--json")))
+    check(argv, world)
+
+
+@fuzz_settings()
+@given(data=st.data())
 def test_fuzz_depth_table(world, data):
     argv = data.draw(join(_table("depth-table", world), flag("--draws", integer(1, 2)),
                           flag("--method", choice(["auto", "dense"], ["nope"])),
@@ -394,7 +406,12 @@ def _mutated_train(world: World):
 @fuzz_settings()
 @given(data=st.data())
 def test_fuzz_train(world, data):
-    argv = data.draw(join(_mutated_train(world), switch("--json")))
+    seeds = st.lists(choice(["0", "1", "2"], ["-1", "x"]), min_size=1, max_size=3).map(lambda v: ["--seeds", *v])
+    argv = data.draw(join(_mutated_train(world), switch("--json"), st.one_of(st.just([]), seeds),
+                          switch("--preset paper").map(lambda v: v[0].split() if v else [])))
+    if "--seeds" in argv and "--seed" in argv:  # argparse refuses the pair; keep most examples meaningful
+        index = argv.index("--seed")
+        del argv[index:index + 2]
     check(argv, world)
 
 

@@ -317,10 +317,10 @@ def test_cuda_kernel_and_training_match_cpu():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: LinearRNN(-3, 0.9), "width must be a positive integer, got -3"),
-    (lambda: LinearRNN(10, 0.0), "argument --sigma-w: must be a finite number in (0, inf], got '0'"),
+    (lambda: LinearRNN(10, 0.0), "sigma_w must be a positive finite number, got 0.0"),
     (lambda: LinearRNN(10, 0.9, sigma_c=-1), "sigma_c must be a positive finite number"),
     (lambda: LinearRNN(10, 0.9, parameterization="mup"), "parameterization must be one of"),
-    (lambda: lag_weights(0, 0.9), "argument --lags/-J: must be a positive integer, got '0'"),
+    (lambda: lag_weights(0, 0.9), "lags must be an integer >= 1, got 0"),
     (lambda: lag_weights(3, float("nan")), "sigma_w must be a positive finite number"),
     (lambda: lag_weights(3, 0.9, parameterization="standard"), "width is required"),
     (lambda: empirical_kernel(LinearRNN(4, 0.9, input_size=2), 3), "needs a scalar RNN"),
