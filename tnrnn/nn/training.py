@@ -30,7 +30,6 @@ import json
 import math
 import os
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from tnrnn._files import output_dir, read_json, read_jsonl, remove_stale_temps, safe_torch_load
+from tnrnn._files import atomic_write, output_dir, read_json, read_jsonl, remove_stale_temps, safe_torch_load
 from tnrnn.nn.config import TrainConfig
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
@@ -62,25 +61,13 @@ _EVAL_STATE_SEED_OFFSET = 3 << 40  # initial states drawn during evaluation
 # --- files ------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Write through a temporary file in the same directory, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _write_json(path: Path, obj) -> None:
     def write(tmp):
         with open(tmp, "w") as fh:
             json.dump(obj, fh, indent=2)
             fh.write("\n")
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def _read_config(path: Path) -> TrainConfig:
@@ -281,7 +268,7 @@ class _Run:
 
     def save(self) -> None:
         payload = self.payload()
-        _atomic_write(self.checkpoint_path, lambda tmp: torch.save(payload, tmp))
+        atomic_write(self.checkpoint_path, lambda tmp: torch.save(payload, tmp))
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype."""
@@ -588,9 +575,9 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
 
     def save() -> None:
         payloads = [run.payload() for run in runs]
-        _atomic_write(checkpoint_path, lambda tmp: torch.save({"seeds": seeds, "members": payloads}, tmp))
+        atomic_write(checkpoint_path, lambda tmp: torch.save({"seeds": seeds, "members": payloads}, tmp))
         for run, payload in zip(runs, payloads):  # each member's directory stays a complete run
-            _atomic_write(run.checkpoint_path, lambda tmp, payload=payload: torch.save(payload, tmp))
+            atomic_write(run.checkpoint_path, lambda tmp, payload=payload: torch.save(payload, tmp))
 
     started = time.perf_counter()
     _train_runs(runs, save, callbacks, progress,
