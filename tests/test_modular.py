@@ -204,3 +204,38 @@ def _cuda_available() -> bool:
 @pytest.mark.skipif(not _cuda_available(), reason="no CUDA device")
 def test_torch_cuda_rank_equals_flint():
     _torch_cases("cuda")
+
+
+@settings(max_examples=40, deadline=None)
+@given(matrices(max_side=70), st.sampled_from([(4, 1), (8, 2), (16, 4)]))
+def test_many_narrow_panels_equal_flint(case, widths):
+    """Panels of 4-16 columns: many trailing updates, row swaps and head-only panels on small matrices."""
+    import tnrnn.elimination as elimination
+
+    (matrix, p), (panel, base) = case, widths
+    saved = elimination.PANEL, elimination.BASE
+    elimination.PANEL, elimination.BASE = panel, base
+    try:
+        found = echelon_blas(matrix, p)
+    finally:
+        elimination.PANEL, elimination.BASE = saved
+    rank, cols = _flint_pivots(matrix, p)
+    assert (found.rank, found.pivot_columns) == (rank, cols)
+    minor = np.mod(matrix, p)[list(found.pivot_rows)][:, list(found.pivot_columns)]
+    assert rank_mod(minor, p, method="flint") == rank
+
+
+def test_panel_whose_leading_rows_are_deficient(monkeypatch):
+    """The first 2 * PANEL rows miss a pivot that a later row holds: the whole panel is searched."""
+    import tnrnn.elimination as elimination
+
+    monkeypatch.setattr(elimination, "PANEL", 4)
+    monkeypatch.setattr(elimination, "BASE", 2)
+    p = 65_537
+    rng = np.random.default_rng(3)
+    matrix = rng.integers(0, p, size=(30, 12))
+    matrix[:20, 1] = 0  # column 1 is nonzero only below the first 8 rows
+    matrix[:20, 6] = matrix[:20, 5]
+    rank, cols = _flint_pivots(matrix, p)
+    found = echelon_blas(matrix, p)
+    assert (found.rank, found.pivot_columns) == (rank, cols) == (12, tuple(range(12)))

@@ -1,29 +1,36 @@
 """Exact Gaussian elimination modulo a prime below 2**23, on float64 BLAS.
 
-The rank of a matrix over F_p is computed by a column-recursive elimination whose work
-is matrix products, so it runs at the speed of the float64 BLAS (numpy, or torch on CPU
-or CUDA). Residues are stored as float64 integers. A product is exact while every
-partial sum stays below 2**53: with the *balanced* representatives ``|x| <= (p-1)/2``
-and ``p < 2**23``, a sum of ``CHUNK = 256`` products is below
-``2**8 * 2**44 = 2**52``, and adding one reduced residue keeps it below 2**53. So a
-product of inner dimension k is computed as ``ceil(k / 256)`` BLAS calls with one
-reduction after each ("delayed reduction", the technique of the FFLAS-FFPACK library).
+The rank of a matrix over F_p is computed by a blocked, right-looking elimination whose
+work is matrix products, so it runs at the speed of the float64 BLAS (through torch, on
+CPU or CUDA; a numpy matrix is ranked on the CPU). Residues are stored as float64
+integers. A product is exact while every partial sum stays below 2**53: with the
+*balanced* representatives ``|x| <= p/2 + 1`` and ``p < 2**23``, a sum of
+``PANEL = 256`` products is below ``2**8 * (2**22 + 1)**2 < 2**52 + 2**39``, and adding
+one reduced residue keeps it below 2**53. So each trailing update below is one BLAS
+product followed by one reduction mod p ("delayed reduction", the technique of the
+FFLAS-FFPACK library).
 
-The recursion (``A`` is n x m)::
+The elimination (``A`` is n x m, the rank found so far r, the columns processed c)::
 
-    A = [ A_1 | A_2 ]                 split the columns in two
-    rank(A_1) = k1 with pivot rows P, pivot columns C, B = A_1[P, C] invertible (k1 x k1)
-    S = A_2[rest] - A_1[rest, C] B^{-1} A_2[P]        the Schur complement
-    rank(A) = k1 + rank(S)
+    panel = A[r:, c:c+PANEL]           find its pivots: k pivot rows P, pivot columns C,
+                                       and B^{-1}, B = panel[P, C] (k x k, nonsingular)
+    move the rows P to positions r..r+k-1
+    A[r+k:, c+PANEL:] -= A[r+k:, C] (B^{-1} A[r:r+k, c+PANEL:])       the Schur complement
+    r += k, c += PANEL
 
-This holds for any k1 x k1 nonsingular minor B with ``rank(A_1) = k1``, so it is exact.
-The pivot columns found are those of the reduced row echelon form of ``A`` (leftmost
-greedy). A left child returns ``B^{-1}`` as well, assembled from its own two children
-by the block-inverse formula. Narrow panels (at most :data:`BASE` columns) are reduced
-by plain row operations on the rows that are non-zero in the pivot column.
+``rank(A) = k + rank(Schur complement)`` for any nonsingular k x k minor B with
+``rank(panel) = k``, so the rank is exact, and the pivot columns found are those of the
+reduced row echelon form of ``A`` (leftmost greedy). A panel is factored by a
+column-recursive elimination that returns ``B^{-1}`` as well (assembled from its two
+halves by the block-inverse formula), with narrow slices of at most :data:`BASE` columns
+reduced by plain row operations. The panel's pivots are first sought among its first
+``2 * PANEL`` rows only: where those already have full column rank (the usual case), so
+has the panel, and the other rows are never looked at.
 
-Cost: about ``n m min(n, m)`` multiply-adds in BLAS (1.5 to 2 times an LU
-factorisation), plus ``O(n m log m)`` copies and ``O(n m BASE)`` element-wise operations.
+Cost: about ``n m min(n, m) - min(n, m)**3 / 3`` multiply-adds in BLAS (one LU
+factorisation: ``n**3 / 3`` for a square matrix), one element-wise reduction of the
+trailing matrix per panel (a ``1 / PANEL`` overhead), and ``O(n PANEL)`` element-wise
+work per panel.
 """
 
 from __future__ import annotations
@@ -33,15 +40,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FAST_PRIME_LIMIT", "CHUNK", "BASE", "Echelon", "echelon_blas"]
+__all__ = ["FAST_PRIME_LIMIT", "PANEL", "BASE", "Echelon", "echelon_blas"]
 
 #: Exclusive upper limit of the primes this module accepts: below it, balanced residues
-#: make a sum of :data:`CHUNK` products exact in float64 (see the module docstring).
+#: make a sum of :data:`PANEL` products exact in float64 (see the module docstring).
 FAST_PRIME_LIMIT = 2**23
-#: Inner dimension of one exact float64 product before a reduction mod p.
-CHUNK = 256
-#: Panels of at most this many columns are reduced by row operations.
-BASE = 32
+#: Columns per panel: the inner dimension of one exact float64 product before a reduction.
+PANEL = 256
+#: Slices of a panel of at most this many columns are reduced by row operations.
+BASE = 16
 
 
 @dataclass(frozen=True)
@@ -62,79 +69,43 @@ class Echelon:
     pivot_rows: tuple[int, ...]
 
 
-class _Ops:
-    """The handful of array operations the elimination needs, for numpy or torch."""
-
-    def __init__(self, like: Any) -> None:
-        self.torch = not isinstance(like, np.ndarray)
-        if self.torch:
-            import torch
-
-            self.lib, self.device = torch, like.device
-        else:
-            self.lib, self.device = np, None
-
-    def index(self, values) -> Any:
-        if self.torch:
-            return self.lib.as_tensor(np.asarray(values, dtype=np.int64), device=self.device)
-        return np.asarray(values, dtype=np.intp)
-
-    def to_list(self, indices) -> list[int]:
-        return [int(i) for i in (indices.tolist() if self.torch else indices)]
-
-    def nonzero(self, vector) -> Any:
-        if self.torch:
-            return self.lib.nonzero(vector).flatten()
-        return np.flatnonzero(vector)
-
-    def cat(self, parts) -> Any:
-        return self.lib.cat(parts) if self.torch else np.concatenate(parts)
-
-    def zeros(self, rows: int, cols: int) -> Any:
-        if self.torch:
-            return self.lib.zeros((rows, cols), dtype=self.lib.float64, device=self.device)
-        return np.zeros((rows, cols), dtype=np.float64)
-
-    def eye(self, n: int) -> Any:
-        if self.torch:
-            return self.lib.eye(n, dtype=self.lib.float64, device=self.device)
-        return np.eye(n, dtype=np.float64)
-
-
-def _reduce(x, p: int):
+def _reduce(x, p: int, scratch=None):
     """Balanced residues of float64 integers ``|x| < 2**53``, in place: ``|x| <= p/2 + 1``.
 
     ``q = rint(x / p)`` may be one off the nearest integer only where ``x / p`` is within
     rounding of a half-integer; ``x - q p`` is then an exact integer of magnitude at most
-    ``p/2 + 1``, congruent to ``x``.
+    ``p/2 + 1``, congruent to ``x``. ``scratch``, a tensor of ``x``'s shape, avoids
+    allocating the quotient.
     """
-    q = x * (1.0 / p)
-    q.round_() if hasattr(q, "round_") else np.rint(q, out=q)
-    q *= p
-    x -= q
+    import torch
+
+    q = torch.mul(x, 1.0 / p, out=scratch) if scratch is not None else x * (1.0 / p)
+    q.round_()
+    x.add_(q, alpha=-p)
     return x
 
 
 def _matmul(a, b, p: int):
-    """Exact ``a @ b mod p`` for balanced float64 residues, p < 2**23: balanced result.
-
-    Entries of magnitude at most ``p/2 + 1 <= 2**22 + 1``: a sum of :data:`CHUNK` = 2**8
-    products is below ``2**52 + 2**32``, and adding a balanced residue keeps it below 2**53.
-    """
+    """Exact ``a @ b mod p`` for balanced float64 residues, p < 2**23: balanced result."""
     inner = a.shape[1]
-    out = a[:, :CHUNK] @ b[:CHUNK]
+    out = a[:, :PANEL] @ b[:PANEL]
     _reduce(out, p)
-    for start in range(CHUNK, inner, CHUNK):
-        out += a[:, start:start + CHUNK] @ b[start:start + CHUNK]
+    for start in range(PANEL, inner, PANEL):
+        out.addmm_(a[:, start:start + PANEL], b[start:start + PANEL])
         _reduce(out, p)
     return out
 
 
-def _inverse_small(block, p: int, ops: _Ops):
-    """Inverse mod p of a small nonsingular k x k block (Gauss-Jordan, int64): balanced."""
-    values = block.cpu().numpy() if ops.torch else block
-    k = values.shape[0]
-    work = np.concatenate([np.mod(values.astype(np.int64), p), np.eye(k, dtype=np.int64)], axis=1)
+def _index(values, device) -> Any:
+    import torch
+
+    return torch.as_tensor(np.asarray(values, dtype=np.int64), device=device)
+
+
+def _inverse_small(block: np.ndarray, p: int) -> np.ndarray:
+    """Inverse mod p of a small nonsingular k x k block (Gauss-Jordan, int64): balanced float64."""
+    k = block.shape[0]
+    work = np.concatenate([np.mod(block.astype(np.int64), p), np.eye(k, dtype=np.int64)], axis=1)
     for col in range(k):
         piv = col + int(np.flatnonzero(work[col:, col])[0])
         if piv != col:
@@ -146,18 +117,32 @@ def _inverse_small(block, p: int, ops: _Ops):
         work %= p
     inverse = work[:, k:].astype(np.float64)
     inverse -= p * (inverse > (p - 1) // 2)
-    return ops.lib.as_tensor(inverse, device=ops.device) if ops.torch else inverse
+    return inverse
 
 
-def _base(a, p: int, need_inverse: bool, ops: _Ops):
-    """Row reduction of a narrow panel: (row order, pivot columns, inverse of the pivot block)."""
-    n, w = a.shape
-    work = a.clone() if ops.torch else a.copy()
-    active = work[:, 0] == work[:, 0]  # all True, on the right device
+def _tensor(values: np.ndarray, like):
+    """``values`` as a float64 tensor on the device of ``like``."""
+    import torch
+
+    return torch.as_tensor(values, dtype=torch.float64, device=like.device)
+
+
+def _base(a, p: int):
+    """Row reduction of a narrow slice: (row order, pivot columns, inverse of the pivot block).
+
+    Done on the CPU in numpy, on the transpose (a column of the slice is a contiguous
+    row there): the slices are small (at most :data:`BASE` columns), and per-column work
+    there costs microseconds where a torch call costs tens.
+    """
+    values = a.cpu().numpy()
+    n, w = values.shape
+    work = np.array(values.T, dtype=np.float64, order="C")  # balanced residues, w x n
+    active = np.ones(n, dtype=bool)
+    quotient = np.empty_like(work)
     pivot_rows: list[int] = []
     pivot_cols: list[int] = []
     for j in range(w):
-        candidates = ops.nonzero(active & (work[:, j] != 0))
+        candidates = np.flatnonzero(active & (work[j] != 0))
         if len(candidates) == 0:
             continue
         i = int(candidates[0])
@@ -165,62 +150,126 @@ def _base(a, p: int, need_inverse: bool, ops: _Ops):
         pivot_cols.append(j)
         active[i] = False
         if len(candidates) > 1 and j + 1 < w:
-            factor = work[:, j] * pow(int(work[i, j]), -1, p)
-            _reduce(factor, p)
+            factor = work[j] * float(pow(int(work[j, i]), -1, p))
+            _reduce_numpy(factor, p, quotient[j])
             factor *= active
-            update = factor[:, None] * work[i, j + 1:][None, :]
-            work[:, j + 1:] -= update
-            _reduce(work[:, j + 1:], p)
-    rest = ops.nonzero(active)
-    order = ops.cat([ops.index(pivot_rows), rest])
-    inverse = None
-    if need_inverse and pivot_rows:
-        inverse = _inverse_small(a[ops.index(pivot_rows)[:, None], ops.index(pivot_cols)[None, :]], p, ops)
-    elif need_inverse:
-        inverse = ops.zeros(0, 0)
-    return order, pivot_cols, inverse
+            rest = work[j + 1:]
+            rest -= np.outer(work[j + 1:, i], factor)
+            _reduce_numpy(rest, p, quotient[j + 1:])
+    order = np.concatenate([np.asarray(pivot_rows, dtype=np.int64), np.flatnonzero(active)])
+    if pivot_rows:
+        inverse = _inverse_small(values[np.ix_(pivot_rows, pivot_cols)], p)
+    else:
+        inverse = np.zeros((0, 0))
+    return _index(order, a.device), pivot_cols, _tensor(inverse, a)
 
 
-def _recurse(a, p: int, need_inverse: bool, ops: _Ops):
-    """(row order, pivot columns, inverse of the pivot block or None) of ``a`` (not modified)."""
+def _reduce_numpy(x: np.ndarray, p: int, scratch: np.ndarray) -> None:
+    """:func:`_reduce` for a numpy array, in place, the quotient in ``scratch``."""
+    np.multiply(x, 1.0 / p, out=scratch)
+    np.rint(scratch, out=scratch)
+    scratch *= p
+    x -= scratch
+
+
+def _factor(a, p: int):
+    """(row order, pivot columns, inverse of the pivot block) of a panel ``a`` (not modified).
+
+    The rows ``order[:k]`` and the columns returned hold a nonsingular block B, and the
+    inverse returned is ``B^{-1}`` with rows and columns in that order.
+    """
     n, m = a.shape
     if n == 0:
-        return ops.index([]), [], (ops.zeros(0, 0) if need_inverse else None)
+        return _index([], a.device), [], a.new_zeros((0, 0))
     if m <= BASE:
-        return _base(a, p, need_inverse, ops)
+        return _base(a, p)
     half = m // 2
-    order1, cols1, inv1 = _recurse(a[:, :half], p, True, ops)
+    order1, cols1, inv1 = _factor(a[:, :half], p)
     k1 = len(cols1)
     top, rest = order1[:k1], order1[k1:]
     right = a[:, half:]
     if k1:
-        c1 = ops.index(cols1)
+        c1 = _index(cols1, a.device)
         x = _matmul(inv1, right[top], p)  # B^{-1} A_2[P]
-        schur = right[rest] - _matmul(a[rest[:, None], c1[None, :]], x, p)
+        schur = right[rest]
+        schur.addmm_(a[rest[:, None], c1[None, :]], x, alpha=-1)
         _reduce(schur, p)
     else:
         schur = right[rest]
-    order2, cols2, inv2 = _recurse(schur, p, need_inverse, ops)
+    order2, cols2, inv2 = _factor(schur, p)
     k2 = len(cols2)
-    order = ops.cat([top, rest[order2]])
+    order = _cat(top, rest[order2])
     cols = list(cols1) + [half + c for c in cols2]
-    if not need_inverse:
-        return order, cols, None
     if k2 == 0:
         return order, cols, inv1
     if k1 == 0:
         return order, cols, inv2
     # block inverse of [[B11, B12], [B21, B22]] with S = B22 - B21 B11^{-1} B12, S^{-1} = inv2
-    u = x[:, ops.index(cols2)]  # B11^{-1} B12
+    u = x[:, _index(cols2, a.device)]  # B11^{-1} B12
     b21 = a[rest[order2[:k2]][:, None], c1[None, :]]
     v = _matmul(b21, inv1, p)  # B21 B11^{-1}
     wmat = _matmul(u, inv2, p)  # B11^{-1} B12 S^{-1}
-    inverse = ops.zeros(k1 + k2, k1 + k2)
+    inverse = a.new_zeros((k1 + k2, k1 + k2))
     inverse[:k1, :k1] = _reduce(inv1 + _matmul(wmat, v, p), p)
     inverse[:k1, k1:] = -wmat
     inverse[k1:, :k1] = -_matmul(inv2, v, p)
     inverse[k1:, k1:] = inv2
     return order, cols, inverse
+
+
+def _cat(first, second):
+    import torch
+
+    return torch.cat([first, second])
+
+
+def _panel(panel, p: int, width: int):
+    """Factor a panel, first from its leading ``2 * width`` rows alone (enough when of full rank)."""
+    head = min(panel.shape[0], 2 * width)
+    if head < panel.shape[0]:
+        order, cols, inverse = _factor(panel[:head], p)
+        if len(cols) == panel.shape[1]:
+            return order[:len(cols)], cols, inverse
+    order, cols, inverse = _factor(panel, p)
+    return order[:len(cols)], cols, inverse
+
+
+def _eliminate(a, p: int) -> tuple[list[int], list[int]]:
+    """Pivot rows (original indices) and pivot columns of ``a``, which is overwritten."""
+    import torch
+
+    n, m = a.shape
+    width = PANEL
+    scratch = torch.empty_like(a)
+    rows = torch.arange(n, device=a.device)  # rows[i]: the original index of the row now at i
+    pivot_cols: list[int] = []
+    r = 0
+    for c in range(0, m, width):
+        if r == n:
+            break
+        end = min(c + width, m)
+        pivots, cols, inverse = _panel(a[r:, c:end], p, width)
+        k = len(cols)
+        if k == 0:
+            continue
+        pivot_cols.extend(c + j for j in cols)
+        # move the pivot rows to r..r+k-1 by swapping at most 2k rows
+        chosen = [int(i) for i in pivots.tolist()]
+        inside = set(chosen)
+        leaving = [i for i in range(k) if i not in inside]
+        arriving = [i for i in chosen if i >= k]
+        source = _index(chosen + leaving, a.device) + r
+        target = _index(list(range(k)) + arriving, a.device) + r
+        a[target, c:] = a[source, c:]
+        rows[target] = rows[source]
+        if end < m and r + k < n:
+            x = torch.mm(inverse, a[r:r + k, end:])  # B^{-1} A[P, right]: inner k <= PANEL
+            _reduce(x, p)
+            trailing = a[r + k:, end:]
+            trailing.addmm_(a[r + k:, _index([c + j for j in cols], a.device)], x, alpha=-1)
+            _reduce(trailing, p, scratch[r + k:, end:])
+        r += k
+    return [int(i) for i in rows[:r].tolist()], pivot_cols
 
 
 def echelon_blas(matrix, prime: int) -> Echelon:
@@ -230,7 +279,8 @@ def echelon_blas(matrix, prime: int) -> Echelon:
     ----------
     matrix : ndarray or torch.Tensor, 2-D
         Integer entries (any integer or float dtype holding integers); reduced mod
-        ``prime`` first. A torch tensor is eliminated on its own device (CPU or CUDA).
+        ``prime`` first. A torch tensor is eliminated on its own device (CPU or CUDA), a
+        numpy array on the CPU through torch (the array itself is not modified).
     prime : int
         A prime below :data:`FAST_PRIME_LIMIT` (not checked for primality here: see
         :func:`tnrnn.modular.rank_mod`, which does).
@@ -246,8 +296,9 @@ def echelon_blas(matrix, prime: int) -> Echelon:
 
     Notes
     -----
-    About ``n m min(n, m)`` float64 multiply-adds for an n x m matrix; memory a few
-    copies of the matrix in float64.
+    About ``n m min(n, m) - min(n, m)**3 / 3`` float64 multiply-adds for an n x m
+    matrix (an n = 4000 matrix in under a second on two cores); memory two float64 copies
+    of the matrix.
 
     Examples
     --------
@@ -255,22 +306,26 @@ def echelon_blas(matrix, prime: int) -> Echelon:
     >>> e.rank, e.pivot_columns
     (2, (0, 2))
     """
+    import torch
+
     if not 2 <= int(prime) < FAST_PRIME_LIMIT:
         raise ValueError(f"prime={prime} is outside the BLAS route's range [2, 2**23): "
                          f"use tnrnn.modular.rank_mod, which sends larger primes to python-flint")
     p = int(prime)
-    ops = _Ops(matrix)
-    if not ops.torch:
+    tensor = isinstance(matrix, torch.Tensor)
+    if not tensor:
         matrix = np.asarray(matrix)
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-D, got shape {tuple(matrix.shape)}")
-    floating = matrix.is_floating_point() if ops.torch else matrix.dtype.kind == "f"
-    size = matrix.numel() if ops.torch else matrix.size
+    floating = matrix.is_floating_point() if tensor else matrix.dtype.kind == "f"
+    size = matrix.numel() if tensor else matrix.size
     if not floating and size:
         if int(matrix.max()) >= 2**52 or int(matrix.min()) <= -(2**52):
             matrix = matrix % p  # integers beyond float64's exact range: reduce them first
-    a = matrix.to(ops.lib.float64, copy=True) if ops.torch else matrix.astype(np.float64)
+    if tensor:
+        a = matrix.detach().to(torch.float64, copy=True)
+    else:
+        a = torch.from_numpy(np.array(matrix, dtype=np.float64, order="C", copy=True))
     _reduce(a, p)  # balanced residues
-    order, cols, _ = _recurse(a, p, False, ops)
-    k = len(cols)
-    return Echelon(k, tuple(cols), tuple(ops.to_list(order[:k])))
+    rows, cols = _eliminate(a, p)
+    return Echelon(len(cols), tuple(cols), tuple(rows))

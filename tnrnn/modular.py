@@ -3,7 +3,7 @@
 Every exact rank in tnrnn is a rank over the finite field F_p. Weights are drawn
 uniformly from F_p, every product is reduced mod p, and matrices are ranked by
 :func:`rank_mod`: below :data:`FAST_PRIME_LIMIT` (2**23) by a blocked elimination whose
-work is float64 BLAS products (:mod:`tnrnn.elimination`), at or above it by
+work is float64 BLAS products (:mod:`tnrnn.elimination`, through torch), at or above it by
 python-flint's ``nmod_mat``, which is also the reference the fast route is tested
 against. Numbers stay in ``int64`` numpy arrays; the prime is kept below 2**31 so that
 a product of two residues fits in 62 bits.
@@ -276,8 +276,8 @@ def rank_mod(matrix, prime: int, *, method: str = "auto") -> int:
 
     Notes
     -----
-    The BLAS route costs about ``n m min(n, m)`` float64 multiply-adds (an n = 4000
-    matrix in a few seconds on two cores); flint's costs O(n^3) word operations plus a
+    The BLAS route costs one LU factorisation's float64 multiply-adds (an n = 4000
+    matrix in about a second on two cores); flint's costs O(n^3) word operations plus a
     conversion through Python lists of about the same time.
 
     Examples
