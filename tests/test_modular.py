@@ -209,16 +209,16 @@ def test_torch_cuda_rank_equals_flint():
 @settings(max_examples=40, deadline=None)
 @given(matrices(max_side=70), st.sampled_from([(4, 1), (8, 2), (16, 4)]))
 def test_many_narrow_panels_equal_flint(case, widths):
-    """Panels of 4-16 columns: many trailing updates, row swaps and head-only panels on small matrices."""
+    """Panels of 4-16 columns and a tiny work space: many trailing updates, row swaps, head-only panels."""
     import tnrnn.elimination as elimination
 
     (matrix, p), (panel, base) = case, widths
-    saved = elimination.PANEL, elimination.BASE
-    elimination.PANEL, elimination.BASE = panel, base
+    saved = elimination.PANEL, elimination.BASE, elimination.SCRATCH_ENTRIES
+    elimination.PANEL, elimination.BASE, elimination.SCRATCH_ENTRIES = panel, base, 37  # reductions in row blocks
     try:
         found = echelon_blas(matrix, p)
     finally:
-        elimination.PANEL, elimination.BASE = saved
+        elimination.PANEL, elimination.BASE, elimination.SCRATCH_ENTRIES = saved
     rank, cols = _flint_pivots(matrix, p)
     assert (found.rank, found.pivot_columns) == (rank, cols)
     minor = np.mod(matrix, p)[list(found.pivot_rows)][:, list(found.pivot_columns)]
@@ -239,3 +239,17 @@ def test_panel_whose_leading_rows_are_deficient(monkeypatch):
     rank, cols = _flint_pivots(matrix, p)
     found = echelon_blas(matrix, p)
     assert (found.rank, found.pivot_columns) == (rank, cols) == (12, tuple(range(12)))
+
+
+def test_overwrite_uses_a_float64_matrix_as_work_space_and_copies_others():
+    rng = np.random.default_rng(8)
+    p = 65_537
+    matrix = (rng.integers(0, p, size=(60, 9)) @ rng.integers(0, p, size=(9, 50))) % p
+    expected = rank_mod(matrix, p, method="flint")
+    as_int = matrix.copy()
+    assert rank_mod(as_int, p, overwrite=True) == expected == 9
+    assert (as_int == matrix).all()  # an int64 matrix is copied, never changed
+    as_float = matrix.astype(np.float64)
+    assert rank_mod(as_float, p) == expected and (as_float == matrix).all()  # no overwrite: kept
+    assert rank_mod(as_float, p, overwrite=True) == expected
+    assert not (as_float == matrix).all()  # the float64 matrix was the work space

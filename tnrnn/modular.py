@@ -206,7 +206,7 @@ def _flint_echelon(matrix: np.ndarray, prime: int) -> Echelon:
     return Echelon(len(cols), cols, rows)
 
 
-def echelon_mod(matrix, prime: int, *, method: str = "auto") -> Echelon:
+def echelon_mod(matrix, prime: int, *, method: str = "auto", overwrite: bool = False) -> Echelon:
     """Rank, pivot columns and pivot rows of an integer matrix over F_prime.
 
     Parameters
@@ -217,6 +217,9 @@ def echelon_mod(matrix, prime: int, *, method: str = "auto") -> Echelon:
         A prime below 2**31.
     method : {"auto", "blas", "flint"}
         ``auto``: BLAS below :data:`FAST_PRIME_LIMIT`, flint above (never a silent wrap).
+    overwrite : bool
+        On the BLAS route, let a C-contiguous float64 matrix be the work space (no copy;
+        its contents are destroyed).
 
     Returns
     -------
@@ -239,13 +242,13 @@ def echelon_mod(matrix, prime: int, *, method: str = "auto") -> Echelon:
     if 0 in matrix.shape:
         return Echelon(0, (), ())
     if route == "blas":
-        return echelon_blas(matrix, prime)
+        return echelon_blas(matrix, prime, overwrite=overwrite)
     if _is_tensor(matrix):
         matrix = matrix.detach().cpu().numpy()
     return _flint_echelon(matrix, prime)
 
 
-def rank_mod(matrix, prime: int, *, method: str = "auto") -> int:
+def rank_mod(matrix, prime: int, *, method: str = "auto", overwrite: bool = False) -> int:
     """Rank of an integer matrix over the field F_prime.
 
     The rank mod p never exceeds the rank over the rationals of the same integer
@@ -263,6 +266,9 @@ def rank_mod(matrix, prime: int, *, method: str = "auto") -> int:
         below :data:`FAST_PRIME_LIMIT` = 2**23; ``flint``: python-flint's ``nmod_mat``
         (any prime below 2**31); ``auto`` (default): ``blas`` where the prime allows,
         else ``flint``. A prime too large for the BLAS route is never wrapped.
+    overwrite : bool
+        On the BLAS route, let a C-contiguous float64 matrix be the work space (no copy;
+        its contents are destroyed). Saves one copy of a large matrix.
 
     Returns
     -------
@@ -295,7 +301,7 @@ def rank_mod(matrix, prime: int, *, method: str = "auto") -> int:
     if 0 in matrix.shape:
         return 0
     if route == "blas":
-        return echelon_blas(matrix, prime).rank
+        return echelon_blas(matrix, prime, overwrite=overwrite).rank
     if _is_tensor(matrix):
         matrix = matrix.detach().cpu().numpy()
     return int(to_nmod_mat(np.mod(matrix, prime), prime).rank())

@@ -135,7 +135,7 @@ def iter_rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "a
     chosen, factory = _cut_rankers(spec, length, method, max_bytes, progress)
     if chosen == "scalable":
         for k in cuts:  # every memory check before any work
-            scalable_plan(spec, length, k, max_bytes)
+            scalable_plan(spec, length, k, max_bytes, prime=prime)
     found: dict[int, list[int]] = {k: [] for k in cuts}
     spent: dict[int, float] = {k: 0.0 for k in cuts}
     pending = list(cuts)

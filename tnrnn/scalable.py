@@ -53,7 +53,7 @@ import numpy as np
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES
-from tnrnn.modular import FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
+from tnrnn.modular import DEFAULT_PRIME, FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
 from tnrnn.partitions import Partition, cut, start_end
 
 __all__ = [
@@ -65,6 +65,11 @@ __all__ = [
 #: Bytes of working memory per matrix entry while converting to flint (Python ints,
 #: the list, the fmpz and nmod copies).
 _CONVERSION_BYTES_PER_ENTRY = 56
+#: Bytes per entry of an N x N block on the BLAS route (primes below 2**23), beside the
+#: block itself (8): none when every prefix and suffix is used (the block is the work
+#: space), else the elimination's copy (8) and, for a round of growth, the kept core and
+#: a candidate 9/8 N wide with its copy (about 28 in all at the peak).
+_BLAS_BYTES_PER_ENTRY = {True: 0, False: 20}
 #: Working-memory budget of one chunk of the direct evaluation route.
 _CHUNK_BYTES = 64 * 2**20
 #: A sampled block short of the bound grows by ``upper / _GROWTH_FRACTION`` rows and columns
@@ -318,7 +323,8 @@ def _partition_at(length: int, k: int) -> Partition:
 
 
 def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
-                  max_bytes: int | None = None, *, oversample: int = 1) -> ScalablePlan:
+                  max_bytes: int | None = None, *, oversample: int = 1,
+                  prime: int = DEFAULT_PRIME) -> ScalablePlan:
     """Sizes and route of the scalable method at the cut after ``prefix_length`` steps.
 
     Parameters
@@ -333,6 +339,9 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     oversample : int
         Use up to ``oversample * upper`` prefixes and suffixes (the retry of a sampled
         block that fell short of the upper bound uses 2).
+    prime : int
+        The modulus the ranks will use: below 2**23 the block is ranked on BLAS in
+        place or with one copy, above it the conversion to python-flint costs more.
 
     Returns
     -------
@@ -361,10 +370,12 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
         # suffix recursion (about 4 arrays of cols x D), phi and 4 float limbs of each
         # factor, the block and its limbs, and the conversion of the block to flint
         need = 8 * (5 * cols * dim + 5 * rows * dim + 6 * rows * cols + 4 * m * cols * r * r)
-        need += _CONVERSION_BYTES_PER_ENTRY * rows * cols + inputs
     else:
         dim, route = None, "direct"
-        need = (8 + _CONVERSION_BYTES_PER_ENTRY) * rows * cols + _CHUNK_BYTES + inputs
+        need = 8 * rows * cols + _CHUNK_BYTES
+    whole = rows == mt**k and cols == mt**m  # nothing to grow: the block is the work space
+    per_entry = _BLAS_BYTES_PER_ENTRY[whole] if prime < FAST_PRIME_LIMIT else _CONVERSION_BYTES_PER_ENTRY
+    need += per_entry * rows * cols + inputs
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if need > limit:
         from tnrnn._guards import format_gib, format_size
@@ -461,7 +472,7 @@ class _CutRanker:
         ``_GROWTH_ROUNDS`` rounds, or at the bound). A side that holds every prefix
         (suffix) is kept whole.
         """
-        plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes)
+        plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes, prime=self.p)
         self.plans[plan.prefix_length] = plan
         p = self.p
         self._used = {}
@@ -470,9 +481,10 @@ class _CutRanker:
                             None if plan.all_rows else used_rows)
         groups = [self._columns(plan, plan.cols, 2)]
         block = self._block(plan, rows, groups[0])
-        found = echelon_mod(block, p)
+        whole = plan.all_rows and plan.all_cols  # nothing to grow: the block can be the work space
+        found = echelon_mod(block, p, overwrite=whole)
         value = found.rank
-        if value >= plan.upper or (plan.all_rows and plan.all_cols):
+        if value >= plan.upper or whole:
             return value
         # the r x r nonsingular block of the pivots, kept with the global indices of its rows/columns
         # a side that holds every prefix (suffix) keeps all of them: it cannot be redrawn
@@ -557,7 +569,7 @@ class _CutRanker:
         """The block ``K[prefix, suffix] = y(prefix . suffix)`` for a group of columns."""
         if len(prefixes) == 0:
             width = self._block(plan, np.zeros((1, *prefixes.shape[1:]), dtype=prefixes.dtype), columns).shape[1]
-            return np.empty((0, width), dtype=np.int64)
+            return np.empty((0, width), dtype=np.float64)
         if plan.route == "lifted":
             return self._block_lifted(plan, prefixes, *columns)
         return self._block_direct(plan, prefixes, *columns)
@@ -577,7 +589,7 @@ class _CutRanker:
         n_backs = len(backs)
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
-        block = np.empty((n_rows, len(fronts) * n_backs), dtype=np.int64)
+        block = np.empty((n_rows, len(fronts) * n_backs), dtype=np.float64)  # residues < 2**31: exact
         for i, steps in enumerate(fronts):
             if front:
                 h1, h2 = _run(self.weights, np.broadcast_to(steps, (n_rows, *steps.shape)), states)
@@ -612,7 +624,7 @@ class _CutRanker:
         def linear(rows, transposed):
             return _linear(rows, np.ascontiguousarray(transposed.T), p)
 
-        block = np.empty((n_rows, width), dtype=np.int64)
+        block = np.empty((n_rows, width), dtype=np.float64)  # residues < 2**31: exact
         per_row = 3 * width * r * 8 * (self.spec.depth + 2)
         chunk = max(1, _CHUNK_BYTES // per_row)
         starts = range(0, n_rows, chunk)
