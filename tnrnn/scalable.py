@@ -606,8 +606,7 @@ class _CutRanker:
         The tails (every sequence of the last ``j`` steps, ``M^j <= N``) are grown as a tree
         from each prefix-and-front state, as the grid tensor grows prefixes: every tail step
         is shared by all the tails below it, so the cost is about ``2 N^2 L R^2`` instead of
-        ``N^2 m L R^2`` for N independent suffixes. (A float64 version with ``fmod`` was
-        measured 7 times slower than these int64 operations at M=R=2, L=3, T=20.)
+        ``N^2 m L R^2`` for N independent suffixes. The tree runs in torch (:class:`_Residues`).
         """
         from tqdm.auto import tqdm
 
@@ -617,12 +616,10 @@ class _CutRanker:
         states = _run(self.weights, prefixes)
         n_rows = states[0].shape[0]
         width = n_fronts * templates**tail
-        inputs = [np.ascontiguousarray(w.T) for w in self.weights.input]
-        hidden = [np.ascontiguousarray(w.T) for w in self.weights.hidden]
-        output = self.weights.output[:, None]
-
-        def linear(rows, transposed):
-            return _linear(rows, np.ascontiguousarray(transposed.T), p)
+        field = _Residues(p, r)
+        inputs = [field.tensor(w.T) for w in self.weights.input]
+        hidden = [field.tensor(w.T) for w in self.weights.hidden]
+        output = field.tensor(self.weights.output[:, None])
 
         block = np.empty((n_rows, width), dtype=np.float64)  # residues < 2**31: exact
         per_row = 3 * width * r * 8 * (self.spec.depth + 2)
@@ -638,19 +635,60 @@ class _CutRanker:
             if fronts is not None:
                 current = _run(self.weights, np.broadcast_to(fronts, (c, *fronts.shape)).reshape(
                     c * n_fronts, m - tail, templates), current)
-            for _ in range(tail):  # grow every tail: state index = parent * M + symbol
+            current = [field.tensor(s) for s in current]
+            for _ in range(tail):  # grow every tail: state index = symbol * (states so far) + parent
                 n = current[0].shape[0]
-                below = np.broadcast_to(columns, (n, templates, r)).reshape(n * templates, r)
+                below = columns[:, None, :].expand(templates, n, r).reshape(templates * n, r)
                 for layer in range(self.spec.depth):
                     if layer > 0:
-                        below = linear(below, inputs[layer])
-                    carried = np.repeat(linear(current[layer], hidden[layer]), templates, axis=0)
-                    below = carried * below
-                    below %= p
+                        below = field.linear(below, inputs[layer])
+                    carried = field.linear(current[layer], hidden[layer])
+                    below.view(templates, n, r).mul_(carried)  # every parent times each of its M children
+                    field.reduce(below)
                     current[layer] = below
-            values = linear(current[-1], output)[:, 0]
-            block[start:start + c] = values.reshape(c, width)
+            values = field.linear(current[-1], output)[:, 0]  # index (last symbol, ..., first, row, front)
+            block[start:start + c] = values.reshape(templates**tail, c * n_fronts).T.reshape(c, width).numpy()
         return block
+
+
+class _Residues:
+    """Exact arithmetic mod p on torch tensors for the direct evaluation's tree.
+
+    Below 2**23 (and for R <= 256): float64, balanced residues ``|x| <= p/2 + 1`` reduced by
+    ``x - p rint(x / p)``; a product of a residue and a weight in [0, p) is below 2**45 and
+    a sum of R of them below 2**53, so a matrix product is one exact BLAS call. Otherwise
+    int64 with non-negative residues, each product reduced before it is summed where a
+    whole sum could overflow. torch runs the element-wise work on every core.
+    """
+
+    def __init__(self, p: int, hidden: int) -> None:
+        import torch
+
+        self.torch, self.p = torch, p
+        self.fast = p < FAST_PRIME_LIMIT and hidden <= 256
+        self.dtype = torch.float64 if self.fast else torch.int64
+        self.delay = hidden * (p - 1) ** 2 < 2**63
+
+    def tensor(self, values: np.ndarray):
+        return self.torch.as_tensor(np.ascontiguousarray(values), dtype=self.dtype)
+
+    def reduce(self, x):
+        if self.fast:
+            q = x * (1.0 / self.p)
+            q.round_()
+            x.add_(q, alpha=-self.p)
+        else:
+            x.remainder_(self.p)
+        return x
+
+    def linear(self, rows, transposed):
+        """``rows @ transposed`` mod p, for rows (n, b) and ``transposed`` (b, a)."""
+        if self.fast or self.delay:
+            return self.reduce(rows @ transposed)
+        out = self.torch.zeros((rows.shape[0], transposed.shape[1]), dtype=self.dtype)
+        for i in range(transposed.shape[0]):
+            out += (rows[:, i, None] * transposed[None, i, :]).remainder_(self.p)
+        return out.remainder_(self.p)
 
 
 def _product(phi: np.ndarray, psi, p: int) -> np.ndarray:
