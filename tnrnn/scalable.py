@@ -53,6 +53,7 @@ import numpy as np
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES
+from tnrnn.elimination import balanced, matmul_balanced
 from tnrnn.modular import DEFAULT_PRIME, FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
 from tnrnn.partitions import Partition, cut, start_end
 
@@ -552,7 +553,7 @@ class _CutRanker:
             if not len(backs):
                 return None  # every back is already in the block
             psi = np.ascontiguousarray(_suffix_coefficients(self.weights, backs).T)
-            return front, backs, Limbs(psi) if self.p >= FAST_PRIME_LIMIT else psi
+            return front, backs, Limbs(psi) if self.p >= FAST_PRIME_LIMIT else balanced(psi, self.p)
         if plan.all_cols:
             return None, m
         tail = 0
@@ -692,24 +693,12 @@ class _Residues:
 
 
 def _product(phi: np.ndarray, psi, p: int) -> np.ndarray:
-    """Exact ``phi @ psi mod p``: float64 limbs above 2**23, else two 12-bit limbs of ``phi``.
-
-    Below 2**23, ``phi = lo + 2**12 hi`` with limbs below 2**12 and ``psi`` below 2**23: a
-    term is below 2**35 and a sum of fewer than 2**18 terms stays below 2**53.
-    """
+    """Exact ``phi @ psi mod p``: 16-bit float64 limbs from 2**23 on (``psi`` as :class:`Limbs`),
+    else one product of balanced residues (``psi`` from :func:`tnrnn.elimination.balanced`),
+    reduced every 256 inner terms."""
     if isinstance(psi, Limbs):
         return matmul_mod_blas(phi, psi, p)
-    if phi.shape[1] >= 2**18:
-        return matmul_mod_blas(phi, psi, p)
-    right = psi.astype(np.float64) if psi.dtype != np.float64 else psi
-    low = (phi & 0xFFF).astype(np.float64) @ right
-    high = (phi >> 12).astype(np.float64) @ right
-    np.fmod(low, p, out=low)
-    np.fmod(high, p, out=high)
-    high *= 4096.0
-    low += high  # below 2**35: exact
-    np.fmod(low, p, out=low)
-    return low.astype(np.int64)
+    return matmul_balanced(balanced(phi, p), psi, p).numpy()
 
 
 def _contiguous_cut(partition: Partition) -> int:
