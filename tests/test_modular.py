@@ -253,3 +253,12 @@ def test_overwrite_uses_a_float64_matrix_as_work_space_and_copies_others():
     assert rank_mod(as_float, p) == expected and (as_float == matrix).all()  # no overwrite: kept
     assert rank_mod(as_float, p, overwrite=True) == expected
     assert not (as_float == matrix).all()  # the float64 matrix was the work space
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint32", "uint64", "int8", "int32", "float32"])
+def test_every_integer_dtype_is_ranked_like_flint(dtype):
+    rng = np.random.default_rng(4)
+    matrix = (rng.integers(0, 5, size=(12, 3)) @ rng.integers(0, 5, size=(3, 9))).astype(dtype)
+    assert rank_mod(matrix, 7) == rank_mod(matrix.astype(np.int64), 7, method="flint")
+    huge = np.array([[2**64 - 1, 1], [1, 1]], dtype=np.uint64)  # 2**64 - 1 = 1 mod 7: rank 1
+    assert rank_mod(huge, 7) == rank_mod(huge, 7, method="flint") == 1

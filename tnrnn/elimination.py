@@ -111,6 +111,33 @@ def _matmul(a, b, p: int):
     return out
 
 
+def _float64(matrix, prime: int, in_place: bool = False):
+    """``matrix`` (numpy or torch, integers) as a float64 torch tensor of exact integers.
+
+    Integers beyond float64's exact range are reduced mod ``prime`` first. With
+    ``in_place``, a C-contiguous, writable float64 matrix is used as it is (no copy).
+    """
+    import torch
+
+    if isinstance(matrix, torch.Tensor):
+        values = matrix.detach()
+    else:
+        array = np.asarray(matrix)
+        if array.dtype.kind in "iu":
+            if array.size and (int(array.max()) >= 2**52 or int(array.min()) <= -(2**52)):
+                array = np.mod(array, prime)
+            array = array.astype(np.int64, copy=False)
+        values = torch.from_numpy(array)
+    if not values.is_floating_point():
+        if values.numel() and (int(values.max()) >= 2**52 or int(values.min()) <= -(2**52)):
+            values = values % prime
+        return values.to(torch.float64)
+    writable = isinstance(matrix, torch.Tensor) or np.asarray(matrix).flags.writeable
+    if in_place and values.dtype == torch.float64 and values.is_contiguous() and writable:
+        return values
+    return values.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
+
+
 def balanced(matrix, prime: int):
     """A float64 torch tensor of the balanced residues of an integer matrix, ``prime < 2**23``.
 
@@ -119,14 +146,7 @@ def balanced(matrix, prime: int):
     >>> balanced(np.array([[5, 6, -1]]), 7).tolist()
     [[-2.0, -1.0, -1.0]]
     """
-    import torch
-
-    if isinstance(matrix, torch.Tensor):
-        values = matrix.detach().to(torch.float64, copy=True)
-    else:
-        values = torch.from_numpy(np.array(np.mod(matrix, prime) if np.asarray(matrix).dtype.kind in "iu"
-                                           else matrix, dtype=np.float64))
-    return _reduce(values, prime)
+    return _reduce(_float64(matrix, prime), prime)
 
 
 def matmul_balanced(a, b, prime: int):
@@ -364,22 +384,10 @@ def echelon_blas(matrix, prime: int, *, overwrite: bool = False) -> Echelon:
         raise ValueError(f"prime={prime} is outside the BLAS route's range [2, 2**23): "
                          f"use tnrnn.modular.rank_mod, which sends larger primes to python-flint")
     p = int(prime)
-    tensor = isinstance(matrix, torch.Tensor)
-    if not tensor:
+    if not isinstance(matrix, torch.Tensor):
         matrix = np.asarray(matrix)
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-D, got shape {tuple(matrix.shape)}")
-    floating = matrix.is_floating_point() if tensor else matrix.dtype.kind == "f"
-    size = matrix.numel() if tensor else matrix.size
-    if not floating and size:
-        if int(matrix.max()) >= 2**52 or int(matrix.min()) <= -(2**52):
-            matrix = matrix % p  # integers beyond float64's exact range: reduce them first
-    if tensor:
-        in_place = overwrite and matrix.dtype == torch.float64 and matrix.is_contiguous()
-        a = matrix.detach() if in_place else matrix.detach().to(torch.float64, copy=True)
-    else:
-        in_place = (overwrite and matrix.dtype == np.float64 and matrix.flags.c_contiguous
-                    and matrix.flags.writeable)
-        a = torch.from_numpy(matrix if in_place else np.array(matrix, dtype=np.float64, order="C"))
+    a = _float64(matrix, p, in_place=overwrite).contiguous()
     rows, cols = _eliminate(a, p)
     return Echelon(len(cols), tuple(cols), tuple(rows))
