@@ -34,8 +34,8 @@ def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int],
     draws, seed, max_bytes
         As in :func:`tnrnn.rank.generic_rank`.
     max_seconds : float, optional
-        Stop the series after the first cell that took more CPU seconds (CPU, not wall:
-        on a shared machine the wall time measures the other jobs too).
+        Stop the series after the first cell that took more wall seconds (wall, not CPU:
+        the rank engine runs on every core, so CPU seconds add up the threads).
     progress : callable, optional
         Called with each row as it is finished (for printing).
 
@@ -73,7 +73,7 @@ def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int],
         rows.append(row)
         if progress:
             progress(row)
-        if max_seconds is not None and row["cpu_seconds"] > max_seconds:
+        if max_seconds is not None and row["seconds"] > max_seconds:
             break
     return rows
 
