@@ -27,7 +27,13 @@ __all__ = [
     "DEFAULT_MAX_SECONDS",
     "SECONDS_PER_LAYER_STEP",
     "check_rank_work",
+    "DEFAULT_MAX_BLOCK",
 ]
+
+#: Tables of ranks by depth and length show a cell whose exact block would have more rows than
+#: this as its proven interval, not computed. 2**14 keeps depth 4 at M=R=2, T=28 (a 16384-row
+#: block, about two minutes on two cores) and every depth-3 length to T=40 at M=R=2.
+DEFAULT_MAX_BLOCK = 2**14
 
 #: Default limit (seconds) on the predicted run time of one exact-rank computation on the command line.
 DEFAULT_MAX_SECONDS = 120.0

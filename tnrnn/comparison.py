@@ -25,6 +25,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tnrnn._guards import DEFAULT_MAX_BLOCK
+
 __all__ = ["Comparison", "compare", "format_value"]
 
 
@@ -164,7 +166,7 @@ class Comparison:
 
 
 def compare(templates: int = 3, hidden: int = 3, depths=(1, 2, 3), lengths=(8, 16, 40), *,
-            max_block: int | None = 2200, draws: int = 3, seed: int = 0, progress: bool = True) -> Comparison:
+            max_block: int | None = DEFAULT_MAX_BLOCK, draws: int = 3, seed: int = 0, progress: bool = True) -> Comparison:
     """Generic Start-End ranks for every depth and length, as a :class:`Comparison`.
 
     Parameters

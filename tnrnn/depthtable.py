@@ -14,12 +14,13 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+from tnrnn._guards import DEFAULT_MAX_BLOCK
 from tnrnn.bounds import STATUS, Approx, as_float, bounds
 from tnrnn.circuits import RACSpec
 from tnrnn.partitions import start_end
 from tnrnn.rank import generic_rank
 
-__all__ = ["depth_table", "iter_depth_table", "format_depth_table", "plot_depth_table"]
+__all__ = ["DEFAULT_MAX_BLOCK", "depth_table", "iter_depth_table", "format_depth_table", "plot_depth_table"]
 
 
 def _check_lists(depths, lengths) -> tuple[list[int], list[int]]:
@@ -49,7 +50,7 @@ def _block_size(spec: RACSpec, length: int, method: str, max_block: int | None) 
 
 
 def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto", draws: int = 3,
-                     seed: int = 0, max_block: int | None = 9000, progress: bool = True) -> Iterator[dict]:
+                     seed: int = 0, max_block: int | None = DEFAULT_MAX_BLOCK, progress: bool = True) -> Iterator[dict]:
     """Yield the rows of :func:`depth_table` one at a time (interrupting keeps the finished ones)."""
     from tqdm.auto import tqdm
 
@@ -75,7 +76,7 @@ def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: st
 
 
 def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto",
-                draws: int = 3, seed: int = 0, max_block: int | None = 9000,
+                draws: int = 3, seed: int = 0, max_block: int | None = DEFAULT_MAX_BLOCK,
                 progress: bool = True) -> list[dict]:
     """Generic Start-End ranks for every depth and (even) length.
 

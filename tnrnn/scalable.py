@@ -52,8 +52,8 @@ import numpy as np
 
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
-from tnrnn.grid import DEFAULT_MAX_BYTES
 from tnrnn.elimination import balanced, matmul_balanced
+from tnrnn.grid import DEFAULT_MAX_BYTES
 from tnrnn.modular import DEFAULT_PRIME, FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
 from tnrnn.partitions import Partition, cut, start_end
 

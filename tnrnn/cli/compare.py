@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tnrnn._guards import DEFAULT_MAX_BLOCK
 from tnrnn.cli._common import positive_int, print_json, seed_int
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
@@ -14,8 +15,8 @@ def add_arguments(parser) -> None:
                         help="depths to compare (default 1 2 3)")
     parser.add_argument("--lengths", "-T", type=positive_int, nargs="+", default=[8, 16, 40],
                         help="even lengths T (default 8 16 40)")
-    parser.add_argument("--max-block", type=positive_int, default=2200,
-                        help="cells whose exact block exceeds this many rows show their interval (default 2200)")
+    parser.add_argument("--max-block", type=positive_int, default=DEFAULT_MAX_BLOCK,
+                        help="cells whose exact block exceeds this many rows show their interval (default 16384)")
     parser.add_argument("--draws", type=positive_int, default=3, help="random weight draws per cell (default 3)")
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the first draw (default 0)")
     parser.add_argument("--plot", default=None, metavar="FILE", help="the figure file, .png or .svg: rank against T by depth")

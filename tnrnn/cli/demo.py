@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from tnrnn._guards import DEFAULT_MAX_BLOCK
 from tnrnn.cli._common import add_json, add_progress, positive_int, print_json, progress
 
 HELP = "table of shallow vs deep generic Start-End ranks with bounds, and a plot (--plot)"
@@ -23,8 +24,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--depths", type=positive_int, nargs="+", default=[1, 2, 3], help="default 1 2 3")
     parser.add_argument("--lengths", type=positive_int, nargs="+", default=DEFAULT_LENGTHS,
                         help="even lengths T (default 2 4 ... 16 20 24 32 40 48)")
-    parser.add_argument("--max-block", type=positive_int, default=9000,
-                        help="skip cells whose exact block exceeds this many rows (default 9000)")
+    parser.add_argument("--max-block", type=positive_int, default=DEFAULT_MAX_BLOCK,
+                        help="skip cells whose exact block exceeds this many rows (default 16384)")
     add_plot_arguments(parser, DEFAULT_PLOT)
     add_progress(parser)
     add_json(parser)

@@ -5,6 +5,7 @@ Interrupting (Ctrl-C) prints the rows already computed, then exits with status 1
 
 from __future__ import annotations
 
+from tnrnn._guards import DEFAULT_MAX_BLOCK
 from tnrnn.cli._common import (
     add_json,
     add_max_seconds,
@@ -31,8 +32,8 @@ def add_arguments(parser) -> None:
                         help="auto (default), dense, tn or scalable")
     parser.add_argument("--draws", type=positive_int, default=3, help="random weight draws per cell (default 3)")
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the first draw (default 0)")
-    parser.add_argument("--max-block", type=positive_int, default=9000,
-                        help="skip cells whose exact block would exceed this many rows (default 9000)")
+    parser.add_argument("--max-block", type=positive_int, default=DEFAULT_MAX_BLOCK,
+                        help="skip cells whose exact block would exceed this many rows (default 16384)")
     add_plot_arguments(parser, DEFAULT_PLOT)
     add_max_seconds(parser)
     add_progress(parser)
