@@ -77,7 +77,7 @@ from tnrnn.depthtable import plot_depth_table
 M = R = 3
 depths = [1, 2, 3, 4]
 lengths = [2, 4, 6, 8] if QUICK else [2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32]
-rows = tnrnn.depth_table(M, R, depths, lengths, draws=2, max_block=300 if QUICK else 2500, progress=False)
+rows = tnrnn.depth_table(M, R, depths, lengths, draws=2, max_block=300 if QUICK else 6561, progress=False)
 
 
 def cell(r):

@@ -361,13 +361,12 @@ def test_fuzz_demo(world, data):
 @fuzz_settings()
 @given(data=st.data())
 def test_fuzz_compare(world, data):
-    # compare has no time guard yet for huge lengths or depths (noted as open): only small and bad values here
-    lengths = st.lists(choice(["2", "4", "6"], ["3", "0", "-2", "x"]), min_size=1, max_size=3)
-    depths = st.lists(choice(["1", "2"], ["0", "x"]), min_size=1, max_size=2)
+    lengths = st.lists(choice(["2", "4", "6"], ["3", "0", "-2", "x", "100000", "1000000000"]), min_size=1, max_size=3)
+    depths = st.lists(choice(["1", "2"], ["0", "x", "1000000"]), min_size=1, max_size=2)
     argv = data.draw(join(st.just(["compare"]), flag("-M", integer(1, 3)), flag("-R", integer(1, 3)),
                           lengths.map(lambda v: ["-T", *v]), depths.map(lambda v: ["--depths", *v]),
                           flag("--max-block", integer(1, 100)), flag("--plot", path_to(world, "file")),
-                          switch("--json")))
+                          flag("--max-seconds", choice(["30", "1"], ["0"])), switch("--json")))
     check(argv, world)
 
 

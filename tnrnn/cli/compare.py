@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tnrnn._guards import DEFAULT_MAX_BLOCK
-from tnrnn.cli._common import positive_int, print_json, seed_int
+from tnrnn.cli._common import add_max_seconds, positive_int, print_json, seed_int
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
 
@@ -19,19 +19,22 @@ def add_arguments(parser) -> None:
                         help="cells whose exact block exceeds this many rows show their interval (default 16384)")
     parser.add_argument("--draws", type=positive_int, default=3, help="random weight draws per cell (default 3)")
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the first draw (default 0)")
+    add_max_seconds(parser)
     parser.add_argument("--plot", default=None, metavar="FILE", help="the figure file, .png or .svg: rank against T by depth")
     parser.add_argument("--json", action="store_true", help="print one JSON object (table, summary, cells)")
 
 
 def run(args) -> int:
     from tnrnn._files import output_file
-    from tnrnn._guards import check_rac
+    from tnrnn._guards import check_rac, check_rank_work
     from tnrnn.comparison import compare
 
     if args.plot:
         output_file(args.plot, "--plot", (".png", ".svg"))  # before the work, not after
     for depth in args.depths:
-        check_rac(args.templates, args.hidden, depth)
+        for length in args.lengths:
+            check_rac(args.templates, args.hidden, depth, length)
+    check_rank_work(sum(args.depths), sum(args.lengths), args.draws, args.max_seconds)
     result = compare(args.templates, args.hidden, args.depths, args.lengths, max_block=args.max_block,
                      draws=args.draws, seed=args.seed, progress=False)
     if args.plot:
