@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from tnrnn.circuits import RACSpec
-from tnrnn.growth import fit_power_law, plot_rank_growth, rank_series
+from tnrnn.growth import plot_rank_growth, polynomial_regime_fits, rank_series
 from tnrnn.modular import DEFAULT_PRIME, rank_mod
 from tnrnn.rank import generic_rank
 
@@ -119,7 +119,7 @@ def main() -> None:
         rows += new
         if new and (new[-1].get("rank") is None or new[-1]["seconds"] > budget):
             stopped.add((mr, depth))
-        fits = _fits(rows)
+        fits = polynomial_regime_fits(rows)
         if not args.quick:  # written after every series: an interrupted run keeps its figure
             out.write_text(json.dumps(
                 {"rows": rows, "fits": {f"M={k[0]},R={k[1]},L={k[2]}": v for k, v in fits.items()}}, indent=1))
@@ -127,21 +127,6 @@ def main() -> None:
     report(rows)
     if not args.quick:
         print("wrote figures/rank_vs_length.png and figures/rank_vs_length.json")
-
-
-def _fits(rows: list[dict]) -> dict:
-    """Power-law fits of the depth-3 ranks where they are below the trivial bound M^(T/2).
-
-    Where the rank equals M^(T/2) it grows exponentially, as the bound does; the fit
-    describes only the lengths beyond, where the rank is polynomial in T.
-    """
-    fits = {}
-    for mr in (2, 3):
-        points = [(r["length"], r["rank"]) for r in rows if (r["templates"], r["depth"]) == (mr, 3)
-                  and r.get("rank") is not None and r["rank"] < mr ** (r["length"] // 2)]
-        if len(points) >= 2:
-            fits[(mr, mr, 3)] = fit_power_law(*zip(*points))
-    return fits
 
 
 def report(rows: list[dict]) -> None:
@@ -153,7 +138,7 @@ def report(rows: list[dict]) -> None:
             print(f"depth 3, M=R={mr}: " + ", ".join(
                 f"T={r['length']}: {r['rank']}" + ("" if r["certified"] else f" (upper {r['upper']})")
                 for r in series))
-    for (m, _, depth), fit in _fits(rows).items():
+    for (m, _, depth), fit in polynomial_regime_fits(rows).items():
         print(f"depth {depth}, M=R={m}, lengths below the trivial bound: rank ~ {fit['prefactor']:.4g} "
               f"T^{fit['exponent']:.3f}; log10 residuals {[f'{x:+.4f}' for x in fit['residuals']]} "
               f"(max {fit['max_abs_residual']:.4f})")
@@ -163,7 +148,7 @@ def plot_only() -> None:
     """Redraw the figure and print the fits from ``figures/rank_vs_length.json``."""
     out = ROOT / "figures" / "rank_vs_length.json"
     rows = json.loads(out.read_text())["rows"]
-    fits = _fits(rows)
+    fits = polynomial_regime_fits(rows)
     out.write_text(json.dumps(
         {"rows": rows, "fits": {f"M={k[0]},R={k[1]},L={k[2]}": v for k, v in fits.items()}}, indent=1))
     plot_rank_growth(rows, out.with_suffix(".png"), fits=fits)

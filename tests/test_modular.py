@@ -262,3 +262,14 @@ def test_every_integer_dtype_is_ranked_like_flint(dtype):
     assert rank_mod(matrix, 7) == rank_mod(matrix.astype(np.int64), 7, method="flint")
     huge = np.array([[2**64 - 1, 1], [1, 1]], dtype=np.uint64)  # 2**64 - 1 = 1 mod 7: rank 1
     assert rank_mod(huge, 7) == rank_mod(huge, 7, method="flint") == 1
+
+
+def test_read_only_and_strided_inputs_are_copied_without_warnings():
+    import warnings
+
+    rows = np.broadcast_to(np.arange(5), (4, 5))  # read-only view: four equal rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rank_mod(rows, 7) == rank_mod(rows.astype(np.float64), 7, overwrite=True) == 1
+        assert rank_mod(np.eye(4)[:, ::-1], 7) == 4  # negative strides
+    assert (rows[0] == np.arange(5)).all()

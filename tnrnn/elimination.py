@@ -121,21 +121,21 @@ def _float64(matrix, prime: int, in_place: bool = False):
 
     if isinstance(matrix, torch.Tensor):
         values = matrix.detach()
-    else:
-        array = np.asarray(matrix)
-        if array.dtype.kind in "iu":
-            if array.size and (int(array.max()) >= 2**52 or int(array.min()) <= -(2**52)):
-                array = np.mod(array, prime)
-            array = array.astype(np.int64, copy=False)
-        values = torch.from_numpy(array)
-    if not values.is_floating_point():
-        if values.numel() and (int(values.max()) >= 2**52 or int(values.min()) <= -(2**52)):
-            values = values % prime
-        return values.to(torch.float64)
-    writable = isinstance(matrix, torch.Tensor) or np.asarray(matrix).flags.writeable
-    if in_place and values.dtype == torch.float64 and values.is_contiguous() and writable:
-        return values
-    return values.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
+        if not values.is_floating_point():
+            if values.numel() and (int(values.max()) >= 2**52 or int(values.min()) <= -(2**52)):
+                values = values % prime
+            return values.to(torch.float64)
+        if in_place and values.dtype == torch.float64 and values.is_contiguous():
+            return values
+        return values.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
+    array = np.asarray(matrix)
+    if array.dtype.kind in "iu":
+        if array.size and (int(array.max()) >= 2**52 or int(array.min()) <= -(2**52)):
+            array = np.mod(array, prime)
+        array = array.astype(np.float64)
+    elif not (in_place and array.dtype == np.float64 and array.flags.c_contiguous and array.flags.writeable):
+        array = np.array(array, dtype=np.float64, order="C")
+    return torch.from_numpy(array)
 
 
 def balanced(matrix, prime: int):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["rank_series", "fit_power_law", "plot_rank_growth", "growth_figure"]
+__all__ = ["rank_series", "fit_power_law", "polynomial_regime_fits", "plot_rank_growth", "growth_figure"]
 
 
 def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int], *, draws: int = 1,
@@ -103,6 +103,29 @@ def fit_power_law(lengths: Sequence[float], values: Sequence[float]) -> dict:
             "residuals": [float(r) for r in residuals], "max_abs_residual": float(np.abs(residuals).max())}
 
 
+def polynomial_regime_fits(rows: list[dict], depth: int = 3) -> dict:
+    """Power-law fits of the ranks of ``depth`` where they are below the trivial bound ``M^(T/2)``.
+
+    Where the rank equals ``M^(T/2)`` it grows exponentially, as the bound does; a fit describes
+    only the lengths beyond, where the rank is polynomial in T. One fit per M = R with at least two
+    such lengths, keyed ``(M, R, depth)``, as :func:`fit_power_law` returns it.
+
+    Examples
+    --------
+    >>> rows = [{"templates": 2, "hidden": 2, "depth": 3, "length": t, "rank": r}
+    ...         for t, r in [(20, 1024), (22, 1604), (24, 2050)]]
+    >>> list(polynomial_regime_fits(rows))
+    [(2, 2, 3)]
+    """
+    fits = {}
+    for mr in sorted({r["templates"] for r in rows if r["templates"] == r["hidden"]}):
+        points = [(r["length"], r["rank"]) for r in rows if (r["templates"], r["hidden"], r["depth"]) == (mr, mr, depth)
+                  and r.get("rank") is not None and r["rank"] < mr ** (r["length"] // 2)]
+        if len(points) >= 2:
+            fits[(mr, mr, depth)] = fit_power_law(*zip(*points))
+    return fits
+
+
 def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fits: dict | None = None):
     """Rank against T (log scale), one panel per (M, R), one colour per depth.
 
@@ -180,11 +203,5 @@ def growth_figure(out_dir: str | Path = "figures", *, quick: bool = False,
     else:
         rows = [row for mr, top in ((2, 12), (3, 8)) for depth in (1, 2, 3, 4)
                 for row in rank_series(mr, mr, depth, range(2, top + 1, 2))]
-    fits = {}
-    for mr in (2, 3):
-        points = [(r["length"], r["rank"]) for r in rows if (r["templates"], r["depth"]) == (mr, 3)
-                  and r.get("rank") is not None and r["rank"] < mr ** (r["length"] // 2)]
-        if len(points) >= 2:
-            fits[(mr, mr, 3)] = fit_power_law(*zip(*points))
-    plot_rank_growth(rows, out, fits=fits)
+    plot_rank_growth(rows, out, fits=polynomial_regime_fits(rows))
     return [out]

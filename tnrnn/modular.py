@@ -190,6 +190,18 @@ def _as_matrix(matrix):
     return matrix
 
 
+def _prepare(matrix, prime: int, method: str):
+    """Checked ``(prime, route, matrix)``: a 2-D matrix, a numpy array on the flint route."""
+    prime = check_prime(prime)
+    route = _route(prime, method)
+    matrix = _as_matrix(matrix)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D, got shape {tuple(matrix.shape)}")
+    if route == "flint" and _is_tensor(matrix):
+        matrix = matrix.detach().cpu().numpy()
+    return prime, route, matrix
+
+
 def _flint_echelon(matrix: np.ndarray, prime: int) -> Echelon:
     """Pivot columns from flint's rref of the matrix, pivot rows from that of its transpose."""
     def pivots(m: np.ndarray) -> tuple[int, ...]:
@@ -234,17 +246,11 @@ def echelon_mod(matrix, prime: int, *, method: str = "auto", overwrite: bool = F
     >>> e.rank, e.pivot_columns
     (2, (0, 1))
     """
-    prime = check_prime(prime)
-    route = _route(prime, method)
-    matrix = _as_matrix(matrix)
-    if matrix.ndim != 2:
-        raise ValueError(f"matrix must be 2-D, got shape {tuple(matrix.shape)}")
+    prime, route, matrix = _prepare(matrix, prime, method)
     if 0 in matrix.shape:
         return Echelon(0, (), ())
     if route == "blas":
         return echelon_blas(matrix, prime, overwrite=overwrite)
-    if _is_tensor(matrix):
-        matrix = matrix.detach().cpu().numpy()
     return _flint_echelon(matrix, prime)
 
 
@@ -293,15 +299,9 @@ def rank_mod(matrix, prime: int, *, method: str = "auto", overwrite: bool = Fals
     >>> rank_mod(np.array([[1, 2], [3, 4]]), 2_147_483_647)  # flint route
     2
     """
-    prime = check_prime(prime)
-    route = _route(prime, method)
-    matrix = _as_matrix(matrix)
-    if matrix.ndim != 2:
-        raise ValueError(f"matrix must be 2-D, got shape {tuple(matrix.shape)}")
+    prime, route, matrix = _prepare(matrix, prime, method)
     if 0 in matrix.shape:
         return 0
     if route == "blas":
         return echelon_blas(matrix, prime, overwrite=overwrite).rank
-    if _is_tensor(matrix):
-        matrix = matrix.detach().cpu().numpy()
     return int(to_nmod_mat(np.mod(matrix, prime), prime).rank())
