@@ -56,6 +56,39 @@ def test_scalable_equals_dense_at_every_cut(templates, hidden, depth):
         assert sampled  # the random sampling of rows or columns is exercised
 
 
+@pytest.mark.parametrize("prime", [65_537, DEFAULT_PRIME, 2_147_483_647])
+@pytest.mark.parametrize("hidden", [2, 3, 5])
+def test_tree_arithmetic_is_exact_on_worst_case_residues(prime, hidden):
+    # float64 below 2**23, int64 with one integer product (R = 2 at 2**31 - 1) or with every
+    # product reduced (R >= 3 there): each must equal Python integers, largest residues included
+    from tnrnn.scalable import _Residues
+
+    rng = np.random.default_rng(hidden)
+    rows = rng.integers(0, prime, size=(50, hidden))
+    rows[0] = prime - 1
+    matrix = rng.integers(0, prime, size=(hidden, 4))
+    matrix[:, 0] = prime - 1
+    field = _Residues(prime, hidden)
+    found = np.mod(field.linear(field.tensor(rows), field.tensor(matrix)).numpy(), prime)
+    expected = [[sum(int(a) * int(b) for a, b in zip(row, col)) % prime for col in matrix.T] for row in rows]
+    assert found.astype(np.int64).tolist() == expected
+    product = field.tensor(rows) * field.tensor(rows)
+    assert np.mod(field.reduce(product).numpy(), prime).astype(np.int64).tolist() == [
+        [int(a) * int(a) % prime for a in row] for row in rows]
+
+
+@pytest.mark.parametrize("templates,hidden,depth,length", [(2, 2, 3, 12), (2, 4, 3, 12), (3, 3, 4, 8)])
+def test_direct_route_above_2_23_equals_dense_at_every_cut(templates, hidden, depth, length):
+    # Primes from 2**23 on: the tail tree runs on int64. R = 2: a whole sum of R products fits
+    # (one integer product per linear map); R >= 3: each product is reduced before it is summed
+    prime = 2_147_483_647
+    assert (hidden * (prime - 1) ** 2 < 2**63) == (hidden == 2)
+    weights = RACWeights.random_mod_p(RACSpec(templates, hidden, depth), prime, seed=7)
+    ranker = _CutRanker(weights)
+    for k in range(1, length):
+        assert ranker.rank(length, k) == _dense_exact(weights, cut(length, k)), k
+
+
 @pytest.mark.parametrize("front", [0, 1, 2])
 def test_fronts_times_backs_columns_equal_dense(front, monkeypatch):
     # Depth 2 builds its columns as (every front of a few steps) x (backs); any front length
