@@ -40,9 +40,15 @@ from tnrnn.bounds import bounds as closed_forms
 from tnrnn.bounds import state_degrees
 from tnrnn.circuits import RACWeights
 from tnrnn.grid import DEFAULT_MAX_BYTES
-from tnrnn.modular import rank_mod
+from tnrnn.modular import FAST_PRIME_LIMIT, rank_mod
 from tnrnn.partitions import Partition
-from tnrnn.scalable import _distinct_random_sequences, _monomial_values, _one_hot_sequences, _run
+from tnrnn.scalable import (
+    _CONVERSION_BYTES_PER_ENTRY,
+    _distinct_random_sequences,
+    _monomial_values,
+    _one_hot_sequences,
+    _run,
+)
 
 __all__ = ["lifted_dimension", "exact_rank_lifted"]
 
@@ -137,7 +143,9 @@ def exact_rank_lifted(weights: RACWeights, partition: Partition, max_bytes: int 
     # every prefix (suffix) while there are few, else 2N distinct random ones
     rows = mt**k if mt**k <= max(4 * upper, 1024) else 2 * upper
     cols = mt**m if mt**m <= max(4 * upper, 1024) else 2 * upper
-    need = 8 * 4 * (rows + dim) * (dim + cols) + 8 * (cols * dim) * (spec.depth * r + 2)
+    # the bordered matrix in float64, ranked in place on BLAS (python-flint converts through lists)
+    per_entry = 8 if p < FAST_PRIME_LIMIT else 8 + _CONVERSION_BYTES_PER_ENTRY
+    need = per_entry * (rows + dim) * (dim + cols) + 8 * (cols * dim) * (spec.depth * r + 2)
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if need > limit:
         raise ValueError(
@@ -158,8 +166,8 @@ def exact_rank_lifted(weights: RACWeights, partition: Partition, max_bytes: int 
     else:
         raise RuntimeError(f"three draws of {dim} probe states gave a singular interpolation matrix mod {p}")
     e = _outputs(weights, suffixes, probes)
-    bordered = np.zeros((dim + len(phi), dim + len(suffixes)), dtype=np.int64)
+    bordered = np.zeros((dim + len(phi), dim + len(suffixes)), dtype=np.float64)  # residues: exact
     bordered[:dim, :dim] = v.T
     bordered[:dim, dim:] = e.T
     bordered[dim:, :dim] = phi
-    return rank_mod(bordered, p) - dim
+    return rank_mod(bordered, p, overwrite=True) - dim
