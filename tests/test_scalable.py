@@ -330,3 +330,18 @@ def test_cli_bad_input_exits_2(capsys):
 def test_iter_profile_yields_each_cut_once():
     seen = [k for k, _ in iter_rank_profile(RACSpec(2, 3, 2), 8, draws=2, progress=False)]
     assert sorted(seen) == list(range(1, 8)) and len(seen) == 7
+
+
+@given(shape=st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.integers(0, 4)),
+       seed=st.integers(0, 2**32))
+def test_submatrix_of_a_block_matrix_equals_indexing_the_assembled_one(shape, seed):
+    from tnrnn.scalable import _submatrix
+
+    a, b, c, d = shape  # block rows of heights a, c and block columns of widths b, d
+    rng = np.random.default_rng(seed)
+    pieces = [[rng.random((a, b)), rng.random((a, d))], [rng.random((c, b)), rng.random((c, d))]]
+    rows = sorted(rng.choice(a + c, size=rng.integers(0, a + c + 1), replace=False).tolist())
+    cols = sorted(rng.choice(b + d, size=rng.integers(0, b + d + 1), replace=False).tolist())
+    expected = np.block(pieces)[np.ix_(np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp))]
+    assert (_submatrix(pieces, rows, cols) == expected).all()
+    assert _submatrix(pieces, rows, cols).shape == (len(rows), len(cols))

@@ -68,9 +68,9 @@ __all__ = [
 _CONVERSION_BYTES_PER_ENTRY = 56
 #: Bytes per entry of an N x N block on the BLAS route (primes below 2**23), beside the
 #: block itself (8): none when every prefix and suffix is used (the block is the work
-#: space), else the elimination's copy (8) and, for a round of growth, the kept core and
-#: a candidate 9/8 N wide with its copy (about 28 in all at the peak).
-_BLAS_BYTES_PER_ENTRY = {True: 0, False: 20}
+#: space), else the elimination's copy (8) and, for a round of growth, the kept core, the
+#: new rows and columns and a candidate 9/8 N wide ranked in place (about 20 in all).
+_BLAS_BYTES_PER_ENTRY = {True: 0, False: 12}
 #: Working-memory budget of one chunk of the direct evaluation route.
 _CHUNK_BYTES = 64 * 2**20
 #: A sampled block short of the bound grows by ``upper / _GROWTH_FRACTION`` rows and columns
@@ -513,20 +513,23 @@ class _CutRanker:
             if group is not None:
                 right_top = self._block(plan, rows[piv_rows], group)
                 right_bottom = self._block(plan, new_rows, group)
-                width = right_top.shape[1]
             else:
-                right_top = right_bottom = np.empty((0, 0), dtype=core.dtype)
-                width = 0
-            candidate = np.block([[core, right_top], [left, right_bottom]]) if width else np.vstack([core, left])
-            found = echelon_mod(candidate, p)
+                right_top = np.empty((len(core), 0), dtype=core.dtype)
+                right_bottom = np.empty((len(new_rows), 0), dtype=core.dtype)
+            width = right_top.shape[1]
+            pieces = [[core, right_top], [left, right_bottom]]
+            candidate = np.block(pieces)
+            shape = candidate.shape
+            found = echelon_mod(candidate, p, overwrite=True)  # the candidate is the work space
+            del candidate
             if found.rank <= value:
                 break
             value = found.rank
             all_rows = np.concatenate([rows[piv_rows], new_rows])
             all_cols = piv_cols + [int(starts[-1]) + c for c in range(width)]
-            keep_rows = range(candidate.shape[0]) if plan.all_rows else found.pivot_rows
-            keep_cols = range(candidate.shape[1]) if plan.all_cols else found.pivot_columns
-            core = candidate[np.ix_(list(keep_rows), list(keep_cols))]
+            keep_rows = range(shape[0]) if plan.all_rows else sorted(found.pivot_rows)
+            keep_cols = range(shape[1]) if plan.all_cols else sorted(found.pivot_columns)
+            core = _submatrix(pieces, list(keep_rows), list(keep_cols))
             rows = all_rows
             piv_rows = list(keep_rows)
             piv_cols = [all_cols[c] for c in keep_cols]
@@ -690,6 +693,20 @@ class _Residues:
         for i in range(transposed.shape[0]):
             out += (rows[:, i, None] * transposed[None, i, :]).remainder_(self.p)
         return out.remainder_(self.p)
+
+
+def _submatrix(pieces: list[list[np.ndarray]], rows: list[int], cols: list[int]) -> np.ndarray:
+    """``np.block(pieces)[np.ix_(rows, cols)]`` of a 2 x 2 block matrix, without assembling it.
+
+    ``rows`` and ``cols`` are increasing, so the picked rows (columns) of the first block
+    row (column) come first.
+    """
+    height, width = pieces[0][0].shape
+    split_rows = [np.asarray([r for r in rows if r < height], dtype=np.intp),
+                  np.asarray([r - height for r in rows if r >= height], dtype=np.intp)]
+    split_cols = [np.asarray([c for c in cols if c < width], dtype=np.intp),
+                  np.asarray([c - width for c in cols if c >= width], dtype=np.intp)]
+    return np.block([[pieces[i][j][np.ix_(split_rows[i], split_cols[j])] for j in range(2)] for i in range(2)])
 
 
 def _product(phi: np.ndarray, psi, p: int) -> np.ndarray:
