@@ -76,3 +76,20 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def tiny_sweep_toml(name: str) -> str:
+    """A one-point SES sweep config that trains in a second (for command-line tests)."""
+    return f"""\
+name = "{name}"
+[sweep]
+task = "ses"
+length = 4
+cell = "rac"
+depth = 1
+hidden = 2
+steps = 2
+eval_every = 2
+batch_size = 4
+val_size = 8
+"""

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tiny_sweep_toml
 
 from tnrnn.cli import main
 
@@ -127,19 +128,7 @@ def test_odd_length_error_speaks_cli(capsys):
     assert "cut(length, k)" not in err
 
 
-SWEEP = """\
-name = "t"
-[sweep]
-task = "ses"
-length = 4
-cell = "rac"
-depth = 1
-hidden = 2
-steps = 2
-eval_every = 2
-batch_size = 4
-val_size = 8
-"""
+SWEEP = tiny_sweep_toml("t")
 
 
 # --- row 5: output locations: one rule, checked before work, results never lost ------------------

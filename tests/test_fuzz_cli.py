@@ -34,6 +34,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from conftest import tiny_sweep_toml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -58,19 +59,7 @@ def fuzz_settings(examples: int = EXAMPLES):
 # --- the world the commands see: files, directories, runs, stores ------------------------------
 
 
-SWEEP = """\
-name = "fuzz"
-[sweep]
-task = "ses"
-length = 4
-cell = "rac"
-depth = 1
-hidden = 2
-steps = 2
-eval_every = 2
-batch_size = 4
-val_size = 8
-"""
+SWEEP = tiny_sweep_toml("fuzz")
 
 TRAIN_BASE = ["--task", "copying", "--length", "3", "--cell", "rac", "--depth", "1", "--hidden", "3",
               "--alphabet", "3", "--word-length", "2", "--steps", "2", "--batch-size", "4", "--eval-every", "2",
