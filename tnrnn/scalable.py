@@ -368,8 +368,8 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     inputs = 8 * (rows * k + cols * m) * mt
     if spec.depth == 2:
         dim, route = r * comb(r + m - 1, m), "lifted"
-        # suffix recursion (about 4 arrays of cols x D), phi and 4 float limbs of each
-        # factor, the block and its limbs, and the conversion of the block to flint
+        # suffix recursion (about 4 arrays of cols x D), phi and the limbs or balanced
+        # copies of each factor, the block and its products (its rank: per_entry below)
         need = 8 * (5 * cols * dim + 5 * rows * dim + 6 * rows * cols + 4 * m * cols * r * r)
     else:
         dim, route = None, "direct"
