@@ -152,6 +152,16 @@ def spec_from(args):
     return spec
 
 
+def check_rank_table(args, draws: int, max_seconds: float | None) -> None:
+    """The size and time guards of a table of ranks over ``args.depths`` x ``args.lengths``, before any work."""
+    from tnrnn._guards import check_rac, check_rank_work
+
+    for depth in args.depths:
+        for length in args.lengths:
+            check_rac(args.templates, args.hidden, depth, length)
+    check_rank_work(sum(args.depths), sum(args.lengths), draws, max_seconds)
+
+
 def check_device(text: str | None, flag: str = "--device") -> str | None:
     """Validate a torch device name before any work: its syntax, and that it exists here.
 

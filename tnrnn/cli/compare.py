@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tnrnn._guards import DEFAULT_MAX_BLOCK
-from tnrnn.cli._common import add_max_seconds, positive_int, print_json, seed_int
+from tnrnn.cli._common import add_max_seconds, check_rank_table, positive_int, print_json, seed_int
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
 
@@ -26,15 +26,11 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from tnrnn._files import output_file
-    from tnrnn._guards import check_rac, check_rank_work
     from tnrnn.comparison import compare
 
     if args.plot:
         output_file(args.plot, "--plot", (".png", ".svg"))  # before the work, not after
-    for depth in args.depths:
-        for length in args.lengths:
-            check_rac(args.templates, args.hidden, depth, length)
-    check_rank_work(sum(args.depths), sum(args.lengths), args.draws, args.max_seconds)
+    check_rank_table(args, args.draws, args.max_seconds)
     result = compare(args.templates, args.hidden, args.depths, args.lengths, max_block=args.max_block,
                      draws=args.draws, seed=args.seed, progress=False)
     if args.plot:

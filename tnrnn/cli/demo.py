@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from tnrnn._guards import DEFAULT_MAX_BLOCK
-from tnrnn.cli._common import add_json, add_progress, positive_int, print_json, progress
+from tnrnn.cli._common import add_json, add_progress, check_rank_table, positive_int, print_json, progress
 
 HELP = "table of shallow vs deep generic Start-End ranks with bounds, and a plot (--plot)"
 
@@ -54,13 +54,9 @@ def plot_path(args, default: str) -> str | None:
 
 
 def run(args) -> int:
-    from tnrnn._guards import check_rac, check_rank_work
     from tnrnn.depthtable import depth_table, format_depth_table, plot_depth_table
 
-    for depth in args.depths:
-        for length in args.lengths:
-            check_rac(args.templates, args.hidden, depth, length)
-    check_rank_work(sum(args.depths), sum(args.lengths), 3, None)
+    check_rank_table(args, 3, None)
     plot = plot_path(args, DEFAULT_PLOT)
     rows = depth_table(args.templates, args.hidden, args.depths, args.lengths, max_block=args.max_block,
                        progress=progress(args))

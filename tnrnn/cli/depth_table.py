@@ -10,6 +10,7 @@ from tnrnn.cli._common import (
     add_json,
     add_max_seconds,
     add_progress,
+    check_rank_table,
     positive_int,
     print_json,
     progress,
@@ -41,13 +42,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn._guards import check_rac, check_rank_work
     from tnrnn.depthtable import format_depth_table, iter_depth_table, plot_depth_table
 
-    for depth in args.depths:
-        for length in args.lengths:
-            check_rac(args.templates, args.hidden, depth, length)
-    check_rank_work(sum(args.depths), sum(args.lengths), args.draws, args.max_seconds)
+    check_rank_table(args, args.draws, args.max_seconds)
     plot = plot_path(args, DEFAULT_PLOT)
     rows: list[dict] = []
     try:
