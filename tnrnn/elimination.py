@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FAST_PRIME_LIMIT", "PANEL", "BASE", "SCRATCH_ENTRIES", "Echelon", "echelon_blas", "balanced",
-           "matmul_balanced"]
+           "matmul_balanced", "reduce_balanced"]
 
 #: Exclusive upper limit of the primes this module accepts: below it, balanced residues
 #: make a sum of :data:`PANEL` products exact in float64 (see the module docstring).
@@ -72,13 +72,19 @@ class Echelon:
     pivot_rows: tuple[int, ...]
 
 
-def _reduce(x, p: int, scratch=None):
-    """Balanced residues of float64 integers ``|x| < 2**53``, in place: ``|x| <= p/2 + 1``.
+def reduce_balanced(x, p: int, scratch=None):
+    """Balanced residues of a float64 tensor of integers ``|x| < 2**53``, in place: ``|x| <= p/2 + 1``.
 
     ``q = rint(x / p)`` may be one off the nearest integer only where ``x / p`` is within
     rounding of a half-integer; ``x - q p`` is then an exact integer of magnitude at most
     ``p/2 + 1``, congruent to ``x``. ``scratch``, a tensor of ``x``'s shape, avoids
     allocating the quotient.
+
+    Examples
+    --------
+    >>> import torch
+    >>> reduce_balanced(torch.tensor([5.0, 6.0, 2.0**52 + 1], dtype=torch.float64), 7).tolist()
+    [-2.0, -1.0, 3.0]
     """
     import torch
 
@@ -89,25 +95,25 @@ def _reduce(x, p: int, scratch=None):
 
 
 def _reduce_rows(x, p: int, scratch) -> None:
-    """:func:`_reduce` of a 2-D ``x`` in blocks of rows, the quotients in the flat ``scratch``."""
+    """:func:`reduce_balanced` of a 2-D ``x`` in blocks of rows, the quotients in the flat ``scratch``."""
     rows, cols = x.shape
     if cols > scratch.numel():  # not even one row fits
-        _reduce(x, p)
+        reduce_balanced(x, p)
         return
     step = scratch.numel() // max(cols, 1)
     for start in range(0, rows, step):
         block = x[start:start + step]
-        _reduce(block, p, scratch[:block.numel()].view(block.shape))
+        reduce_balanced(block, p, scratch[:block.numel()].view(block.shape))
 
 
 def _matmul(a, b, p: int):
     """Exact ``a @ b mod p`` for balanced float64 residues, p < 2**23: balanced result."""
     inner = a.shape[1]
     out = a[:, :PANEL] @ b[:PANEL]
-    _reduce(out, p)
+    reduce_balanced(out, p)
     for start in range(PANEL, inner, PANEL):
         out.addmm_(a[:, start:start + PANEL], b[start:start + PANEL])
-        _reduce(out, p)
+        reduce_balanced(out, p)
     return out
 
 
@@ -146,7 +152,7 @@ def balanced(matrix, prime: int):
     >>> balanced(np.array([[5, 6, -1]]), 7).tolist()
     [[-2.0, -1.0, -1.0]]
     """
-    return _reduce(_float64(matrix, prime), prime)
+    return reduce_balanced(_float64(matrix, prime), prime)
 
 
 def matmul_balanced(a, b, prime: int):
@@ -233,7 +239,7 @@ def _base(a, p: int):
 
 
 def _reduce_numpy(x: np.ndarray, p: int, scratch: np.ndarray) -> None:
-    """:func:`_reduce` for a numpy array, in place, the quotient in ``scratch``."""
+    """:func:`reduce_balanced` for a numpy array, in place, the quotient in ``scratch``."""
     np.multiply(x, 1.0 / p, out=scratch)
     np.rint(scratch, out=scratch)
     scratch *= p
@@ -261,7 +267,7 @@ def _factor(a, p: int):
         x = _matmul(inv1, right[top], p)  # B^{-1} A_2[P]
         schur = right[rest]
         schur.addmm_(a[rest[:, None], c1[None, :]], x, alpha=-1)
-        _reduce(schur, p)
+        reduce_balanced(schur, p)
     else:
         schur = right[rest]
     order2, cols2, inv2 = _factor(schur, p)
@@ -278,7 +284,7 @@ def _factor(a, p: int):
     v = _matmul(b21, inv1, p)  # B21 B11^{-1}
     wmat = _matmul(u, inv2, p)  # B11^{-1} B12 S^{-1}
     inverse = a.new_zeros((k1 + k2, k1 + k2))
-    inverse[:k1, :k1] = _reduce(inv1 + _matmul(wmat, v, p), p)
+    inverse[:k1, :k1] = reduce_balanced(inv1 + _matmul(wmat, v, p), p)
     inverse[:k1, k1:] = -wmat
     inverse[k1:, :k1] = -_matmul(inv2, v, p)
     inverse[k1:, k1:] = inv2
@@ -333,7 +339,7 @@ def _eliminate(a, p: int) -> tuple[list[int], list[int]]:
         rows[target] = rows[source]
         if end < m and r + k < n:
             x = torch.mm(inverse, a[r:r + k, end:])  # B^{-1} A[P, right]: inner k <= PANEL
-            _reduce(x, p)
+            reduce_balanced(x, p)
             trailing = a[r + k:, end:]
             trailing.addmm_(a[r + k:, _index([c + j for j in cols], a.device)], x, alpha=-1)
             _reduce_rows(trailing, p, scratch)

@@ -52,7 +52,7 @@ import numpy as np
 
 from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
-from tnrnn.elimination import balanced, matmul_balanced
+from tnrnn.elimination import balanced, matmul_balanced, reduce_balanced
 from tnrnn.grid import DEFAULT_MAX_BYTES
 from tnrnn.modular import DEFAULT_PRIME, FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
 from tnrnn.partitions import Partition, cut, start_end
@@ -679,13 +679,7 @@ class _Residues:
         return self.torch.as_tensor(np.ascontiguousarray(values), dtype=self.dtype)
 
     def reduce(self, x):
-        if self.fast:
-            q = x * (1.0 / self.p)
-            q.round_()
-            x.add_(q, alpha=-self.p)
-        else:
-            x.remainder_(self.p)
-        return x
+        return reduce_balanced(x, self.p) if self.fast else x.remainder_(self.p)
 
     def linear(self, rows, transposed):
         """``rows @ transposed`` mod p, for rows (n, b) and ``transposed`` (b, a)."""
