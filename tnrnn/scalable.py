@@ -67,7 +67,7 @@ __all__ = [
 #: the list, the fmpz and nmod copies).
 _CONVERSION_BYTES_PER_ENTRY = 56
 #: Bytes per entry of an N x N block on the BLAS route (primes below 2**23), beside the
-#: block itself (8). Every prefix and suffix used: the block is the work space (1 for the
+#: block itself (8). Every prefix and suffix used (nothing to grow): the block is the work space (1 for the
 #: panel temporaries). Sampled: the elimination's copy, then for a round of growth the kept
 #: core, the new rows and columns and a candidate 9/8 N wide ranked in place (15). Peak
 #: resident memory less the 0.2 GiB of loaded libraries, measured: 2.19 GiB at depth 4,
@@ -376,8 +376,8 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     else:
         dim, route = None, "direct"
         need = 8 * rows * cols + _CHUNK_BYTES
-    whole = rows == mt**k and cols == mt**m  # nothing to grow: the block is the work space
-    per_entry = _BLAS_BYTES_PER_ENTRY[whole] if prime < FAST_PRIME_LIMIT else _CONVERSION_BYTES_PER_ENTRY
+    all_rows, all_cols = rows == mt**k, cols == mt**m
+    per_entry = _BLAS_BYTES_PER_ENTRY[all_rows and all_cols] if prime < FAST_PRIME_LIMIT else _CONVERSION_BYTES_PER_ENTRY
     need += per_entry * rows * cols + inputs
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if need > limit:
@@ -391,7 +391,7 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
             f"of working memory, over the limit of {format_gib(limit)} (max_bytes / "
             f"TNRNN_MAX_BYTES). Use a shorter length or a smaller architecture, or raise the limit."
         )
-    return ScalablePlan(k, m, upper, rows, cols, rows == mt**k, cols == mt**m, dim, route, need)
+    return ScalablePlan(k, m, upper, rows, cols, all_rows, all_cols, dim, route, need)
 
 
 # --- the method -------------------------------------------------------------------------------
