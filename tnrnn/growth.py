@@ -140,6 +140,8 @@ def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fi
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from tnrnn import style
+
     widths = sorted({(r["templates"], r["hidden"]) for r in rows})
     fig, axes = plt.subplots(1, len(widths), figsize=(6.2 * len(widths), 4.6), squeeze=False)
     for ax, (m, r) in zip(axes[0], widths):
@@ -177,11 +179,10 @@ def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fi
         ax.set_ylabel("generic Start-End separation rank")
         ax.set_title(f"M={m}, R={r}")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        style.legend_outside(ax, where="below", ncol=2)  # inside, it hid the last points of M=R=3
     fig.tight_layout()
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        style.save(fig, path)
     return fig
 
 
@@ -190,7 +191,7 @@ def growth_figure(out_dir: str | Path = "figures", *, quick: bool = False,
     """Write ``rank_vs_length.png`` into ``out_dir``: from measured series, or computed small ones.
 
     ``data`` (default ``figures/rank_vs_length.json`` of the source tree, written by
-    ``benchmarks/bench_depth.py``, which takes about an hour on two cores) is redrawn when
+    ``benchmarks/bench_depth.py``, which took about ten minutes on two cores) is redrawn when
     it exists and ``quick`` is false; otherwise short series (T <= 12 at M=R=2, T <= 8
     at M=R=3, depths 1-4) are computed here in seconds.
     """
