@@ -18,6 +18,7 @@ from tnrnn.modular import DEFAULT_PRIME, matmul_mod_blas, rank_mod
 from tnrnn.partitions import cut, interleaved, start_end
 from tnrnn.profile import iter_rank_profile, rank_profile
 from tnrnn.rank import entry_degree, failure_bound, generic_rank
+from tnrnn.results import LARGE_PRIME, TARGET_FAILURE, BlockRank, draws_failure_bound
 from tnrnn.routes import _dense_exact
 from tnrnn.scalable import (
     _CutRanker,
@@ -42,18 +43,36 @@ CASES = [(m, r, depth) for m, r, depth in itertools.product((2, 3, 4), (2, 3, 4)
 
 @pytest.mark.parametrize("templates,hidden,depth", CASES)
 def test_scalable_equals_dense_at_every_cut(templates, hidden, depth):
-    # Same weights, every cut: the scalable method ranks a submatrix of [A] (sampled where a
-    # side has more than N rows), so never more than the dense rank; here it is equal.
+    # Same weights, every cut: the complete block is the whole matricization's rank
+    length = _dense_length(templates)
+    weights = RACWeights.random_mod_p(RACSpec(templates, hidden, depth), P, seed=templates * 100 + hidden)
+    ranker = _CutRanker(weights)
+    for k in range(1, length):
+        found = ranker.rank(length, k)
+        assert found == BlockRank(_dense_exact(weights, cut(length, k)), True), (k, ranker.plans[k])
+        assert ranker.plans[k].complete
+
+
+@pytest.mark.parametrize("templates,hidden,depth", [(2, 2, 2), (3, 2, 2), (4, 2, 1), (4, 4, 3), (2, 3, 3)])
+def test_sampled_blocks_never_exceed_dense_and_say_when_they_are_complete(templates, hidden, depth, monkeypatch):
+    # Forced to sample (no complete plan): a sampled block's rank is at most the dense rank,
+    # and it calls itself complete only when it meets the closed-form upper bound
+    import tnrnn.scalable as scalable
+
+    monkeypatch.setattr(scalable, "_complete_plan", lambda *args, **kwargs: None)
     length = _dense_length(templates)
     weights = RACWeights.random_mod_p(RACSpec(templates, hidden, depth), P, seed=templates * 100 + hidden)
     ranker = _CutRanker(weights)
     sampled = False
     for k in range(1, length):
-        dense = _dense_exact(weights, cut(length, k))
-        assert ranker.rank(length, k) == dense, (k, ranker.plans[k])
-        sampled |= not (ranker.plans[k].all_rows and ranker.plans[k].all_cols)
-    if (templates, hidden, depth) in [(2, 2, 2), (3, 2, 2), (4, 2, 1), (4, 4, 3)]:
-        assert sampled  # the random sampling of rows or columns is exercised
+        found, dense = ranker.rank(length, k), _dense_exact(weights, cut(length, k))
+        plan = ranker.plans[k]
+        assert found.value <= dense
+        assert found.complete == (found.value >= plan.upper or (plan.all_rows and plan.all_cols))
+        if found.complete:
+            assert found.value == dense
+        sampled |= not (plan.all_rows and plan.all_cols)
+    assert sampled  # the random sampling of rows or columns is exercised
 
 
 @pytest.mark.parametrize("prime", [65_537, DEFAULT_PRIME, 2_147_483_647])
@@ -86,7 +105,7 @@ def test_direct_route_above_2_23_equals_dense_at_every_cut(templates, hidden, de
     weights = RACWeights.random_mod_p(RACSpec(templates, hidden, depth), prime, seed=7)
     ranker = _CutRanker(weights)
     for k in range(1, length):
-        assert ranker.rank(length, k) == _dense_exact(weights, cut(length, k)), k
+        assert ranker.rank(length, k) == BlockRank(_dense_exact(weights, cut(length, k))), k
 
 
 @pytest.mark.parametrize("front", [0, 1, 2])
@@ -96,12 +115,13 @@ def test_fronts_times_backs_columns_equal_dense(front, monkeypatch):
     import tnrnn.scalable as scalable
 
     weights = RACWeights.random_mod_p(RACSpec(4, 4, 2), P, seed=8)
-    plan = scalable_plan(weights.spec, 8, 4)
+    plan = scalable_plan(weights.spec, 8, 4, complete=False)
     assert plan.cols == 140 and not plan.all_cols and scalable._front_length(plan, 4) == 1
     monkeypatch.setattr(scalable, "_front_length", lambda plan, templates: min(front, plan.suffix_length - 1))
+    monkeypatch.setattr(scalable, "_complete_plan", lambda *args, **kwargs: None)
     ranker = _CutRanker(weights)
     for k in range(1, 8):
-        assert ranker.rank(8, k) == _dense_exact(weights, cut(8, k)), k
+        assert ranker.rank(8, k).value == _dense_exact(weights, cut(8, k)), k
 
 
 def test_the_rac_is_not_multilinear_in_its_inputs():
@@ -126,13 +146,13 @@ def test_scalable_matches_independent_brute_force_grid():
     grid = brute_force_grid(weights, 6).astype(np.int64)
     for k in (2, 3, 4):
         partition = cut(6, k)
-        assert exact_rank_scalable(weights, partition) == rank_mod(partition.matricize(grid), 10007)
+        assert exact_rank_scalable(weights, partition) == BlockRank(rank_mod(partition.matricize(grid), 10007))
 
 
 def test_depth_four_direct_route_equals_dense():
     weights = RACWeights.random_mod_p(RACSpec(2, 2, 4), P, seed=3)
     for k in range(1, 8):
-        assert exact_rank_scalable(weights, cut(8, k)) == _dense_exact(weights, cut(8, k))
+        assert exact_rank_scalable(weights, cut(8, k)) == BlockRank(_dense_exact(weights, cut(8, k)))
 
 
 def test_end_side_prefix_partition_is_the_transpose():
@@ -140,7 +160,7 @@ def test_end_side_prefix_partition_is_the_transpose():
     weights = RACWeights.random_mod_p(RACSpec(3, 3, 2), P, seed=2)
     part = cut(6, 2)
     flipped = type(part)(part.end, part.start, 6)
-    assert exact_rank_scalable(weights, flipped) == _dense_exact(weights, flipped)
+    assert exact_rank_scalable(weights, flipped) == BlockRank(_dense_exact(weights, flipped))
 
 
 def test_suffix_coefficients_and_lifted_states_reproduce_the_output():
@@ -220,7 +240,7 @@ def test_scalable_never_exceeds_dense_at_the_same_weights(seed, k, depth, sample
     # small p: rank drops happen, and the sampled block must still never exceed [A]
     weights = RACWeights.random_mod_p(RACSpec(2, 3, depth), 101, seed=seed)
     partition = cut(8, k)
-    assert exact_rank_scalable(weights, partition, seed=sample) <= _dense_exact(weights, partition)
+    assert exact_rank_scalable(weights, partition, seed=sample).value <= _dense_exact(weights, partition)
 
 
 def test_profile_lists_and_single_cut_agreement():
@@ -258,9 +278,21 @@ def test_failure_bound_uses_the_entry_degree():
     spec = RACSpec(3, 3, 2)
     assert failure_bound(1683, spec, 64, P, 1) == 1683 * entry_degree(spec, 64) / P
     assert failure_bound(1683, spec, 64, P, 2) == (1683 * entry_degree(spec, 64) / P) ** 2
-    result = generic_rank(RACSpec(2, 3, 2), 20, method="scalable", draws=2)  # 195 in [195, 198]
+    result = generic_rank(RACSpec(2, 3, 2), 20, method="scalable", draws=2, prime=P)  # 195 in [195, 198]
     assert not result.certified and result.failure_bound == failure_bound(result.upper, RACSpec(2, 3, 2),
                                                                           20, P, 2)
+    assert result.primes == [P, P] and result.kind == "interval"
+
+
+def test_automatic_prime_redraws_mod_a_large_prime_until_the_bound_is_small():
+    # 195 in [195, 198] is not certified: two draws mod 8,388,593 bound the error by 1e-4 only,
+    # so the automatic choice adds draws mod 2**31 - 1 until the bound is below 1e-6
+    spec = RACSpec(2, 3, 2)
+    result = generic_rank(spec, 20, method="scalable", draws=2)
+    assert result.primes[:2] == [P, P] and set(result.primes[2:]) == {LARGE_PRIME}
+    assert result.failure_bound == draws_failure_bound(198, spec, 20, result.primes) <= TARGET_FAILURE
+    assert failure_bound(198, spec, 20, P, 2) > TARGET_FAILURE
+    assert (result.rank, result.kind) == (195, "interval")
 
 
 def test_plan_sizes():
