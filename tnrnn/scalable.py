@@ -93,7 +93,7 @@ _COMPLETE_MAX_SECONDS = 120.0
 #: Exact multiply-adds per second of the BLAS elimination, one thread (about 1.5e10 measured).
 _FLOPS_PER_SECOND = 1e10
 #: Tail-tree nodes (one state of one layer) per second of the direct route, one thread.
-_NODES_PER_SECOND = 2e7
+_NODES_PER_SECOND = 4e7
 #: ... and while there are at most this many suffixes.
 _COMPLETE_MAX_SUFFIXES = 2**20
 #: Random prefixes drawn beyond the lifted dimension D when searching a basis of the rows.

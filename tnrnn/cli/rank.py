@@ -75,7 +75,7 @@ def run(args) -> int:
             ["generic rank interval", f"[{format_count(result.lower)}, {format_count(result.upper)}]"],
             ["kind", result.kind],
             ["failure bound", _bound_text(result)],
-            ["method", result.method], ["primes", ", ".join(f"{p:,}" for p in result.primes)],
+            ["method", result.method], ["primes", _primes_text(result.primes)],
             ["seconds", f"{result.seconds:.3f}"]]
     print(f"M={args.templates} R={args.hidden} L={args.depth} T={args.length} "
           f"partition={args.partition}")
@@ -151,3 +151,14 @@ def _bound_text(result) -> str:
     if result.certified or result.failure_bound is None:
         return "-"
     return f"{result.failure_bound:.2g}"
+
+
+def _primes_text(primes: list[int]) -> str:
+    """The modulus of each draw, grouped: ``8,388,593 x 3, 2,147,483,647 x 1``."""
+    groups: list[list[int]] = []
+    for prime in primes:
+        if groups and groups[-1][0] == prime:
+            groups[-1][1] += 1
+        else:
+            groups.append([prime, 1])
+    return ", ".join(f"{prime:,} x {count}" for prime, count in groups)
