@@ -11,10 +11,11 @@ from conftest import brute_force_grid, brute_force_output
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.bounds import bounds
+from tnrnn.bounds import bounds, state_degrees
 from tnrnn.circuits import RACSpec, RACWeights, evaluate
 from tnrnn.cli import main
-from tnrnn.modular import DEFAULT_PRIME, matmul_mod_blas, rank_mod
+from tnrnn.grid import grid_tensor
+from tnrnn.modular import DEFAULT_PRIME, left_null_space, matmul_mod_blas, rank_mod
 from tnrnn.partitions import cut, interleaved, start_end
 from tnrnn.profile import iter_rank_profile, rank_profile
 from tnrnn.rank import entry_degree, failure_bound, generic_rank
@@ -24,6 +25,7 @@ from tnrnn.scalable import (
     _CutRanker,
     _distinct_random_sequences,
     _lifted_states,
+    _one_hot_sequences,
     _run,
     _suffix_coefficients,
     exact_rank_scalable,
@@ -377,3 +379,51 @@ def test_submatrix_of_a_block_matrix_equals_indexing_the_assembled_one(shape, se
     expected = np.block(pieces)[np.ix_(np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp))]
     assert (_submatrix(pieces, rows, cols) == expected).all()
     assert _submatrix(pieces, rows, cols).shape == (len(rows), len(cols))
+
+
+def _deficient_cell():
+    """M=3, R=2, L=3, T=12 at its Start-End cut: rank 304 of 729 rows, lifted bound 308."""
+    weights = RACWeights.random_mod_p(RACSpec(3, 2, 3), P, seed=11)
+    matrix = start_end(12).matricize(grid_tensor(weights, 12)).astype(np.int64)
+    return weights, matrix, scalable_plan(weights.spec, 12, 6), _one_hot_sequences(3, 6)
+
+
+def test_closure_certificate_accepts_exactly_the_combinations_that_vanish_on_every_suffix():
+    # the true left null space of [A] (all 729 suffixes) passes; combinations that vanish only on
+    # 40 suffixes, random ones, or the true ones plus one observable row fail
+    weights, matrix, plan, rows = _deficient_cell()
+    ranker = _CutRanker(weights)
+    rank, null = left_null_space(matrix, P)
+    assert rank == 304 and null.shape == (729 - 304, 729)
+    assert ranker._vanishes(plan, rows, null)
+    _, partial = left_null_space(matrix[:, :40], P)
+    assert not ranker._vanishes(plan, rows, partial)
+    assert not ranker._vanishes(plan, rows, np.random.default_rng(0).integers(0, P, size=(3, 729)))
+    assert not ranker._vanishes(plan, rows, np.vstack([null, partial[:1]]))
+    assert ranker._vanishes(plan, rows, null[:0])
+
+
+def test_complete_route_uses_a_row_basis_and_sampled_columns_and_streams_when_the_certificate_fails(monkeypatch):
+    import tnrnn.scalable as scalable
+
+    weights, matrix, plan, _ = _deficient_cell()
+    assert plan.basis_rows and plan.rows == 308 and plan.cols == 308 + 64 and plan.complete and not plan.all_cols
+    assert _CutRanker(weights).rank(12, 6) == BlockRank(304, True)
+    streamed = []
+    real = scalable._CutRanker._streamed
+    monkeypatch.setattr(scalable._CutRanker, "_vanishes", lambda *args: False)
+    monkeypatch.setattr(scalable._CutRanker, "_streamed", lambda *args: streamed.append(1) or real(*args))
+    assert _CutRanker(weights).rank(12, 6) == BlockRank(304, True) and streamed == [1]
+
+
+def test_lifted_combination_is_the_combination_of_lifted_rows():
+    from tnrnn.scalable import _lift, _lifted_combination
+
+    rng = np.random.default_rng(4)
+    for prime in (P, 2_147_483_647):
+        states = [rng.integers(0, prime, size=(30, 3)) for _ in range(3)]
+        coeffs = rng.integers(0, prime, size=30)
+        degrees = state_degrees(3, 4)
+        lifted = np.array(_lift(states, degrees, prime), dtype=object)
+        expected = (coeffs.astype(object) @ lifted) % prime
+        assert _lifted_combination(states, degrees, coeffs, prime).tolist() == expected.tolist()

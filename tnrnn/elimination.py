@@ -367,7 +367,7 @@ def left_null_space_blas(matrix, prime: int) -> tuple[int, np.ndarray]:
     --------
     >>> rank, basis = left_null_space_blas(np.array([[1, 2], [2, 4], [0, 1]]), 7)
     >>> rank, basis.tolist()
-    (2, [[5, 0, 1]])
+    (2, [[5, 1, 0]])
     """
     import torch
 

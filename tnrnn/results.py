@@ -220,9 +220,19 @@ class RankResult:
                 f"({bound}method {self.method})")
 
     def to_dict(self) -> dict:
-        """JSON-ready dictionary (spectrum values as a list)."""
+        """JSON-ready dictionary (spectrum values as a list).
+
+        ``lower``/``upper`` are the proven interval; inside ``bounds``, the closed forms' own
+        best bounds are named ``closed_form_lower``/``closed_form_upper`` so that the two
+        cannot be confused (the computed rank usually lifts ``lower`` above the closed form's).
+        """
         out = asdict(self)
         out["kind"] = self.kind
+        closed = dict(out["bounds"])
+        for side in ("lower", "upper"):
+            if side in closed:
+                closed[f"closed_form_{side}"] = closed.pop(side)
+        out["bounds"] = closed
         if self.spectrum is not None:
             out["spectrum"] = {**asdict(self.spectrum), "values": self.spectrum.values.tolist()}
         return out

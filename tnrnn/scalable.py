@@ -90,12 +90,17 @@ _BLAS_BYTES_PER_ENTRY = {True: 1, False: 15}
 #: from the rates below (every prefix and suffix is used regardless where the sampled block
 #: would hold them all anyway); beyond, a sampled block gives a lower bound.
 _COMPLETE_MAX_SECONDS = 120.0
-#: Exact multiply-adds per second of the BLAS elimination, one thread (about 1.5e10 measured).
-_FLOPS_PER_SECOND = 1e10
+#: Exact multiply-adds per second of the BLAS elimination, one thread (measured: the plan of M=R=2,
+#: L=3, T=30 predicted 26 s at 1e10 where the route took 13.7 s of CPU).
+_FLOPS_PER_SECOND = 2e10
 #: Tail-tree nodes (one state of one layer) per second of the direct route, one thread.
 _NODES_PER_SECOND = 4e7
-#: ... and while there are at most this many suffixes.
-_COMPLETE_MAX_SUFFIXES = 2**20
+#: ... and while the suffix has at most this many steps.
+_COMPLETE_MAX_SUFFIX_LENGTH = 64
+#: Every suffix is streamed (when the closure certificate fails) only up to this many suffixes.
+_STREAM_MAX_SUFFIXES = 2**20
+#: The closure certificate gives up when its basis of combinations exceeds this size.
+_CLOSURE_MAX = 512
 #: Random prefixes drawn beyond the lifted dimension D when searching a basis of the rows.
 _BASIS_SLACK = 64
 #: Bytes per entry of the basis search (the lifted states, int64, and their float64 copy).
@@ -319,6 +324,24 @@ def _lift(states: list[np.ndarray], degrees: tuple[int, ...], p: int) -> np.ndar
     return lifted
 
 
+def _lifted_combination(states: list[np.ndarray], degrees: tuple[int, ...], coeffs: np.ndarray,
+                        p: int) -> np.ndarray:
+    """``sum_i coeffs[i] phi(state_i)`` mod p without forming ``phi`` (a :func:`_lift` row per state).
+
+    The first layer's monomials, scaled by the coefficients, times the row-wise Kronecker
+    product of the other layers' monomials: one exact matrix product of inner size n.
+    """
+    values = [_monomial_values(state, degree, p) for state, degree in zip(states, degrees)]
+    rest = np.ones((len(coeffs), 1), dtype=np.int64)
+    for value in values[1:]:
+        rest = (rest[:, :, None] * value[:, None, :] % p).reshape(len(coeffs), -1)
+    scaled = values[0] * np.asarray(coeffs, dtype=np.int64)[:, None] % p
+    if p < FAST_PRIME_LIMIT:
+        product = matmul_balanced(balanced(np.ascontiguousarray(scaled.T), p), balanced(rest, p), p).numpy()
+        return np.mod(product, p).astype(np.int64).reshape(-1)
+    return matmul_mod(np.ascontiguousarray(scaled.T), rest, p).reshape(-1)
+
+
 # --- the plan of one cut -------------------------------------------------------------------
 
 
@@ -356,17 +379,18 @@ class ScalablePlan:
     predicted_bytes: int
     basis_rows: bool = False
     candidates: int = 0
+    certify: bool = False
 
     @property
     def complete(self) -> bool:
-        """Whether the block has the rank of the whole matricization at the weights.
+        """Whether the plan aims at the rank of the whole matricization at the weights.
 
-        True when it holds every suffix and every prefix, or every suffix and a set of
-        prefixes whose lifted states are checked to span the lifted space (their rows
-        then span the row space); a sampled block is only a lower bound, unless its rank
-        meets the closed-form upper bound.
+        True for rows that span the row space (every prefix, or a basis of them checked
+        through the lifted state) against every suffix, or against sampled suffixes whose
+        span the closure certificate checks (``certify``). A sampled block is only a lower
+        bound, unless its rank meets the closed-form upper bound.
         """
-        return (self.all_rows or self.basis_rows) and self.all_cols
+        return (self.all_rows or self.basis_rows) and (self.all_cols or self.certify)
 
 
 def _partition_at(length: int, k: int) -> Partition:
@@ -389,11 +413,13 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
 
     Two kinds of block, chosen before any work:
 
-    * **complete**: every one-hot suffix, and every prefix or a *basis* of the rows: at
-      most D prefixes (D the lifted dimension) whose lifted states are checked to span
-      the lifted space. Its rank is the rank of the whole matricization at the weights.
-      Chosen while the block fits in ``max_bytes`` and is predicted to take at most
-      :data:`_COMPLETE_MAX_SECONDS` (or where every prefix and suffix is used anyway).
+    * **complete**: rows that span the row space (every prefix, or a *basis*: D prefixes
+      whose lifted states are checked to span the lifted space, D the lifted dimension)
+      against every suffix where they are few, else against a sample of D + 64 suffixes
+      whose span a closure certificate checks. Its rank is the rank of the whole
+      matricization at the weights. Chosen while it fits in ``max_bytes`` and is predicted
+      to take at most :data:`_COMPLETE_MAX_SECONDS` (or where every prefix and suffix is
+      used anyway).
     * **sampled**: ``N = min(upper, M^k)`` prefixes by ``min(upper, M^m)`` suffixes,
       distinct random ones where there are more. Its rank is a lower bound; it is the
       generic rank only when it meets the closed-form upper bound.
@@ -428,10 +454,10 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     --------
     >>> plan = scalable_plan(RACSpec(3, 3, 2), 64, 32)
     >>> plan.upper, plan.lifted_dimension, plan.route, plan.complete
-    (1683, 1683, 'lifted', False)
+    (1683, 1683, 'lifted', True)
     >>> plan = scalable_plan(RACSpec(2, 2, 3), 26, 13)
-    >>> plan.rows, plan.cols, plan.basis_rows, plan.complete
-    (2576, 8192, True, True)
+    >>> plan.rows, plan.cols, plan.basis_rows, plan.all_cols, plan.complete
+    (2576, 2640, True, False, True)
     """
     partition = _partition_at(length, prefix_length)
     k, m = prefix_length, length - prefix_length
@@ -478,36 +504,33 @@ def _block_bytes(spec: RACSpec, k: int, m: int, rows: int, cols: int, whole: boo
 
 def _complete_plan(spec: RACSpec, k: int, m: int, upper: int, limit: int, fast: bool, route: str,
                    lifted: int | None, *, force: bool) -> ScalablePlan | None:
-    """The complete block (every suffix; every prefix or a checked basis of them), or ``None``.
+    """The plan of a complete block: rows that span (every prefix, or a checked basis), columns certified.
 
-    ``None`` when it would not fit in ``limit`` or is predicted to take longer than
-    :data:`_COMPLETE_MAX_SECONDS` (unless ``force``, or unless the sampled block would hold
-    every prefix and suffix anyway).
+    Columns are every suffix where they are few (at most the rows plus :data:`_BASIS_SLACK`),
+    else a sample of that many whose span the closure certificate checks
+    (:meth:`_CutRanker._vanishes`). ``None`` when the block would not fit in ``limit`` or is
+    predicted to take longer than :data:`_COMPLETE_MAX_SECONDS` (unless ``force``, or unless the
+    sampled block would hold every prefix and suffix anyway).
     """
     mt = spec.templates
-    if mt**m > _COMPLETE_MAX_SUFFIXES:  # also keeps the lifted dimension small enough to compute
+    if m > _COMPLETE_MAX_SUFFIX_LENGTH:  # the lifted dimension would be astronomically large anyway
         return None
     suffixes, prefixes = mt**m, mt**k
     dim = _lifted_size(spec.hidden, spec.depth, m)
     basis = prefixes > dim + _BASIS_SLACK
     rows = dim if basis else prefixes
     candidates = min(prefixes, dim + _BASIS_SLACK) if basis else 0
-    streamed = route == "direct" and suffixes > 2 * rows + _BASIS_SLACK
-    if streamed:  # a sample of rows + slack columns, then every column through its left null space
-        sample = rows + _BASIS_SLACK
-        need = _block_bytes(spec, k, m, rows, sample, False, fast, route, lifted) + rows * suffixes
-        flops = 2 * rows * sample * rows
-    else:
-        need = _block_bytes(spec, k, m, rows, suffixes, True, fast, route, lifted)
-        flops = rows * suffixes * min(rows, suffixes)
-    need += _BASIS_BYTES_PER_ENTRY * candidates * dim
-    nodes = 2 * rows * suffixes * spec.depth  # the tail trees: two nodes per leaf, one per layer
-    seconds = (flops + candidates * dim * dim) / _FLOPS_PER_SECOND + nodes / _NODES_PER_SECOND
+    cols = suffixes if suffixes <= rows + _BASIS_SLACK else rows + _BASIS_SLACK
+    need = _block_bytes(spec, k, m, rows, cols, cols == suffixes and not basis, fast, route, lifted)
+    need += _BASIS_BYTES_PER_ENTRY * candidates * dim + 24 * rows * rows  # the basis search; N's solve
+    flops = 3 * rows * cols * min(rows, cols) + candidates * dim * dim
+    nodes = 2 * rows * cols * spec.depth if route == "direct" else 0  # the tail trees: two nodes per leaf
+    seconds = flops / _FLOPS_PER_SECOND + nodes / _NODES_PER_SECOND
     whole_anyway = upper >= prefixes and upper >= suffixes
     if need > limit or not (seconds <= _COMPLETE_MAX_SECONDS or force or whole_anyway):
         return None
-    return ScalablePlan(k, m, upper, rows, suffixes, not basis, True, lifted, route, need,
-                        basis_rows=basis, candidates=candidates)
+    return ScalablePlan(k, m, upper, rows, cols, not basis, cols == suffixes, lifted, route, need,
+                        basis_rows=basis, candidates=candidates, certify=True)
 
 
 # --- the method -------------------------------------------------------------------------------
@@ -584,18 +607,16 @@ class _CutRanker:
     def rank(self, length: int, prefix_length: int) -> BlockRank:
         """The exact rank mod p of a block of ``[A]`` at the cut after ``prefix_length`` steps.
 
-        A complete plan (:func:`scalable_plan`) ranks every suffix against every prefix or a
-        basis of the rows, and returns the rank of the whole matricization at the weights
-        (``complete=True``). Otherwise, or when the lifted states of the prefixes drawn do
-        not span the lifted space, a sampled block is ranked: ``complete`` only when its
-        rank meets the closed-form upper bound, else a lower bound.
+        A complete plan (:func:`scalable_plan`) returns the rank of the whole matricization at
+        the weights (``complete=True``, see :meth:`_complete_rank`). Otherwise, or when its
+        checks fail, a sampled block is ranked: ``complete`` only when its rank meets the
+        closed-form upper bound, else it is a lower bound.
         """
         plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes, prime=self.p)
         self._used = {}
         if plan.complete:
             self.plans[plan.prefix_length] = plan
-            rows = self._spanning_prefixes(plan)
-            value = None if rows is None else self._complete_rank(plan, rows)
+            value = self._complete_rank(plan)
             if value is not None:
                 return BlockRank(value, True)
             self._used = {}
@@ -605,8 +626,43 @@ class _CutRanker:
         value = self._sampled_rank(plan)
         return BlockRank(value, value >= plan.upper or (plan.all_rows and plan.all_cols))
 
-    def _spanning_prefixes(self, plan: ScalablePlan) -> np.ndarray | None:
-        """Prefixes whose rows span the row space at the cut: all of them, or a basis through the lifted state.
+    def _complete_rank(self, plan: ScalablePlan) -> int | None:
+        """The rank of the whole matricization at the weights, or ``None`` when a check fails.
+
+        1. **Rows that span.** Every prefix, or a basis of the rows found through the lifted
+           state (:meth:`_row_basis`).
+        2. **A block X** of those rows against every suffix (then its rank is the answer) or a
+           sample of ``rows + _BASIS_SLACK`` suffixes, ranked together with its left null
+           space N: ``rank A = rank X + rank (N A)`` because ``ker N = col X``.
+        3. **N A = 0, certified** without visiting the ``M^m`` suffixes (:meth:`_vanishes`);
+           where that fails, every suffix is streamed through N if there are few enough
+           (:meth:`_streamed`), else ``None``.
+
+        Depth 2's sampled block usually meets the lifted bound, so it is tried first there.
+        """
+        p, k = self.p, plan.prefix_length
+        if plan.route == "lifted" and not plan.all_cols:
+            first = scalable_plan(self.spec, k + plan.suffix_length, k, self.max_bytes, prime=p, complete=False)
+            rows = self._inputs(first.rows, k, first.all_rows, 1, None if first.all_rows else set())
+            if echelon_mod(self._block(first, rows, self._columns(first, first.cols, 2)), p,
+                           overwrite=True).rank >= first.upper:
+                return first.upper
+            self._used = {}
+        rows = self._row_basis(plan) if plan.basis_rows else _one_hot_sequences(self.spec.templates, k)
+        if rows is None:
+            return None
+        columns = self._columns(plan, plan.cols, 2)
+        block = self._block(plan, rows, columns)
+        if plan.all_cols:
+            return echelon_mod(block, p, overwrite=True).rank
+        rank, null = left_null_space(block, p)
+        del block
+        if not len(null) or rank >= plan.upper or self._vanishes(plan, rows, null):
+            return rank
+        return self._streamed(plan, rows, rank, null)
+
+    def _row_basis(self, plan: ScalablePlan) -> np.ndarray | None:
+        """D prefixes whose rows span the row space at the cut, found through their lifted states.
 
         The output depends on a prefix only through its lifted state ``phi(p)`` (the
         monomials of its states of the degrees :func:`tnrnn.bounds.state_degrees` gives), so
@@ -616,16 +672,14 @@ class _CutRanker:
         lifted states ranked; the pivot rows are the basis. ``None`` when they never reach D
         (the reachable states then satisfy a polynomial identity of those degrees).
         """
-        templates, k = self.spec.templates, plan.prefix_length
-        if not plan.basis_rows:
-            return _one_hot_sequences(templates, k)
-        dim, p = plan.rows, self.p
+        k, dim, p = plan.prefix_length, plan.rows, self.p
         degrees = state_degrees(self.spec.depth, plan.suffix_length)
         used: set[bytes] = set()
         drawn = self._inputs(plan.candidates, k, False, 1, used)
         for attempt in range(3):
             lifted = _lift(_run(self.weights, drawn), degrees, p).astype(np.float64)
             found = echelon_mod(lifted, p, overwrite=True)
+            del lifted
             if found.rank == dim:
                 return drawn[sorted(found.pivot_rows)]
             more = self._inputs(max(_BASIS_SLACK, dim // 4), k, False, 3 + attempt, used)
@@ -634,32 +688,54 @@ class _CutRanker:
             drawn = np.concatenate([drawn[sorted(found.pivot_rows)], more])
         return None
 
-    def _complete_rank(self, plan: ScalablePlan, rows: np.ndarray) -> int | None:
-        """The rank of every suffix against ``rows`` (prefixes that span the row space).
+    def _vanishes(self, plan: ScalablePlan, rows: np.ndarray, null: np.ndarray) -> bool:
+        """Whether every combination ``sum_i null[j, i] row(p_i)`` is zero on **every** suffix.
 
-        Small blocks, and depth 2's product route, are built whole and ranked. Otherwise the
-        block is never stored: a sample X of ``rows + _BASIS_SLACK`` columns is ranked with
-        its left null space N (``ker N = col X``), then every column is streamed through N,
-        and ``rank [X | A] = rank X + rank (N A)``, exact, with N A only
-        ``(rows - rank X) x M^m``. ``None`` when N A would not fit in memory (then the caller
-        falls back to a sampled block).
+        The combination is the row of a "virtual prefix" ``u = sum_i c_i phi(p_i)`` in the
+        lifted space, and appending a symbol a acts linearly on it:
+        ``T_a u = sum_i c_i phi'(p_i . a)``, the lifted states one step later. So the
+        combinations vanish on every suffix iff the smallest family of subspaces
+        ``U_0 = span{u_j}``, ``U_{l+1} = span{T_a x : x in U_l, a}`` ends, after m steps,
+        inside the kernel of the output ``W^O``. Each ``U_l`` is kept as a basis of words
+        ``(c, w)``, the vector ``sum_i c_i phi(p_i . w)`` computed exactly from the prefix
+        states run through w, pruned by an exact rank: about ``m M dim(U) N D`` operations
+        instead of the ``N M^m`` evaluations of every suffix. ``False`` when a combination
+        reaches a non-zero output, or the basis outgrows :data:`_CLOSURE_MAX`.
         """
-        p = self.p
-        columns = self._columns(plan, plan.cols, 2)
-        if plan.route == "lifted" or plan.cols <= 2 * plan.rows + _BASIS_SLACK:
-            return echelon_mod(self._block(plan, rows, columns), p, overwrite=True).rank
-        sample_plan = dataclasses.replace(plan, all_cols=False)
-        sample = self._columns(sample_plan, plan.rows + _BASIS_SLACK, 3)
-        rank, null = left_null_space(self._block(sample_plan, rows, sample), p)
+        p, templates, depth = self.p, self.spec.templates, self.spec.depth
         if not len(null):
-            return rank
+            return True
+        generators = [(c, _run(self.weights, rows)) for c in null]
+        symbols = np.eye(templates, dtype=np.int64)
+        for step in range(plan.suffix_length):
+            remaining = plan.suffix_length - step - 1
+            degrees = state_degrees(depth, remaining)
+            candidates, vectors = [], []
+            for coeffs, states in generators:
+                for symbol in symbols:
+                    moved = _run(self.weights, np.broadcast_to(symbol, (len(coeffs), 1, templates)), states)
+                    candidates.append((coeffs, moved))
+                    vectors.append(_lifted_combination(moved, degrees, coeffs, p))
+            if remaining == 0:  # the lifted state is h^L_T: each vector must meet W^O at zero
+                return not np.any(np.stack(vectors) @ (self.weights.output % p) % p)
+            found = echelon_mod(np.stack(vectors).astype(np.float64), p, overwrite=True)
+            if found.rank > _CLOSURE_MAX:
+                return False
+            generators = [candidates[i] for i in sorted(found.pivot_rows)]
+            if not generators:
+                return True
+        return True
+
+    def _streamed(self, plan: ScalablePlan, rows: np.ndarray, rank: int, null: np.ndarray) -> int | None:
+        """``rank + rank (N A)`` with every suffix streamed through N (never stored); ``None`` if too many."""
+        p, templates, m = self.p, self.spec.templates, plan.suffix_length
         limit = DEFAULT_MAX_BYTES if self.max_bytes is None else self.max_bytes
-        if 16 * len(null) * plan.cols > limit:
+        if plan.route != "direct" or templates**m > _STREAM_MAX_SUFFIXES or 16 * len(null) * templates**m > limit:
             return None
-        residual = np.zeros((len(null), plan.cols), dtype=np.int64)
-        for start, values in self._direct_chunks(plan, rows, *columns):
-            part = matmul_mod(null[:, start:start + len(values)], np.mod(values.astype(np.int64), p), p)
-            residual += part
+        every = dataclasses.replace(plan, cols=templates**m, all_cols=True)
+        residual = np.zeros((len(null), templates**m), dtype=np.int64)
+        for start, values in self._direct_chunks(every, rows, None, m):
+            residual += matmul_mod(null[:, start:start + len(values)], np.mod(values.astype(np.int64), p), p)
             residual %= p
         return rank + rank_mod(residual, p)
 
