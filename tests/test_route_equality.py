@@ -11,6 +11,7 @@ walks all of them.
 from __future__ import annotations
 
 import itertools
+import json
 from math import comb
 
 import numpy as np
@@ -25,7 +26,7 @@ from tnrnn.modular import DEFAULT_PRIME, rank_mod
 from tnrnn.partitions import Partition, cut, interleaved, start_end
 from tnrnn.profile import rank_profile
 from tnrnn.rank import generic_rank
-from tnrnn.results import BlockRank
+from tnrnn.results import BlockRank, draws_failure_bound
 from tnrnn.routes import resolve_method, route
 
 CHEAP_CELLS = [(m, r, depth, length)
@@ -110,3 +111,26 @@ def test_regression_cells_profile_matches_dense_at_every_cut(cell):
     dense = rank_profile(spec, length, method="dense", draws=1, prime=DEFAULT_PRIME, progress=False)
     assert scalable.ranks == dense.ranks
     assert all(r.complete for r in scalable.results)
+
+
+@pytest.mark.parametrize("method", ["auto", "scalable"])
+def test_regression_cell_through_the_command_line(method, capsys):
+    from tnrnn.cli import main
+
+    assert main(["rank", "-M", "3", "-R", "2", "-L", "3", "-T", "12", "--method", method, "--draws", "1",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["rank"], out["lower"], out["upper"], out["kind"], out["complete"]) == (304, 304, 308, "interval", True)
+    # the bound speaks of the printed rank: the product over the draws' primes (a draw mod 2**31 - 1
+    # is added where affordable, which depends on the machine's load)
+    bound = draws_failure_bound(308, RACSpec(3, 2, 3), 12, out["primes"])
+    assert out["failure_bound"] == pytest.approx(bound) and 0 < bound <= 0.031
+
+
+def test_regression_cells_through_the_depth_table(capsys):
+    from tnrnn.cli import main
+
+    assert main(["depth-table", "-M", "4", "-R", "3", "--depths", "3", "4", "--lengths", "10", "--draws", "1",
+                 "--json", "--no-plot"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["depth"], r["rank"], r["kind"]) for r in rows] == [(3, 768, "certified"), (4, 768, "certified")]
