@@ -24,6 +24,7 @@ __all__ = [
     "MAX_THREADS_FACTOR",
     "check_train_size",
     "check_seed_list",
+    "check_device",
     "MAX_SEEDS",
     "MAX_POINTS",
 ]
@@ -286,3 +287,44 @@ def check_seed_list(seeds, source: str, maximum: int = MAX_SEEDS) -> list[int]:
         repeated = sorted({s for s in seeds if list(seeds).count(s) > 1})
         raise ValueError(f"{source}: seeds must be distinct (repeated: {repeated})")
     return [int(s) for s in seeds]
+
+
+def check_device(text: str | None, source: str = "--device") -> str | None:
+    """Validate a torch device name before any work: its syntax, and that it exists here.
+
+    Parameters
+    ----------
+    text : str or None
+        ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` (None: the default, accepted).
+    source : str
+        Where it came from (``--device``, ``sweep.toml point (depth=2) device``).
+
+    Raises
+    ------
+    ValueError
+        ``foo`` (not a device), ``cuda`` without CUDA, ``cuda:3`` with fewer GPUs, ``mps``
+        without MPS.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError(f"{source} {text!r}: not a device name; use cpu, cuda, cuda:N or mps")
+    import torch
+
+    cpu = f"{source} cpu" if source.startswith("--") else "cpu"
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{source} {text!r}: not a torch device; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{source} {text}: CUDA is not available on this machine (torch "
+                             f"{torch.__version__}); use {cpu}")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"{source} {text}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif device.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"{source} {text}: MPS is not available on this machine; use {cpu}")
+    elif device.type != "cpu":
+        raise ValueError(f"{source} {text}: unsupported device type {device.type!r}; use cpu, cuda, cuda:N or mps")
+    return text

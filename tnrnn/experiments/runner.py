@@ -83,10 +83,11 @@ def train_and_probe(payload: dict) -> dict:
 
 def _curve(directory: Path) -> list[dict]:
     """The validation curve of a run: step, validation loss and accuracy at every evaluation."""
+    from tnrnn._runfiles import read_metrics
     from tnrnn.nn.training import METRICS_FILE
 
-    lines = (json.loads(line) for line in (directory / METRICS_FILE).read_text().splitlines() if line.strip())
-    return [{"step": m["step"], "val_loss": m["val_loss"], "accuracy": m["accuracy"]} for m in lines]
+    lines, _ = read_metrics(directory / METRICS_FILE)  # structure checked, named if wrong
+    return [{"step": m["step"], "val_loss": m.get("val_loss"), "accuracy": m.get("accuracy")} for m in lines]
 
 
 def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
@@ -98,11 +99,16 @@ def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
         result["theory_task"] = _theory(task.alphabet_size, config.hidden, config.depth,
                                         task.sequence_length, "start-end", compute=False)
     if probe_cfg.get("task_pairs"):
-        from tnrnn.probe import task_probe
+        from tnrnn.probe import NonFiniteOutputError, task_probe
 
-        found = task_probe(model, task, pairs=probe_cfg["task_pairs"], seed=probe_cfg["seed"],
-                           output_index=probe_cfg["output_index"])
-        result["task_probe"] = _jsonable(found.to_dict())
+        try:
+            found = task_probe(model, task, pairs=probe_cfg["task_pairs"], seed=probe_cfg["seed"],
+                               output_index=probe_cfg["output_index"])
+        except NonFiniteOutputError:  # a diverged network is a result too: recorded, the sweep goes on
+            result["task_probe"] = {"method": "diverged", "pairs": probe_cfg["task_pairs"]}
+            result["diverged"] = True
+        else:
+            result["task_probe"] = _jsonable(found.to_dict())
     for length in probe_cfg["lengths"]:
         result["probes"].extend(_probe_rows(model, task, config, length, probe_cfg, theory_cfg))
     return result

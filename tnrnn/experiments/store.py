@@ -67,9 +67,14 @@ class ResultsStore:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        if self.path.exists() and self.path.stat().st_size > 0:
+        existed = self.path.exists()
+        if existed and self.path.stat().st_size > 0:
             self._check_existing()
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as error:
+            raise ValueError(f"results store {str(self.path)!r}: cannot open it ({error}); give another --db "
+                             f"file") from None
         try:  # create the tables atomically, once, even with several processes racing
             connection.execute("BEGIN IMMEDIATE")
             tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -84,8 +89,14 @@ class ResultsStore:
                     f"CREATE TABLE probes ({', '.join(f'{n} {t}' for n, t in _PROBE_COLUMNS)}, "
                     f"PRIMARY KEY (point_id, length, partition, route))")
             connection.execute("COMMIT")
-        except BaseException:
+        except BaseException as error:
             connection.close()
+            if not existed and self.path.exists() and self.path.stat().st_size == 0:
+                self.path.unlink()  # leave no empty file behind a store that could not be created
+            if isinstance(error, sqlite3.OperationalError):
+                raise ValueError(f"results store {str(self.path)!r}: cannot create it ({error}; a file name "
+                                 f"too long for the journal beside it, or a folder that cannot be written?); "
+                                 f"give another --db file") from None
             raise
         connection.close()
         self._check_existing()
@@ -93,19 +104,43 @@ class ResultsStore:
         self.connection.row_factory = sqlite3.Row
 
     def _check_existing(self) -> None:
-        uri = f"file:{self.path.resolve()}?mode=ro"
+        """Refuse, naming the file, anything but a store of this schema: locked, foreign, other version, other tables."""
+        import urllib.parse
+
+        name = f"results store {str(self.path)!r}"
+        uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
         try:
-            with contextlib.closing(sqlite3.connect(uri, uri=True)) as probe_connection:
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as probe_connection:
+                tables = {r[0] for r in probe_connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+                if "schema_version" not in tables:
+                    raise ValueError(f"{name} is not a tnrnn results store (no schema_version table): refusing to "
+                                     f"touch it; give another --db file")
                 rows = probe_connection.execute("SELECT version FROM schema_version").fetchall()
+                columns = {table: {r[1] for r in probe_connection.execute(f"PRAGMA table_info({table})")}
+                           for table in ("points", "probes")}
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error):
+                raise ValueError(f"{name} is locked by another process (a sweep writing to it?) and stayed locked "
+                                 f"for 30 s; wait for it to finish, then retry") from None
+            raise ValueError(f"{name} cannot be read as an SQLite database ({error}); give another --db "
+                             f"file") from None
         except sqlite3.DatabaseError:
-            raise ValueError(f"{self.path} is not a tnrnn results store (no schema_version table): "
-                             f"refusing to touch it; give another --db file") from None
-        versions = sorted({int(r[0]) for r in rows})
-        if versions != [SCHEMA_VERSION]:
-            raise ValueError(f"{self.path} was written by results schema version "
-                             f"{', '.join(map(str, versions)) or 'unknown'}; this tnrnn reads version "
+            raise ValueError(f"{name} is not a tnrnn results store (not an SQLite database): refusing to touch "
+                             f"it; give another --db file") from None
+        versions = sorted({str(r[0]) for r in rows})
+        if versions != [str(SCHEMA_VERSION)]:
+            shown = ", ".join(v if v.isdigit() else repr(v) for v in versions) or "unknown"
+            raise ValueError(f"{name} was written by results schema version {shown}; this tnrnn reads version "
                              f"{SCHEMA_VERSION}. The file was not modified: give another --db file "
                              f"(or use the tnrnn version that wrote it)")
+        for table, expected in (("points", _POINT_COLUMNS), ("probes", _PROBE_COLUMNS)):
+            missing = [n for n, _ in expected if n not in columns[table]]
+            if missing:
+                what = f"no table {table!r}" if not columns[table] else \
+                    f"table {table!r} lacks the column(s) {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+                raise ValueError(f"{name} says schema version {SCHEMA_VERSION} but has {what}: not a store this "
+                                 f"tnrnn wrote; the file was not modified: give another --db file")
 
     def __enter__(self) -> ResultsStore:
         return self
@@ -170,6 +205,44 @@ class ResultsStore:
                                         [row[n] for n in probe_names])
         return True
 
+    def check_rows(self) -> None:
+        """Refuse stored values no tnrnn sweep writes, naming the store, the point and the column.
+
+        Scores (``accuracy``, ``test_accuracy``) must be in [0, 1] or missing; the sizes
+        (``depth``, ``length``, ``hidden``) integers >= 1, the ``seed`` an integer >= 0;
+        ``result`` a JSON object. A row edited by hand or written by another program is
+        refused before any table or figure is drawn from it.
+
+        Raises
+        ------
+        ValueError
+            ``results store 'r.sqlite', point 3f2a..., column accuracy: inf is not ...``
+        """
+        import math
+
+        rows = self.connection.execute("SELECT point_id, accuracy, test_accuracy, depth, length, hidden, seed, "
+                                       "result FROM points")
+        for row in rows:
+            where = f"results store {str(self.path)!r}, point {row['point_id']!r}"
+            for column in ("accuracy", "test_accuracy"):
+                value = row[column]
+                if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                              and math.isfinite(value) and 0 <= value <= 1):
+                    raise ValueError(f"{where}, column {column}: {value!r} is not a score in [0, 1] (tnrnn "
+                                     f"never writes it); delete the row (or the store) and rerun the sweep")
+            for column, minimum in (("depth", 1), ("length", 1), ("hidden", 1), ("seed", 0)):
+                value = row[column]
+                if value is not None and (not isinstance(value, int) or value < minimum):
+                    raise ValueError(f"{where}, column {column}: {value!r} is not an integer >= {minimum}; delete "
+                                     f"the row (or the store) and rerun the sweep")
+            try:
+                result = json.loads(row["result"]) if row["result"] is not None else {}
+            except (TypeError, ValueError):
+                result = None
+            if not isinstance(result, dict):
+                raise ValueError(f"{where}, column result: not a JSON object; delete the row (or the store) and "
+                                 f"rerun the sweep")
+
     def points(self, *, full: bool = False) -> list[dict]:
         """Stored points as dicts, ordered by task, cell, depth, length, seed (``full``: JSON too)."""
         columns = [n for n, _ in _POINT_COLUMNS if full or n not in ("params", "result")]
@@ -185,19 +258,27 @@ class ResultsStore:
                                        f"points.depth, points.length, points.seed, probes.length, route")
         return [dict(row) for row in rows]
 
-    def to_csv(self, path: str | os.PathLike, *, table: str = "points") -> Path:
-        """Write ``points`` or ``probes`` as CSV (without the bulky JSON columns)."""
+    def to_csv(self, path: str | os.PathLike, *, table: str = "points", what: str = "CSV file") -> Path:
+        """Write ``points`` or ``probes`` as CSV (without the bulky JSON columns), atomically.
+
+        The file is written whole to a temporary file beside ``path`` and renamed over it:
+        a failed write (full disk) leaves the previous file as it was and raises an
+        ``OSError`` naming ``what`` (``"--csv"`` on the command line) and the path.
+        """
+        import io
+
+        from tnrnn._files import atomic_write_text
+
         if table not in ("points", "probes"):
             raise ValueError(f"table must be 'points' or 'probes', got {table!r}")
         rows = self.points() if table == "points" else self.probes()
         columns = [n for n, _ in (_POINT_COLUMNS if table == "points" else _PROBE_COLUMNS)
                    if n not in ("params", "result", "spectrum")]
-        path = Path(path)
-        with open(path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        return path
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        return atomic_write_text(path, buffer.getvalue(), what)
 
     def to_pandas(self, table: str = "points"):
         """The ``points`` or ``probes`` table as a pandas DataFrame (needs pandas)."""
