@@ -42,8 +42,8 @@ DEFAULT_MAX_SECONDS = 120.0
 #: 2 CPU cores: drawing weights and one modular product per layer and step; M^T-sized work comes on top).
 SECONDS_PER_LAYER_STEP = 3e-5
 
-#: Default working-memory limit (bytes) of one computation; ``TNRNN_MAX_BYTES`` overrides it.
-DEFAULT_MAX_BYTES = int(os.environ.get("TNRNN_MAX_BYTES", 4 * 2**30))
+#: Working-memory limit (bytes) of one computation when ``TNRNN_MAX_BYTES`` is unset (4 GiB).
+BUILTIN_MAX_BYTES = 4 * 2**30
 
 #: Bytes a :class:`~tnrnn.partitions.Partition` holds per time step (two tuples of ints and a check).
 _PARTITION_BYTES_PER_STEP = 120
@@ -129,7 +129,39 @@ def parse_bytes(text: str) -> int:
     return int(number)
 
 
+def _env_max_bytes(environ=os.environ) -> tuple[int, str | None]:
+    """``TNRNN_MAX_BYTES`` parsed as ``--max-bytes`` is: ``(limit, None)``, or ``(4 GiB, the refusal)``.
+
+    Unset or empty: the built-in 4 GiB. A value ``--max-bytes`` would refuse is never a
+    crash at import (``--help`` must work): the refusal is kept in :data:`ENV_ERROR` and
+    raised by every guard that would use the limit (and by the command line before any
+    work), naming the variable, its value and the accepted forms.
+
+    Examples
+    --------
+    >>> _env_max_bytes({"TNRNN_MAX_BYTES": "4G"})
+    (4294967296, None)
+    >>> _env_max_bytes({"TNRNN_MAX_BYTES": "-5"})[1]
+    "TNRNN_MAX_BYTES='-5': expected a byte count such as 4G, 512M or 1e9, got '-5'; unset it or give a size such as 4G"
+    """
+    text = environ.get("TNRNN_MAX_BYTES")
+    if text is None or not text.strip():
+        return BUILTIN_MAX_BYTES, None
+    try:
+        return parse_bytes(text), None
+    except ValueError as error:
+        return BUILTIN_MAX_BYTES, f"TNRNN_MAX_BYTES={text!r}: {error}; unset it or give a size such as 4G"
+
+
+#: ``DEFAULT_MAX_BYTES``: working-memory limit (bytes) of one computation, ``TNRNN_MAX_BYTES``
+#: (parsed as ``--max-bytes``: ``4G``, ``512M``, ``1e9``) or 4 GiB; ``ENV_ERROR``: the refusal of
+#: an unusable ``TNRNN_MAX_BYTES`` (None when it is unset or valid).
+DEFAULT_MAX_BYTES, ENV_ERROR = _env_max_bytes()
+
+
 def _limit(max_bytes: int | None) -> int:
+    if max_bytes is None and ENV_ERROR is not None:
+        raise ValueError(ENV_ERROR)
     return DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
 
 

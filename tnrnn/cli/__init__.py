@@ -104,9 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # usage errors (status 2, message printed by argparse) and --help (0)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
-    saved_limit = _guards.DEFAULT_MAX_BYTES
+    saved_limit, saved_env_error = _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR
     if getattr(args, "max_bytes", None) is not None:
         _guards.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
+        _guards.ENV_ERROR = None  # the flag replaces the variable
+    elif _guards.ENV_ERROR is not None:  # refused before any work, as --max-bytes with that value would be
+        print(f"tnrnn {args.command}: error: {_guards.ENV_ERROR}", file=sys.stderr)
+        return 2
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
@@ -119,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tnrnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     finally:
-        _guards.DEFAULT_MAX_BYTES = saved_limit
+        _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR = saved_limit, saved_env_error
 
 
 if __name__ == "__main__":  # pragma: no cover

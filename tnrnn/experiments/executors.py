@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tnrnn.experiments.config import DEFAULT_RUNNER, Point, SweepConfig, _digest, load_config
 from tnrnn.experiments.runner import execute_point
 from tnrnn.experiments.store import ResultsStore
 
-__all__ = ["SweepSummary", "run_sweep"]
+__all__ = ["SweepSummary", "SweepTerminated", "run_sweep"]
+
+#: Times a unit of work is started when its worker process dies (kill -9, the OOM killer): once more.
+ATTEMPTS = 2
+
+
+class SweepTerminated(KeyboardInterrupt):
+    """The sweep stopped on SIGTERM, handled as Ctrl-C: workers stopped, finished points kept."""
 
 @dataclass
 class SweepSummary:
@@ -34,6 +44,45 @@ class SweepSummary:
     skipped: int
     ran: int
     seconds: float
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    stored_elsewhere: int = 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_sigint():
+    """While the sweep runs, SIGTERM goes to the SIGINT handler of the moment (Ctrl-C's path).
+
+    In-process training defers it to the next step and checkpoints first; otherwise it
+    raises :class:`SweepTerminated` (a ``KeyboardInterrupt``), which stops the worker pool.
+    Main thread only (signal handlers can be set nowhere else).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+
+    def handle(signum, frame):
+        received.append(signum)
+        current = signal.getsignal(signal.SIGINT)
+        if callable(current) and current is not signal.default_int_handler:
+            current(signal.SIGINT, frame)  # e.g. training's deferred interrupt: checkpoint, then stop
+        else:
+            raise SweepTerminated()
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    except KeyboardInterrupt as error:
+        if received and not isinstance(error, SweepTerminated):
+            raise SweepTerminated() from error
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _failure_text(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _payloads(config: SweepConfig, db: Path, points: Iterable[Point]) -> list[dict]:
@@ -115,9 +164,13 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
     executor = executor or config.run["executor"]
     if executor not in ("local", "ray"):
         raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
-    workers = int(workers or config.run["workers"])
-    if workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers}")
+    from tnrnn._validation import check_device, check_threads
+
+    workers = check_threads(workers if workers is not None else config.run["workers"],
+                            "--workers" if workers is not None else "[run] workers")
+    if executor == "local" and config.run["runner"] == DEFAULT_RUNNER:
+        for device in sorted({str(p.train.get("device", "cpu")) for p in config.points}):
+            check_device(device, "[sweep] device")  # as tnrnn train --device, before any point starts
     db = Path(db)
     with ResultsStore(db) as store:
         done = store.finished_ids()
@@ -125,56 +178,123 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
         payloads = _payloads(config, db, pending)
         bar = tqdm(total=len(config.points), initial=len(config.points) - len(pending), desc=config.name,
                    unit="point", disable=not progress)
-        ran = 0
+        ran = elsewhere = 0
+        failed: list[tuple[str, str]] = []
 
         def store_one(results, seconds):
-            nonlocal ran
+            nonlocal ran, elsewhere
             for point_id, result in results:  # one transaction per point: a kill loses no stored row
                 point = next(p for p in pending if p.point_id == point_id)
-                store.record(point_id, config.name, point.train | {"budget": point.params.get("budget")},
-                             result, seconds, train_id=point.train_id)
-                ran += 1
+                if store.record(point_id, config.name, point.train | {"budget": point.params.get("budget")},
+                                result, seconds, train_id=point.train_id):
+                    ran += 1
+                else:  # a second sweep on the same store stored it first
+                    elsewhere += 1
                 bar.update(1)
 
+        def fail_one(payload, reason):
+            for member in payload.get("points", [payload]):
+                failed.append((member["point_id"], reason))
+
         try:
-            if not payloads:
-                pass
-            elif executor == "ray":
-                _run_ray(payloads, store_one, ray_address)
-            elif workers == 1:
-                for payload in payloads:
-                    store_one(*execute_point(payload))
-            else:
-                _run_pool(payloads, store_one, workers)
+            with _sigterm_as_sigint():
+                if not payloads:
+                    pass
+                elif executor == "ray":
+                    _run_ray(payloads, store_one, fail_one, ray_address)
+                elif workers == 1:
+                    for payload in payloads:
+                        try:
+                            outcome = execute_point(payload)
+                        except Exception as error:  # this point's failure; the sweep goes on
+                            fail_one(payload, _failure_text(error))
+                            continue
+                        store_one(*outcome)
+                else:
+                    _run_pool(payloads, store_one, fail_one, workers)
         finally:
             bar.close()
     return SweepSummary(len(config.points), len(config.points) - len(pending), ran,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, failed, elsewhere)
 
 
-def _run_pool(payloads: list[dict], store_one, workers: int) -> None:
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent while idle (training defers it itself): no worker tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_pool(payloads: list[dict], store_one, fail_one, workers: int) -> None:
+    """Run the payloads in a spawn-context process pool; a pool broken by a dying worker is replaced.
+
+    A worker that dies (``kill -9``, the OOM killer) breaks the whole pool: every unit it
+    was running or holding is started again in a new pool, at most :data:`ATTEMPTS` times
+    in all, then reported through ``fail_one``. An exception inside a unit is that unit's
+    failure at once. Ctrl-C, SIGTERM or any error here stops every worker before it returns.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    attempts = {id(p): 0 for p in payloads}
+    queue = list(payloads)
+    while queue:
+        broken = []
+        for payload in queue:
+            attempts[id(payload)] += 1
+        _pool_round(queue, store_one, fail_one, workers, broken, BrokenProcessPool)
+        queue = []
+        for payload in broken:
+            if attempts[id(payload)] >= ATTEMPTS:
+                fail_one(payload, f"its worker process died {ATTEMPTS} times (killed by a signal, e.g. kill -9 or "
+                                  f"the out-of-memory killer)")
+            else:
+                queue.append(payload)
+
+
+def _pool_round(payloads, store_one, fail_one, workers, broken, broken_type) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(payloads)), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(payloads)), mp_context=context,
+                               initializer=_ignore_sigint)
     try:
-        futures = {pool.submit(execute_point, payload) for payload in payloads}
-        while futures:
-            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+        futures = {pool.submit(execute_point, payload): payload for payload in payloads}
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
             for future in finished:
-                store_one(*future.result())
+                try:
+                    outcome = future.result()
+                except broken_type:
+                    broken.append(futures[future])
+                    continue
+                except Exception as error:  # raised inside the unit: its failure, the others go on
+                    fail_one(futures[future], _failure_text(error))
+                    continue
+                store_one(*outcome)
     except BaseException:
         # stop the workers now: their points resume from their checkpoints on the next run
-        processes = list((pool._processes or {}).values())  # no public API for this
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
+        _stop(pool)
         raise
     pool.shutdown()
 
 
-def _run_ray(payloads: list[dict], store_one, address: str | None) -> None:
+def _stop(pool) -> None:
+    """Terminate a pool's workers, wait for them (then kill), so that none is left behind."""
+    processes = list((pool._processes or {}).values())  # no public API for this
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+
+
+def _run_ray(payloads: list[dict], store_one, fail_one, address: str | None) -> None:
     try:
         import ray
     except ImportError:
@@ -195,13 +315,18 @@ def _run_ray(payloads: list[dict], store_one, address: str | None) -> None:
     pending = {}
     for payload in payloads:
         ref = remote.options(num_cpus=payload["cpus"], num_gpus=payload["gpus"], max_retries=1).remote(payload)
-        pending[ref] = payload["point_id"]
+        pending[ref] = payload
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                pending.pop(ref)
-                store_one(*ray.get(ref))
+                payload = pending.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except Exception as error:  # the task's failure (Ray retried a dead worker once)
+                    fail_one(payload, _failure_text(error))
+                    continue
+                store_one(*outcome)
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)
