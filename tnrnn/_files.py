@@ -92,7 +92,8 @@ def _ensure_dir(path: Path, flag: str, shown: Path) -> Path:
     return path
 
 
-def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tuple[str, ...] = ()) -> Path:
+def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tuple[str, ...] = (), *,
+                reserve: int = 0) -> Path:
     """Make sure ``path`` can be written as a file: its directory is created and writable.
 
     Parameters
@@ -102,6 +103,9 @@ def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tu
         How the user named it (``"--plot"``, ``"--db"`` ...), used in the error message.
     suffixes : tuple of str, optional
         Accepted suffixes (lower case, with the dot); empty: any.
+    reserve : int
+        Bytes the name must leave free for companion files (SQLite writes ``NAME-journal``
+        beside a store: 8).
 
     Raises
     ------
@@ -127,6 +131,16 @@ def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tu
         raise _refuse(flag, path, f"expected a file name ending in {' or '.join(suffixes)}")
     if path.is_dir():
         raise _refuse(flag, path, "is a directory; give a file name")
+    existing = next((p for p in [path.parent, *path.parent.parents] if p.is_dir()), Path("."))
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    length = len(os.fsencode(path.name))
+    if length + reserve > name_max:
+        extra = f" (and {reserve} for the files written beside it)" if reserve else ""
+        raise _refuse(flag, path, f"the file name is {length} bytes long; this filesystem allows {name_max}{extra}: "
+                                  f"give a shorter name")
     _ensure_dir(path.parent, flag, path)
     return path
 

@@ -40,7 +40,7 @@ def run(args) -> int:
         print(format_table(["point"] + keys, rows))
         print(f"{len(config.points)} points; config OK")
         return 0
-    output_file(args.db, "--db")
+    output_file(args.db, "--db", reserve=len("-journal"))  # SQLite writes NAME-journal beside the store
     if args.csv:
         output_file(args.csv, "--csv")
     ResultsStore(args.db).close()  # refuse a file that is not a results store before any work
