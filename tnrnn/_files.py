@@ -129,8 +129,6 @@ def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tu
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
         raise _refuse(flag, path, f"expected a file name ending in {' or '.join(suffixes)}")
-    if path.is_dir():
-        raise _refuse(flag, path, "is a directory; give a file name")
     existing = next((p for p in [path.parent, *path.parent.parents] if p.is_dir()), Path("."))
     try:
         name_max = os.pathconf(existing, "PC_NAME_MAX")
@@ -141,6 +139,8 @@ def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tu
         extra = f" (and {reserve} for the files written beside it)" if reserve else ""
         raise _refuse(flag, path, f"the file name is {length} bytes long; this filesystem allows {name_max}{extra}: "
                                   f"give a shorter name")
+    if path.is_dir():
+        raise _refuse(flag, path, "is a directory; give a file name")
     _ensure_dir(path.parent, flag, path)
     return path
 
@@ -323,7 +323,11 @@ def append_line(path: str | os.PathLike, line: str, what: str = "file") -> None:
 
 
 def save_torch(obj, path: str | os.PathLike, what: str = "checkpoint") -> None:
-    """``torch.save(obj, path)`` atomically; a failed write (torch says ``RuntimeError``) names the file.
+    """``torch.save(obj, path)`` atomically; a failed write names the file and says why.
+
+    The object is serialised in memory first and the bytes written by this module, so a
+    full disk or a file-size limit is reported with its own reason (torch's writer would
+    say only ``RuntimeError: ... unexpected pos``).
 
     Raises
     ------
@@ -331,19 +335,19 @@ def save_torch(obj, path: str | os.PathLike, what: str = "checkpoint") -> None:
         Full disk, file-size limit, read-only directory ...: the message names ``what``
         and ``path`` and says the previous file is unchanged.
     """
+    import io
+
     import torch
 
-    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    data = buffer.getbuffer()
 
     def write(tmp: str) -> None:
-        try:
-            torch.save(obj, tmp)
-        except RuntimeError as error:  # torch's zip writer reports a failed write as RuntimeError
-            import errno
+        with open(tmp, "wb") as handle:
+            handle.write(data)
 
-            text = str(error).splitlines()[0] if str(error) else "write failed"
-            raise OSError(errno.EIO, f"write failed ({text[:200]})") from None
-
+    path = Path(path)
     try:
         atomic_write(path, write)
     except OSError as error:

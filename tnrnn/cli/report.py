@@ -70,7 +70,7 @@ def run(args) -> int:
     if args.out:
         output_dir(args.out, "--out")
     with ResultsStore(args.db) as store:
-        store.check_rows()  # a hand-edited or foreign row is refused by name, before any table
+        store.check_rows(("depth", "length"))  # a hand-edited or foreign row is refused by name, before any table
         points = store.points()
         if not points:  # the same answer with or without --out, before any file is written
             raise ValueError(f"--db {args.db!r} holds no finished points yet: run (or finish) tnrnn sweep first")

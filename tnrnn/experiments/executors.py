@@ -226,45 +226,81 @@ def _ignore_sigint() -> None:
 def _run_pool(payloads: list[dict], store_one, fail_one, workers: int) -> None:
     """Run the payloads in a spawn-context process pool; a pool broken by a dying worker is replaced.
 
-    A worker that dies (``kill -9``, the OOM killer) breaks the whole pool: every unit it
-    was running or holding is started again in a new pool, at most :data:`ATTEMPTS` times
-    in all, then reported through ``fail_one``. An exception inside a unit is that unit's
-    failure at once. Ctrl-C, SIGTERM or any error here stops every worker before it returns.
+    A worker that dies (``kill -9``, the out-of-memory killer) breaks the whole pool and
+    interrupts every unit running beside it. The units that had started (their directory
+    lock names a worker of the broken pool) are each run again alone, in a pool of their
+    own: one that dies again is reported through ``fail_one`` (retried once, then
+    recorded), one that finishes is stored. Units that had not started go back to the
+    queue. An exception inside a unit is that unit's failure at once. Ctrl-C, SIGTERM or
+    any error here stops every worker before it returns.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
-    attempts = {id(p): 0 for p in payloads}
     queue = list(payloads)
+    idle_breaks = 0
     while queue:
-        broken = []
-        for payload in queue:
-            attempts[id(payload)] += 1
-        _pool_round(queue, store_one, fail_one, workers, broken, BrokenProcessPool)
-        queue = []
-        for payload in broken:
-            if attempts[id(payload)] >= ATTEMPTS:
-                fail_one(payload, f"its worker process died {ATTEMPTS} times (killed by a signal, e.g. kill -9 or "
-                                  f"the out-of-memory killer)")
-            else:
-                queue.append(payload)
+        broken, pids = _pool_round(queue, store_one, fail_one, workers)
+        queue = [p for p in broken if not _started(p, pids)]
+        suspects = [p for p in broken if _started(p, pids)]
+        idle_breaks = idle_breaks + 1 if broken and not suspects else 0
+        if idle_breaks >= ATTEMPTS:  # workers die before taking any work: nothing to retry them with
+            for payload in queue:
+                fail_one(payload, "the worker processes died before starting it (killed at start-up?)")
+            return
+        for payload in suspects:  # alone: if it dies again, it is the one that kills its worker
+            again, _ = _pool_round([payload], store_one, fail_one, 1)
+            if again:
+                fail_one(payload, f"its worker process died {ATTEMPTS} times (killed by a signal, e.g. kill -9 "
+                                  f"or the out-of-memory killer)")
 
 
-def _pool_round(payloads, store_one, fail_one, workers, broken, broken_type) -> None:
+@contextlib.contextmanager
+def _spawning_without_sigint():
+    """Spawn workers with Ctrl-C ignored from their first instruction (a child inherits an ignored signal).
+
+    A worker still importing when Ctrl-C reaches the process group would otherwise die
+    with a ``KeyboardInterrupt`` traceback before :func:`_ignore_sigint` runs. The parent
+    ignores SIGINT only while ``submit`` starts the processes (milliseconds).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _started(payload: dict, pids: set[int]) -> bool:
+    """Whether a worker of the broken pool (``pids``) had taken this unit's directory lock."""
+    try:
+        text = (Path(payload["run_dir"]) / ".lock").read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return text.isdigit() and int(text) in pids
+
+
+def _pool_round(payloads: list[dict], store_one, fail_one, workers: int) -> tuple[list[dict], set[int]]:
+    """One process pool over ``payloads``: ``(units interrupted by a broken pool, the pool's worker pids)``."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
     pool = ProcessPoolExecutor(max_workers=min(workers, len(payloads)), mp_context=context,
                                initializer=_ignore_sigint)
+    broken: list[dict] = []
+    pids: set[int] = set()
     try:
-        futures = {pool.submit(execute_point, payload): payload for payload in payloads}
+        with _spawning_without_sigint():
+            futures = {pool.submit(execute_point, payload): payload for payload in payloads}
         waiting = set(futures)
         while waiting:
+            pids |= set(pool._processes or {})  # no public API for this
             finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
             for future in finished:
                 try:
                     outcome = future.result()
-                except broken_type:
+                except BrokenProcessPool:
                     broken.append(futures[future])
                     continue
                 except Exception as error:  # raised inside the unit: its failure, the others go on
@@ -275,7 +311,11 @@ def _pool_round(payloads, store_one, fail_one, workers, broken, broken_type) -> 
         # stop the workers now: their points resume from their checkpoints on the next run
         _stop(pool)
         raise
-    pool.shutdown()
+    if broken:
+        _stop(pool)
+    else:
+        pool.shutdown()
+    return broken, pids
 
 
 def _stop(pool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,11 @@ def execute_point(payload: dict) -> tuple[list[tuple[str, dict]], float]:
     run_dir = Path(payload["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with open(run_dir / ".lock", "w") as lock:
+    with open(run_dir / ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.truncate(0)  # who holds it: a sweep whose worker died asks whether this unit had started
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
         try:
             result = _load_runner(payload["runner"])(payload)
         finally:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "ResultsStore"]
 
+#: Seconds a command waits for a store that another process holds locked before refusing it.
+LOCK_TIMEOUT = 30.0
+
 #: Version of the SQLite layout; a store of another version is refused, never modified.
 SCHEMA_VERSION = 2
 
@@ -71,7 +74,7 @@ class ResultsStore:
         if existed and self.path.stat().st_size > 0:
             self._check_existing()
         try:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT, isolation_level=None)
         except sqlite3.Error as error:
             raise ValueError(f"results store {str(self.path)!r}: cannot open it ({error}); give another --db "
                              f"file") from None
@@ -100,7 +103,7 @@ class ResultsStore:
             raise
         connection.close()
         self._check_existing()
-        self.connection = sqlite3.connect(self.path, timeout=30)
+        self.connection = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT)
         self.connection.row_factory = sqlite3.Row
 
     def _check_existing(self) -> None:
@@ -108,9 +111,9 @@ class ResultsStore:
         import urllib.parse
 
         name = f"results store {str(self.path)!r}"
-        uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
+        uri = f"file:{urllib.parse.quote(os.fsencode(self.path.resolve()))}?mode=ro"  # any bytes in the name
         try:
-            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as probe_connection:
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT)) as probe_connection:
                 tables = {r[0] for r in probe_connection.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
                 if "schema_version" not in tables:
@@ -122,7 +125,7 @@ class ResultsStore:
         except sqlite3.OperationalError as error:
             if "locked" in str(error):
                 raise ValueError(f"{name} is locked by another process (a sweep writing to it?) and stayed locked "
-                                 f"for 30 s; wait for it to finish, then retry") from None
+                                 f"for {LOCK_TIMEOUT:g} s; wait for it to finish, then retry") from None
             raise ValueError(f"{name} cannot be read as an SQLite database ({error}); give another --db "
                              f"file") from None
         except sqlite3.DatabaseError:
@@ -205,43 +208,44 @@ class ResultsStore:
                                         [row[n] for n in probe_names])
         return True
 
-    def check_rows(self) -> None:
+    def check_rows(self, required: tuple[str, ...] = ()) -> None:
         """Refuse stored values no tnrnn sweep writes, naming the store, the point and the column.
 
-        Scores (``accuracy``, ``test_accuracy``) must be in [0, 1] or missing; the sizes
-        (``depth``, ``length``, ``hidden``) integers >= 1, the ``seed`` an integer >= 0;
-        ``result`` a JSON object. A row edited by hand or written by another program is
-        refused before any table or figure is drawn from it.
+        Scores (``accuracy``, ``test_accuracy``) must be in [0, 1] or missing; sizes and
+        counts integers of their range; names text; theory ranks integers (or their exact
+        decimal text); ``result`` a JSON object and a probe's ``spectrum`` a JSON list of
+        numbers. A row edited by hand or written by another program is refused before any
+        table or figure is drawn from it.
+
+        Parameters
+        ----------
+        required : tuple of str
+            Columns of ``points`` that must hold a value (a report by length needs ``length``).
 
         Raises
         ------
         ValueError
-            ``results store 'r.sqlite', point 3f2a..., column accuracy: inf is not ...``
+            ``results store 'r.sqlite', point 'p1', column accuracy: inf is not a score in [0, 1] ...``
         """
-        import math
-
-        rows = self.connection.execute("SELECT point_id, accuracy, test_accuracy, depth, length, hidden, seed, "
-                                       "result FROM points")
-        for row in rows:
-            where = f"results store {str(self.path)!r}, point {row['point_id']!r}"
-            for column in ("accuracy", "test_accuracy"):
-                value = row[column]
-                if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                              and math.isfinite(value) and 0 <= value <= 1):
-                    raise ValueError(f"{where}, column {column}: {value!r} is not a score in [0, 1] (tnrnn "
-                                     f"never writes it); delete the row (or the store) and rerun the sweep")
-            for column, minimum in (("depth", 1), ("length", 1), ("hidden", 1), ("seed", 0)):
-                value = row[column]
-                if value is not None and (not isinstance(value, int) or value < minimum):
-                    raise ValueError(f"{where}, column {column}: {value!r} is not an integer >= {minimum}; delete "
-                                     f"the row (or the store) and rerun the sweep")
-            try:
-                result = json.loads(row["result"]) if row["result"] is not None else {}
-            except (TypeError, ValueError):
-                result = None
-            if not isinstance(result, dict):
-                raise ValueError(f"{where}, column result: not a JSON object; delete the row (or the store) and "
-                                 f"rerun the sweep")
+        if required:
+            names = {n for n, _ in _POINT_COLUMNS}
+            for column in required:
+                if column not in names:
+                    raise ValueError(f"no column {column!r} in the points table")
+                row = self.connection.execute(f"SELECT point_id FROM points WHERE {column} IS NULL LIMIT 1").fetchone()
+                if row is not None:
+                    raise ValueError(f"results store {str(self.path)!r}, point {row['point_id']!r}: no {column}, "
+                                     f"which this needs (a sweep whose [sweep] table sets no {column}?)")
+        for table, checks in (("points", _POINT_CHECKS), ("probes", _PROBE_CHECKS)):
+            columns = ", ".join(["point_id", *checks])
+            for row in self.connection.execute(f"SELECT {columns} FROM {table}"):
+                where = f"results store {str(self.path)!r}, {'' if table == 'points' else 'probe of '}point " \
+                        f"{row['point_id']!r}"
+                for column, (check, wanted) in checks.items():
+                    if not check(row[column]):
+                        raise ValueError(f"{where}, column {column}: {_shown_value(row[column])} is not {wanted} "
+                                         f"(tnrnn sweep never writes it); delete the row (or the store) and rerun "
+                                         f"the sweep")
 
     def points(self, *, full: bool = False) -> list[dict]:
         """Stored points as dicts, ordered by task, cell, depth, length, seed (``full``: JSON too)."""
@@ -305,3 +309,67 @@ def _exact_int(value):
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _shown_value(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value, minimum: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum)
+
+
+def _optional(check):
+    return lambda value: value is None or check(value)
+
+
+def _finite(value) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _score(value) -> bool:
+    return _finite(value) and 0 <= value <= 1
+
+
+def _big_int(value) -> bool:
+    """An integer, or the exact decimal text (or bounded ``~1e+N`` form) of one beyond 64 bits."""
+    if _is_int(value, 0):
+        return True
+    return isinstance(value, str) and (value.isdigit() or (value.startswith("~") and len(value) > 1))
+
+
+def _json_object(value) -> bool:
+    try:
+        return isinstance(json.loads(value), dict)
+    except (TypeError, ValueError):
+        return False
+
+
+def _json_spectrum(value) -> bool:
+    try:
+        values = json.loads(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(values, list) and all(v is None or _finite(v) for v in values)
+
+
+_TEXT = (_optional(lambda v: isinstance(v, str)), "text")
+_COUNT = (_optional(lambda v: _is_int(v, 0)), "an integer >= 0")
+_SIZE = (_optional(lambda v: _is_int(v, 1)), "an integer >= 1")
+_RANK = (_optional(_big_int), "an integer rank (or its exact decimal text)")
+_POINT_CHECKS = {
+    "task": _TEXT, "cell": _TEXT, "depth": _SIZE, "length": _SIZE, "hidden": _SIZE, "seed": _COUNT,
+    "budget": _COUNT, "steps": _COUNT, "steps_trained": _COUNT, "parameters": _COUNT, "free_parameters": _COUNT,
+    "accuracy": (_optional(_score), "a score in [0, 1]"), "test_accuracy": (_optional(_score), "a score in [0, 1]"),
+    "theory_templates": _SIZE, "theory_lower": _RANK, "theory_upper": _RANK,
+    "result": (_optional(_json_object), "a JSON object"),
+}
+_PROBE_CHECKS = {
+    "length": _SIZE, "partition": _TEXT, "route": _TEXT, "method": _TEXT, "rank": _COUNT, "templates": _SIZE,
+    "rows": _COUNT, "cols": _COUNT, "effective_rank": (_optional(_finite), "a finite number"),
+    "theory_lower": _RANK, "theory_upper": _RANK, "theory_rank": _RANK,
+    "spectrum": (_optional(_json_spectrum), "a JSON list of finite numbers"),
+}

@@ -219,7 +219,9 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
     """Create ``out_dir``; check a previous run there matches ``config``. Returns whether to resume.
 
     ``resume`` (default: a checkpoint exists in ``out_dir``) is decided by the caller for
-    ensemble members, whose checkpoint of record is the ensemble's.
+    ensemble members, whose checkpoint of record is the ensemble's. The caller writes
+    ``config.json`` once the checkpoint and metrics are checked, so a refused run
+    directory is left exactly as it was.
     """
     output_dir(out_dir, "out_dir")
     remove_stale_temps(out_dir)  # left by a save that a crash interrupted
@@ -234,7 +236,6 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
                              f"(stored != requested): {'; '.join(differences)}; use another --out directory")
     elif (out_dir / METRICS_FILE).exists():
         (out_dir / METRICS_FILE).unlink()  # metrics of a run that never checkpointed
-    _write_json(config_path, config.to_dict())
     return resume
 
 
@@ -483,6 +484,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     run = _Run(config, out_dir, config.make_task(), torch.device(config.device))
     if resume:
         run.restore(_load_checkpoint(run.checkpoint_path, run.device), run.checkpoint_path)
+    _write_json(out_dir / CONFIG_FILE, config.to_dict())  # after the checks: a refused directory stays as it was
     _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
     return run.summary()
 
@@ -570,7 +572,6 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
             raise ValueError(f"{out_dir} holds an ensemble of seeds {stored.get('seeds')}, not {seeds}: resume "
                              f"with the same --seeds or use another --out directory")
     resume = checkpoint_path.exists()
-    _write_json(manifest_path, {"seeds": seeds, "config": common})
     task = config.make_task()
     device = torch.device(config.device)
     runs = []
@@ -581,8 +582,14 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
         runs.append(_Run(member_config, directory, task, device))
     if resume:
         checkpoint = check_ensemble_checkpoint(_load_checkpoint(checkpoint_path, device), checkpoint_path, seeds)
+        for run in runs:  # every member's history checked before any is touched
+            read_metrics(run.metrics_path, note=lambda text: None)
         for run, payload in zip(runs, checkpoint["members"]):
             run.restore(payload, checkpoint_path)
+    # written after the checks: a refused ensemble directory stays as it was
+    _write_json(manifest_path, {"seeds": seeds, "config": common})
+    for run in runs:
+        _write_json(run.dir / CONFIG_FILE, run.config.to_dict())
 
     def save() -> None:
         payloads = [run.payload() for run in runs]
