@@ -271,7 +271,7 @@ def check_seed_list(seeds, source: str, maximum: int = MAX_SEEDS) -> list[int]:
     >>> check_seed_list([0, 2**64], "--seeds")
     Traceback (most recent call last):
     ...
-    ValueError: --seeds: a seed must be an integer in [0, 2**63), got 18446744073709551616
+    ValueError: --seeds: a seed must be an integer >= 0 and below 2**63, got 18446744073709551616
     """
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
         raise ValueError(f"{source}: expected a list of seeds, got {seeds!r}")
@@ -282,7 +282,7 @@ def check_seed_list(seeds, source: str, maximum: int = MAX_SEEDS) -> list[int]:
                          f"(split them into several runs)")
     for seed in seeds:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
-            raise ValueError(f"{source}: a seed must be an integer in [0, 2**63), got {seed!r}")
+            raise ValueError(f"{source}: a seed must be an integer >= 0 and below 2**63, got {seed!r}")
     if len(set(seeds)) != len(seeds):
         repeated = sorted({s for s in seeds if list(seeds).count(s) > 1})
         raise ValueError(f"{source}: seeds must be distinct (repeated: {repeated})")

@@ -79,7 +79,14 @@ def _expected(error: BaseException) -> bool:
 def _one_line(error: BaseException) -> str:
     if isinstance(error, MemoryError):
         return "out of memory: use smaller sizes (or a lower --max-bytes, so the guard refuses earlier)"
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+    import errno
+
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) \
+            and error.filename is not None:  # a full disk, in words, with the file
+        from tnrnn._files import write_error
+
+        text = str(write_error(error, error.filename, "file"))
+    elif isinstance(error, OSError) and error.filename is not None and error.strerror:
         text = f"{error.strerror}: {str(error.filename)!r}"
     else:
         text = str(error) or type(error).__name__
