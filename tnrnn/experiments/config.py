@@ -298,8 +298,8 @@ def _check_types(probe, theory, run, report, fail) -> None:
         checked("probe", key, check_int, probe[key], f"'{key}'", -10_000, 10_000)
     checked("probe", "seed", check_int, probe["seed"], "'seed'", 0, 2**63 - 1)  # as --seed
     if probe["tolerance"] is not None:  # as --tolerance of tnrnn probe: a finite number > 0
-        probe["tolerance"] = checked("probe", "tolerance", check_float, probe["tolerance"], "'tolerance'", 0.0,
-                                     low_open=True)
+        # checked, not converted: the value as written is part of every point's identity
+        checked("probe", "tolerance", check_float, probe["tolerance"], "'tolerance'", 0.0, low_open=True)
     if not isinstance(probe["exact"], bool) or not isinstance(theory["generic_rank"], bool):
         fail("probe" if not isinstance(probe["exact"], bool) else "theory",
              "exact" if not isinstance(probe["exact"], bool) else "generic_rank", "must be true or false")
