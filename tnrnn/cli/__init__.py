@@ -76,16 +76,19 @@ def _expected(error: BaseException) -> bool:
     return sqlite3 is not None and isinstance(error, sqlite3.Error)
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: BaseException, args=None) -> str:
     if isinstance(error, MemoryError):
         return "out of memory: use smaller sizes (or a lower --max-bytes, so the guard refuses earlier)"
     import errno
 
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) \
-            and error.filename is not None:  # a full disk, in words, with the file
+    full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    plot = getattr(args, "plot", None)
+    if full and (error.filename is not None or isinstance(plot, str)):  # a full disk, in words, with the file
         from tnrnn._files import write_error
 
-        text = str(write_error(error, error.filename, "file"))
+        # a figure writer's error carries no file name: the only figure a command writes is its --plot
+        text = str(write_error(error, error.filename, "file") if error.filename is not None
+                   else write_error(error, plot, "--plot"))
     elif isinstance(error, OSError) and error.filename is not None and error.strerror:
         text = f"{error.strerror}: {str(error.filename)!r}"
     else:
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         if not _expected(error):
             raise  # a bug: keep the traceback
         sys.stdout.flush()
-        print(f"tnrnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        print(f"tnrnn {args.command}: error: {_one_line(error, args)}", file=sys.stderr)
         return 2
     finally:
         _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR = saved_limit, saved_env_error
