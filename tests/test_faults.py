@@ -479,6 +479,12 @@ def test_metrics_of_two_histories_are_refused(finished_ensemble, tmp_path):
     assert snapshot(directory) == before
 
 
+@pytest.mark.parametrize("sigma_w, lags", [("1e308", "3"), ("3", "300")])
+def test_linear_kernel_scales_beyond_float64_are_refused_not_nan(sigma_w, lags):
+    code, out, err = in_process(["linear-kernel", "--sigma-w", sigma_w, "-n", "4", "-J", lags, "--json"])
+    assert code == 2 and out == "" and "beyond float64" in err
+
+
 def test_two_sweeps_on_one_store_count_only_what_each_stored(fake, monkeypatch):
     db = fake / "r.sqlite"
     monkeypatch.setenv("FAKE_OTHER_SWEEP", str(db))
@@ -775,6 +781,9 @@ def test_huge_seed_lists_are_refused_at_once(tmp_path):
     started = time.perf_counter()
     code, _, err = in_process(["sweep", config, "--db", tmp_path / "r.sqlite", "--check"])
     assert code == 2 and "100,000 points" in err
+    config.write_text(SWEEP_BASE + f"seed = {list(range(10**6))}\n")  # the case: 10^6 seeds
+    code, _, err = in_process(["sweep", config, "--db", tmp_path / "r.sqlite", "--check"])
+    assert code == 2 and "characters; a sweep config is a few lines" in err
     seeds = [str(s) for s in range(20_000)]
     code, _, err = in_process(["train", *TINY_FLAGS, "--steps", "2", "--seeds", *seeds, "--out", tmp_path / "r"])
     assert code == 2 and "20,000 seeds" in err and not (tmp_path / "r").exists()

@@ -20,6 +20,9 @@ __all__ = ["ConfigError", "Point", "SweepConfig", "load_config", "DEFAULT_RUNNER
 
 DEFAULT_RUNNER = "tnrnn.experiments:train_and_probe"
 
+#: Longest sweep config read (characters): far beyond any sweep of at most 10,000 points.
+MAX_CONFIG_CHARS = 1_000_000
+
 _PROBE_KEYS = {
     "lengths": "probe lengths T (list of int)",
     "partition": "start-end, cut:K, interleaved or S:../E:..",
@@ -180,6 +183,9 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
             raise ConfigError(f"{where}: cannot read the config: {error.strerror}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"{where}: not a text file (binary or corrupt); a sweep config is TOML text") from None
+    if len(text) > MAX_CONFIG_CHARS:  # before parsing: a million-seed list takes seconds to read
+        raise ConfigError(f"{where}: {len(text):,} characters; a sweep config is a few lines (at most "
+                          f"{MAX_CONFIG_CHARS:,} characters): sweep fewer values")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -227,6 +233,15 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
         _check_runner(run["runner"], fail)
     train_fields = _train_fields() if default_runner else {}
     valid_sweep = sorted(set(train_fields) | {"budget", "preset"})
+    from tnrnn._validation import MAX_POINTS
+
+    count = 1
+    for value in sweep.values():  # before any point is built: a typo of 10^6 seeds is refused at once
+        count *= len(value) if isinstance(value, list) else 1
+    if count > MAX_POINTS:
+        longest = max((k for k in sweep if isinstance(sweep[k], list)), key=lambda k: len(sweep[k]))
+        fail("sweep", longest, f"the lists cross into {count:,} points, more than {MAX_POINTS:,} (each one a "
+                               f"training run); sweep fewer values")
     for key, value in sweep.items():
         if default_runner and key not in train_fields and key not in ("budget", "preset"):
             fail("sweep", key, f"unknown key '{key}'; valid keys: {', '.join(valid_sweep)}")
@@ -241,15 +256,6 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
         fail("sweep", "budget", "give either 'hidden' or a parameter 'budget', not both")
     if default_runner and "task" not in sweep:
         fail("sweep", None, "the [sweep] table needs a 'task'")
-    from tnrnn._validation import MAX_POINTS
-
-    count = 1
-    for value in sweep.values():  # before any point is built: a typo of 10^6 seeds is refused at once
-        count *= len(value) if isinstance(value, list) else 1
-    if count > MAX_POINTS:
-        longest = max((k for k in sweep if isinstance(sweep[k], list)), key=lambda k: len(sweep[k]))
-        fail("sweep", longest, f"the lists cross into {count:,} points, more than {MAX_POINTS:,} (each one a "
-                               f"training run); sweep fewer values")
 
     config = SweepConfig(None if path is None else Path(path), str(data.get("name", Path(where).stem)),
                          dict(sweep), probe, theory, run, report)
