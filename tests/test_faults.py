@@ -792,7 +792,7 @@ def test_huge_seed_lists_are_refused_at_once(tmp_path):
 
 # --- generated corruptions of run files and stores ----------------------------------------------------
 
-RUN_FILES = ["config.json", "metrics.jsonl", "checkpoint.pt"]
+RUN_FILES = ["config.json", "metrics.jsonl", "checkpoint.pt", "checkpoint.pt"]
 ENSEMBLE_FILES = ["ensemble.json", "ensemble.pt", "seed-0/metrics.jsonl", "seed-1/config.json"]
 json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-5, 2**70), st.floats(), st.text(max_size=5)),
                            lambda inner: st.one_of(st.lists(inner, max_size=3),
@@ -814,12 +814,22 @@ def _corrupt(path: Path, how: str, data: st.DataObject) -> None:
         if isinstance(obj, dict) and obj:
             obj[data.draw(st.sampled_from(sorted(obj)))] = data.draw(json_values)
         path.write_text(json.dumps(obj))
-    elif how == "field" and path.suffix == ".pt":
+    elif how == "field" and path.suffix == ".pt":  # one entry, at any depth, replaced by a value of another kind
         import torch
 
         obj = torch.load(path, weights_only=True)
-        key = data.draw(st.sampled_from(sorted(obj)))
-        obj[key] = data.draw(st.sampled_from([None, 3, "x", [], {}, torch.zeros(2)]))
+        parent, key = None, None
+        node = obj
+        for _ in range(data.draw(st.integers(1, 4))):
+            keys = sorted(node, key=str) if isinstance(node, dict) else list(range(len(node))) \
+                if isinstance(node, list) else []
+            if not keys:
+                break
+            parent, key = node, data.draw(st.sampled_from(keys))
+            node = parent[key]
+        if parent is not None:
+            parent[key] = data.draw(st.sampled_from([None, 3, -1, 2.5, "x", [], {}, {"step": "x"}, torch.zeros(2),
+                                                     torch.zeros(3, dtype=torch.uint8)]))
         torch.save(obj, path)
     else:  # a JSON-lines or binary file: a line of generated JSON inserted
         lines = content.split(b"\n")

@@ -24,6 +24,7 @@ __all__ = [
     "check_checkpoint",
     "check_ensemble_checkpoint",
     "read_manifest",
+    "check_weights",
 ]
 
 _HINT = "delete it (and retrain or resume from scratch) or restore a good copy"
@@ -155,14 +156,22 @@ def check_checkpoint(payload, path: str | os.PathLike, *, seed: int | None = Non
     if not isinstance(model, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                               for k, v in model.items()):
         raise ValueError(f"{name}: 'model' is not a dict of named tensors; {_HINT}")
-    if not isinstance(payload["optimizer"], dict):
-        raise ValueError(f"{name}: 'optimizer' is not a dict; {_HINT}")
+    optimizer = payload["optimizer"]
+    if not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict) \
+            or not isinstance(optimizer.get("param_groups"), list):
+        raise ValueError(f"{name}: 'optimizer' is not an optimiser state (a dict with 'state' and "
+                         f"'param_groups'); {_HINT}")
     generator = payload["data_generator"]
     if not isinstance(generator, torch.Tensor) or generator.dtype != torch.uint8:
         raise ValueError(f"{name}: 'data_generator' is not a generator state (a uint8 tensor); {_HINT}")
     state = payload["state"]
     if not isinstance(state, dict) or not _is_int(state.get("step")) or state["step"] < 0:
         raise ValueError(f"{name}: 'state' has no integer 'step' >= 0; {_HINT}")
+    for key, kinds in _STATE_TYPES.items():
+        if key in state and not (isinstance(state[key], kinds) and not (
+                isinstance(state[key], bool) and bool not in kinds)):
+            raise ValueError(f"{name}: 'state' holds {key} = {state[key]!r}, not a "
+                             f"{' or '.join(k.__name__ for k in kinds)}; {_HINT}")
     best = payload.get("best_model")
     if best is not None and not (isinstance(best, dict) and all(isinstance(v, torch.Tensor) for v in best.values())):
         raise ValueError(f"{name}: 'best_model' is not a dict of tensors; {_HINT}")
@@ -171,6 +180,31 @@ def check_checkpoint(payload, path: str | os.PathLike, *, seed: int | None = Non
         raise ValueError(f"{name} holds the run of seed {config.get('seed')!r}, but its directory is seed {seed} "
                          f"(members swapped or copied?); {_HINT}")
     return payload
+
+
+#: Types of the schedule state a checkpoint carries (``None`` where the key may be empty).
+_STATE_TYPES = {
+    "train_sum": (int, float), "train_count": (int,), "best_loss": (int, float), "best_tracked": (int, float),
+    "bad_evals": (int,), "plateaus": (int,), "stopped": (bool,), "elapsed": (int, float),
+    "last": (dict, type(None)),
+}
+
+
+def check_weights(weights, expected: dict, name: str, what: str) -> None:
+    """Refuse a dict of tensors whose names or shapes differ from ``expected`` (name -> shape).
+
+    Raises
+    ------
+    ValueError
+        Naming the checkpoint (``name``), the entry (``what``) and up to six differences.
+    """
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    problems = [f"missing {k}" for k in expected if k not in found]
+    problems += [f"unexpected {k}" for k in found if k not in expected]
+    problems += [f"{k}: {found[k]} vs model {expected[k]}" for k in expected if k in found and found[k] != expected[k]]
+    if problems:
+        raise ValueError(f"{name}: {what} do not fit this architecture: " + "; ".join(problems[:6])
+                         + (f" (and {len(problems) - 6} more)" if len(problems) > 6 else "") + f"; {_HINT}")
 
 
 def check_ensemble_checkpoint(payload, path: str | os.PathLike, seeds: list[int]) -> dict:

@@ -49,6 +49,7 @@ from tnrnn._runfiles import (
     append_metrics,
     check_checkpoint,
     check_ensemble_checkpoint,
+    check_weights,
     read_manifest,
     read_metrics,
     rewrite_metrics,
@@ -270,8 +271,16 @@ class _Run:
     def restore(self, payload: dict, source: Path) -> None:
         check_checkpoint(payload, source, seed=self.config.seed)
         _load_model_state(self.model, payload["model"], source)
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.data.set_state(payload["data_generator"].cpu())
+        if payload.get("best_model") is not None:  # restored at an early stop: it must fit the model too
+            check_weights(payload["best_model"], {k: tuple(v.shape) for k, v in self.model.state_dict().items()},
+                          f"checkpoint {str(source)!r}", "its best weights")
+        try:
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.data.set_state(payload["data_generator"].cpu())
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as error:
+            raise ValueError(f"checkpoint {str(source)!r}: its optimiser or data-generator state does not fit this "
+                             f"run ({type(error).__name__}: {str(error)[:120]}); delete it (and retrain or resume "
+                             f"from scratch) or restore a good copy") from None
         self.state.update(payload["state"])
         self.state.setdefault("best_tracked", self.state["best_loss"])
         self.best_model = payload.get("best_model")
