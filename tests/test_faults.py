@@ -441,10 +441,17 @@ def test_generated_sweep_configs_load_or_are_refused_with_file_and_line(sweep, t
         config = load_config(text=text)
     except ConfigError as error:
         assert str(error).startswith("<config>"), error
-    else:  # what loaded is runnable as far as the checks of train and probe go
-        assert config.points and all(isinstance(p.train["hidden"], int) for p in config.points)
+    else:  # what loaded passes the checks of the flags that mean the same
+        from tnrnn._validation import usable_cpus
+        from tnrnn.nn import TrainConfig
+
+        assert config.points and all(TrainConfig.from_dict(p.train) for p in config.points)
         if config.probe["tolerance"] is not None:
-            assert config.probe["tolerance"] > 0
+            assert 0 < config.probe["tolerance"] < float("inf")
+        for key in ("workers", "cpus"):
+            assert type(config.run[key]) is int and 1 <= config.run[key] <= usable_cpus()
+        assert type(config.theory["max_bytes"]) is int and config.theory["max_bytes"] > 0
+        assert 0 < config.report["threshold"] <= 1
     assert time.process_time() - started < 5
 
 

@@ -13,6 +13,7 @@ refused with a ``ValueError`` that names it, says what is wrong, and what to do.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from tnrnn._files import append_line, atomic_write_text, read_json, read_jsonl
@@ -35,7 +36,7 @@ def _is_int(value) -> bool:
 
 
 def read_metrics(path: str | os.PathLike, up_to_step: int | None = None, *,
-                 note=None) -> tuple[list[dict], bool]:
+                 note: Callable[[str], None] | None = None) -> tuple[list[dict], bool]:
     """The metrics lines of a run, checked: objects with an integer ``step``, steps strictly increasing.
 
     Parameters

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -148,7 +149,7 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def check_threads(value, source: str, *, note=None) -> int:
+def check_threads(value, source: str, *, note: Callable[[str], None] | None = None) -> int:
     """A thread, worker or CPU count: an integer >= 1, used as at most the CPUs this process may use.
 
     A count above :data:`MAX_THREADS_FACTOR` times the usable CPUs is refused as a mistake
