@@ -38,6 +38,11 @@ class SweepSummary:
         Points run and stored by this call.
     seconds : float
         Wall-clock time of this call.
+    failed : list of (point_id, reason)
+        Points that could not be run: their runner raised, or their worker process died
+        twice (see :func:`run_sweep`). They are not stored, so the next run tries them again.
+    stored_elsewhere : int
+        Points this call ran that another sweep on the same store had stored first.
     """
 
     total: int
@@ -153,8 +158,16 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
     runner; see :func:`tnrnn.nn.train_ensemble`) and stored as one row per seed, with
     ``seconds`` the wall time of the ensemble that trained them.
 
-    Interrupting (Ctrl-C, ``kill -9``) loses nothing: finished points are committed one
-    transaction each; a half-trained ensemble resumes from its training checkpoint.
+    Interrupting (Ctrl-C, SIGTERM, ``kill -9``) loses nothing: finished points are committed
+    one transaction each; a half-trained ensemble resumes from its training checkpoint.
+    SIGTERM is handled as Ctrl-C (raising :class:`SweepTerminated`, a ``KeyboardInterrupt``):
+    the pool's workers are terminated and waited for.
+
+    A point whose runner raises, or whose worker process dies twice (``kill -9``, the
+    out-of-memory killer; the first death is retried alone), is listed in
+    ``SweepSummary.failed`` and the sweep goes on with the others. A network whose outputs
+    are not finite is not a failure: the default runner stores it with its probes marked
+    ``diverged``.
     """
     from tqdm import tqdm
 
