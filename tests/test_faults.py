@@ -386,7 +386,7 @@ BAD_VALUES = [
     ("probe", "tolerance", "nan", "finite number"), ("probe", "tolerance", "0", "finite number in (0"),
     ("probe", "tolerance", "-1.0", "finite number in (0"), ("probe", "tolerance", '"x"', "finite number"),
     ("run", "workers", "1.5", "integer"), ("run", "workers", "inf", "integer"), ("run", "workers", "0", "integer"),
-    ("run", "workers", "100000", "may use"), ("run", "cpus", "inf", "integer"), ("run", "cpus", "100000", "may use"),
+    ("run", "workers", "100000", "may use"), ("run", "cpus", "inf", "integer"), ("run", "cpus", "100000", "in [1, 4096]"),
     ("run", "gpus", "-1", "finite number"), ("theory", "max_bytes", '"4Q"', "byte count"),
     ("theory", "max_bytes", "-5", "positive"), ("report", "threshold", "1.5", "(0, 1]"),
     ("probe", "rows", "0", "integer"), ("probe", "seed", "-1", "integer"),
@@ -448,8 +448,8 @@ def test_generated_sweep_configs_load_or_are_refused_with_file_and_line(sweep, t
         assert config.points and all(TrainConfig.from_dict(p.train) for p in config.points)
         if config.probe["tolerance"] is not None:
             assert 0 < config.probe["tolerance"] < float("inf")
-        for key in ("workers", "cpus"):
-            assert type(config.run[key]) is int and 1 <= config.run[key] <= usable_cpus()
+        assert type(config.run["workers"]) is int and 1 <= config.run["workers"] <= usable_cpus()
+        assert type(config.run["cpus"]) is int and 1 <= config.run["cpus"] <= 4096
         assert type(config.theory["max_bytes"]) is int and config.theory["max_bytes"] > 0
         assert 0 < config.report["threshold"] <= 1
     assert time.process_time() - started < 5

@@ -20,6 +20,9 @@ __all__ = ["ConfigError", "Point", "SweepConfig", "load_config", "DEFAULT_RUNNER
 
 DEFAULT_RUNNER = "tnrnn.experiments:train_and_probe"
 
+#: Most CPUs one point may ask for (``[run] cpus``), on this machine or a Ray node.
+MAX_CPUS = 4096
+
 #: Longest sweep config read (characters): far beyond any sweep of at most 10,000 points.
 MAX_CONFIG_CHARS = 1_000_000
 
@@ -317,8 +320,11 @@ def _check_types(probe, theory, run, report, fail) -> None:
                                     f"got {max_bytes!r}")
     if run["executor"] not in ("local", "ray"):
         fail("run", "executor", f"'executor' must be local or ray, got {run['executor']!r}")
-    for key in ("workers", "cpus"):  # as --workers and --threads: integers, bounded by the usable CPUs
-        run[key] = checked("run", key, check_threads, run[key], f"'{key}'")
+    # as --workers: an integer, bounded by the CPUs this process may use (the local pool's size)
+    run["workers"] = checked("run", "workers", check_threads, run["workers"], "'workers'")
+    # CPUs of one point, wherever it runs (a Ray node may have more than this machine): an integer, at most
+    # MAX_CPUS; a worker uses at most the CPUs it may use (tnrnn.experiments.runner)
+    checked("run", "cpus", check_int, run["cpus"], "'cpus'", 1, MAX_CPUS)
     run["gpus"] = checked("run", "gpus", check_float, run["gpus"], "'gpus'", 0.0, 64.0)
     if not isinstance(run["runner"], str) or run["runner"].count(":") != 1:
         fail("run", "runner", f"'runner' must be 'module:function', got {run['runner']!r}")

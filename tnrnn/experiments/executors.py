@@ -181,6 +181,8 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
 
     workers = check_threads(workers if workers is not None else config.run["workers"],
                             "--workers" if workers is not None else "[run] workers")
+    if executor == "local":  # the points run here: as many threads as this process may use, at most
+        check_threads(config.run["cpus"], "[run] cpus")
     if executor == "local" and config.run["runner"] == DEFAULT_RUNNER:
         for device in sorted({str(p.train.get("device", "cpu")) for p in config.points}):
             check_device(device, "[sweep] device")  # as tnrnn train --device, before any point starts
