@@ -692,12 +692,21 @@ def test_well_formed_but_wrong_files_are_refused_by_name(finished_run, finished_
         assert code == 2 and name in err
 
 
+def test_report_reads_a_config_whose_runner_is_not_importable_here(small_store, tmp_path):
+    config = tmp_path / "s.toml"
+    config.write_text('[sweep]\ndepth = [1, 2]\n[run]\nrunner = "no_such_module_22:run"\n[report]\nthreshold = 0.7\n')
+    code, out, err = in_process(["report", "--db", small_store, "--config", config, "--json"])
+    assert code == 0 and json.loads(out)["threshold"] == 0.7, err
+    with pytest.raises(ConfigError, match="cannot import the runner module"):  # but a sweep would not start
+        load_config(config)
+
+
 def test_a_store_row_no_sweep_writes_is_refused_by_report(small_store):
     with sqlite3.connect(small_store) as connection:
         connection.execute("UPDATE points SET accuracy = 9e999, test_accuracy = 9e999 WHERE point_id = 'p10'")
     connection.close()
     code, out, err = in_process(["report", "--db", small_store])
-    assert code == 2 and "'p10'" in err and "test_accuracy" in err or "accuracy" in err
+    assert code == 2 and "'p10'" in err and "column accuracy: inf is not a score in [0, 1]" in err
     assert out == ""
 
 
