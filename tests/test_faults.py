@@ -155,7 +155,7 @@ def run(payload):
     accuracy = (10 * params["depth"] + params["length"]) / 100
     result = {"summary": {"accuracy": accuracy, "test_accuracy": accuracy, "parameters": 7},
               "probes": [{"length": 4, "partition": "start-end", "route": "model", "method": "dense",
-                          "rank": params["depth"], "spectrum": [1.0, 0.5]}]}
+                          "rank": params["depth"], "spectrum": [0.5] * int(os.environ.get("FAKE_SPECTRUM", "2"))}]}
     if os.environ.get("FAKE_OTHER_SWEEP"):  # a second sweep on the same store got there first
         from tnrnn.experiments import ResultsStore
         with ResultsStore(os.environ["FAKE_OTHER_SWEEP"]) as store:
@@ -362,6 +362,25 @@ def test_a_plot_on_a_full_disk_names_the_flag_and_keeps_the_old_figure(tmp_path)
     assert_promise(done.returncode, done.stderr, codes=(2,))
     assert f"--plot {str(figure)!r}" in done.stderr and "file-size limit" in done.stderr and "[Errno" not in done.stderr
     assert figure.read_bytes() == b"old figure" and sorted(p.name for p in tmp_path.iterdir()) == ["c.png"]
+
+
+def test_a_store_on_a_full_disk_keeps_its_points_and_names_itself(fake, monkeypatch):
+    db = fake / "r.sqlite"
+    config = fake_config(fake, depths=(1, 2, 3, 4, 5, 6))
+    done = subprocess.run([sys.executable, "-m", "tnrnn", "sweep", str(config), "--db", str(db), "--no-progress"],
+                          cwd=fake, capture_output=True, text=True, env=child_env(FAKE_SPECTRUM="2000"),
+                          preexec_fn=file_size_limit(60_000), timeout=CHILD_TIMEOUT)
+    assert_promise(done.returncode, done.stderr, codes=(2,))
+    assert f"results store {str(db)!r}: could not store point" in done.stderr
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    connection.close()
+    first = stored(db)
+    assert 1 <= len(first) < 12
+    monkeypatch.setenv("FAKE_SPECTRUM", "2000")
+    summary = run_sweep(config, db, progress=False)  # room again: the rest, the stored points untouched
+    assert (summary.skipped, summary.ran) == (len(first), 12 - len(first))
+    assert {k: v for k, v in stored(db).items() if k in first} == first
 
 
 def test_run_files_follow_the_umask(tmp_path):

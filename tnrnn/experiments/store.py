@@ -190,6 +190,15 @@ class ResultsStore:
             "seconds": seconds, "finished": _now(),
         }
         values = {k: _sqlite_int(v) for k, v in values.items()}
+        try:
+            return self._insert(point_id, values, result)
+        except sqlite3.OperationalError as error:  # a full disk, a file-size limit, a lock held too long
+            raise ValueError(f"results store {str(self.path)!r}: could not store point {point_id!r} ({error}; "
+                             f"a full disk or a file-size limit?); the points stored before are intact: free "
+                             f"space and rerun the same command") from None
+
+    def _insert(self, point_id: str, values: dict, result: dict) -> bool:
+        """Insert one point and its probes in one transaction; False if it is already stored."""
         names = [n for n, _ in _POINT_COLUMNS]
         with self.connection:
             # INSERT OR IGNORE takes the write lock first, so two processes cannot both store a point
