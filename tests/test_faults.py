@@ -905,6 +905,9 @@ def test_corrupted_run_files_are_refused_by_name_or_resume_correctly(finished_ru
             steps = [json.loads(line)["step"] for line in lines]
             assert steps == sorted(set(steps)) and all(0 < step <= config.steps for step in steps)
         assert not temporaries(directory)
+        probed = directory / ("seed-1" if ensemble else "")
+        code, _, err = in_process(["probe", probed, "-T", "4", "--json"])  # probe reads them the same way
+        assert_promise(code, err)
 
 
 POINT_COLUMNS = ["accuracy", "test_accuracy", "depth", "length", "hidden", "seed", "result", "task", "cell",
