@@ -603,6 +603,16 @@ def test_probe_refuses_a_run_config_too_large_before_building_it(finished_run, t
     assert time.perf_counter() - started < 10
 
 
+def _usable_cpus() -> int:
+    from tnrnn._validation import usable_cpus
+
+    return usable_cpus()
+
+
+#: A pool of two workers needs two usable CPUs (more workers than CPUs are lowered to them).
+needs_two_cpus = pytest.mark.skipif(_usable_cpus() < 2, reason="a two-worker pool needs two usable CPUs")
+
+
 def _start_sweep(fake, workers=2, delay="0.6", **env):
     config = fake_config(fake, workers=workers)
     process = subprocess.Popen([sys.executable, "-m", "tnrnn", "sweep", str(config), "--db", str(fake / "r.sqlite"),
@@ -615,6 +625,7 @@ def _start_sweep(fake, workers=2, delay="0.6", **env):
     return process
 
 
+@needs_two_cpus
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
 def test_a_signal_stops_a_sweep_with_workers_leaving_no_process(fake, how):
     process = _start_sweep(fake)
@@ -635,6 +646,7 @@ def test_a_signal_stops_a_sweep_with_workers_leaving_no_process(fake, how):
     assert summary.skipped == len(first) and summary.skipped + summary.ran == 6
 
 
+@needs_two_cpus
 def test_a_killed_worker_is_its_points_failure_retried_once(fake):
     env = child_env(FAKE_KILL_ALWAYS="2-4", FAKE_KILL_ONCE="3-6", FAKE_DELAY="0.1")
     config = fake_config(fake, workers=2)
