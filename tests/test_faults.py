@@ -837,6 +837,15 @@ def test_huge_seed_lists_are_refused_at_once(tmp_path):
     assert time.perf_counter() - started < 15
 
 
+def test_a_hundred_thousand_draws_are_refused_at_once():
+    """The issue's case: predicted at 48 s and accepted, at about 80 ms a draw (hours)."""
+    started = time.process_time()
+    code, out, err = in_process(["rank", "-M", "3", "-R", "3", "-L", "2", "-T", "8", "--prime", "2",
+                                 "--draws", "100000", "--json"])
+    assert code == 2 and out == "" and "100,000 draws" in err and "--max-seconds" in err
+    assert time.process_time() - started < 5
+
+
 # --- generated corruptions of run files and stores ----------------------------------------------------
 
 RUN_FILES = ["config.json", "metrics.jsonl", "checkpoint.pt", "checkpoint.pt"]
