@@ -322,7 +322,7 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
             ax.minorticks_off()
     fig.tight_layout()
     path = out.with_name(out.name + "_accuracy.png")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     paths.append(path)
 
@@ -360,7 +360,17 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
             ax.legend(fontsize=6, ncol=1)
         fig.tight_layout()
         path = out.with_name(out.name + "_ranks.png")
-        fig.savefig(path, dpi=90)
+        _save_figure(fig, path, dpi=90)
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _save_figure(fig, path: Path, **options) -> None:
+    """``fig.savefig`` (PNG) through a temporary file renamed over ``path``: the old figure or the whole new one."""
+    from tnrnn._files import atomic_write, write_error
+
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **options))
+    except OSError as error:
+        raise write_error(error, path, "--out figure") from None

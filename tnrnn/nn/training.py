@@ -37,7 +37,23 @@ from pathlib import Path
 
 import torch
 
-from tnrnn._files import atomic_write, output_dir, read_json, read_jsonl, remove_stale_temps, safe_torch_load
+from tnrnn._files import (
+    atomic_write_text,
+    output_dir,
+    read_json,
+    remove_stale_temps,
+    safe_torch_load,
+    save_torch,
+)
+from tnrnn._runfiles import (
+    append_metrics,
+    check_checkpoint,
+    check_ensemble_checkpoint,
+    check_weights,
+    read_manifest,
+    read_metrics,
+    rewrite_metrics,
+)
 from tnrnn.nn.config import TrainConfig
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
@@ -62,26 +78,21 @@ _EVAL_STATE_SEED_OFFSET = 3 << 40  # initial states drawn during evaluation
 
 
 def _write_json(path: Path, obj) -> None:
-    def write(tmp):
-        with open(tmp, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-
-    atomic_write(path, write)
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n", "run file")
 
 
 def _read_config(path: Path) -> TrainConfig:
     data = read_json(path, "run config")  # names the file on bad JSON
     if not isinstance(data, dict):
         raise ValueError(f"run config {str(path)!r} is not a JSON object; fix or delete it")
-    return TrainConfig.from_dict(data)
+    try:
+        return TrainConfig.from_dict(data)
+    except (ValueError, TypeError) as error:  # the value's check, with the file that holds it
+        raise ValueError(f"run config {str(path)!r}: {error}; fix or delete it") from None
 
 
 def _read_metrics(path: Path, up_to_step: int | None = None) -> list[dict]:
-    if not path.exists():
-        return []
-    lines = read_jsonl(path, "metrics file")  # drops a torn last line with a note
-    return [m for m in lines if up_to_step is None or m["step"] <= up_to_step]
+    return read_metrics(path, up_to_step)[0]  # structure checked; a torn last line dropped with a note
 
 
 def _load_checkpoint(path: Path, device) -> dict:
@@ -209,7 +220,9 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
     """Create ``out_dir``; check a previous run there matches ``config``. Returns whether to resume.
 
     ``resume`` (default: a checkpoint exists in ``out_dir``) is decided by the caller for
-    ensemble members, whose checkpoint of record is the ensemble's.
+    ensemble members, whose checkpoint of record is the ensemble's. The caller writes
+    ``config.json`` once the checkpoint and metrics are checked, so a refused run
+    directory is left exactly as it was.
     """
     output_dir(out_dir, "out_dir")
     remove_stale_temps(out_dir)  # left by a save that a crash interrupted
@@ -224,7 +237,6 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
                              f"(stored != requested): {'; '.join(differences)}; use another --out directory")
     elif (out_dir / METRICS_FILE).exists():
         (out_dir / METRICS_FILE).unlink()  # metrics of a run that never checkpointed
-    _write_json(config_path, config.to_dict())
     return resume
 
 
@@ -257,18 +269,28 @@ class _Run:
                 "best_model": self.best_model, "config": self.config.to_dict()}
 
     def restore(self, payload: dict, source: Path) -> None:
+        check_checkpoint(payload, source, seed=self.config.seed)
         _load_model_state(self.model, payload["model"], source)
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.data.set_state(payload["data_generator"].cpu())
+        if payload.get("best_model") is not None:  # restored at an early stop: it must fit the model too
+            check_weights(payload["best_model"], {k: tuple(v.shape) for k, v in self.model.state_dict().items()},
+                          f"checkpoint {str(source)!r}", "its best weights")
+        try:
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.data.set_state(payload["data_generator"].cpu())
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as error:
+            raise ValueError(f"checkpoint {str(source)!r}: its optimiser or data-generator state does not fit this "
+                             f"run ({type(error).__name__}: {str(error)[:120]}); delete it (and retrain or resume "
+                             f"from scratch) or restore a good copy") from None
         self.state.update(payload["state"])
         self.state.setdefault("best_tracked", self.state["best_loss"])
         self.best_model = payload.get("best_model")
-        kept = _read_metrics(self.metrics_path, self.state["step"])
-        self.metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
+        kept, clean = read_metrics(self.metrics_path, self.state["step"])
+        if not clean:  # a torn line or lines logged after the checkpoint: a new file, renamed over the old
+            rewrite_metrics(self.metrics_path, kept)
 
     def save(self) -> None:
         payload = self.payload()
-        atomic_write(self.checkpoint_path, lambda tmp: torch.save(payload, tmp))
+        save_torch(payload, self.checkpoint_path)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype."""
@@ -332,8 +354,7 @@ class _Run:
                          "accuracy": line.get("restored_accuracy", val_metric),
                          "train_loss": line["train_loss"]}
         line["seconds"] = state["elapsed"]
-        with open(self.metrics_path, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
+        append_metrics(self.metrics_path, line)  # the whole line or nothing, never rewritten
         return line
 
     def _score(self, fixed: _FixedSet) -> tuple[float, float]:
@@ -472,6 +493,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     run = _Run(config, out_dir, config.make_task(), torch.device(config.device))
     if resume:
         run.restore(_load_checkpoint(run.checkpoint_path, run.device), run.checkpoint_path)
+    _write_json(out_dir / CONFIG_FILE, config.to_dict())  # after the checks: a refused directory stays as it was
     _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
     return run.summary()
 
@@ -554,12 +576,11 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
     manifest_path, checkpoint_path = out_dir / ENSEMBLE_FILE, out_dir / ENSEMBLE_CHECKPOINT_FILE
     common = {k: v for k, v in config.to_dict().items() if k != "seed"}
     if manifest_path.exists():
-        stored = read_json(manifest_path, "ensemble manifest")
-        if stored.get("seeds") != seeds:
+        stored = read_manifest(manifest_path)
+        if stored["seeds"] != seeds:
             raise ValueError(f"{out_dir} holds an ensemble of seeds {stored.get('seeds')}, not {seeds}: resume "
                              f"with the same --seeds or use another --out directory")
     resume = checkpoint_path.exists()
-    _write_json(manifest_path, {"seeds": seeds, "config": common})
     task = config.make_task()
     device = torch.device(config.device)
     runs = []
@@ -569,15 +590,21 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
         _prepare_dir(directory, member_config, resume=resume)
         runs.append(_Run(member_config, directory, task, device))
     if resume:
-        checkpoint = _load_checkpoint(checkpoint_path, device)
+        checkpoint = check_ensemble_checkpoint(_load_checkpoint(checkpoint_path, device), checkpoint_path, seeds)
+        for run in runs:  # every member's history checked before any is touched
+            read_metrics(run.metrics_path, note=lambda text: None)
         for run, payload in zip(runs, checkpoint["members"]):
             run.restore(payload, checkpoint_path)
+    # written after the checks: a refused ensemble directory stays as it was
+    _write_json(manifest_path, {"seeds": seeds, "config": common})
+    for run in runs:
+        _write_json(run.dir / CONFIG_FILE, run.config.to_dict())
 
     def save() -> None:
         payloads = [run.payload() for run in runs]
-        atomic_write(checkpoint_path, lambda tmp: torch.save({"seeds": seeds, "members": payloads}, tmp))
+        save_torch({"seeds": seeds, "members": payloads}, checkpoint_path, "ensemble checkpoint")
         for run, payload in zip(runs, payloads):  # each member's directory stays a complete run
-            atomic_write(run.checkpoint_path, lambda tmp, payload=payload: torch.save(payload, tmp))
+            save_torch(payload, run.checkpoint_path)
 
     started = time.perf_counter()
     _train_runs(runs, save, callbacks, progress,
@@ -606,7 +633,11 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
             raise ValueError(f"{out_dir} is not a training run: {name} is missing")
     config = _read_config(out_dir / CONFIG_FILE)
     task = config.make_task()
+    from tnrnn._validation import check_train_size
+
+    check_train_size(config, 1, None, source=f"run config {str(out_dir / CONFIG_FILE)!r}", training=False)
     model = build_model(config, task)
-    checkpoint = _load_checkpoint(out_dir / CHECKPOINT_FILE, "cpu")
+    checkpoint = check_checkpoint(_load_checkpoint(out_dir / CHECKPOINT_FILE, "cpu"), out_dir / CHECKPOINT_FILE,
+                                  seed=config.seed)
     _load_model_state(model, checkpoint["model"], out_dir / CHECKPOINT_FILE)
     return model.to(device).eval(), config, task
