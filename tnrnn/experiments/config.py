@@ -294,6 +294,7 @@ def _check_types(probe, theory, run, report, fail) -> None:
 
 def _resolve_points(config: SweepConfig, fail) -> list[Point]:
     from tnrnn.nn import PRESETS, TrainConfig, make_task, width_for_budget
+    from tnrnn.nn.config import preset_fields
     from tnrnn.partitions import parse_partition
 
     probe_identity = {"probe": config.probe, "theory": config.theory, "runner": config.run["runner"]}
@@ -310,10 +311,10 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
             if "preset" in params:
                 if params["preset"] not in PRESETS:
                     point_fail(f"unknown preset {params['preset']!r}; valid presets: {', '.join(PRESETS)}", "preset")
-                train = {**PRESETS[params["preset"]], **train}
+                train = preset_fields(params["preset"], **train)
             defaults = TrainConfig(**{k: v for k, v in train.items()
                                       if k in ("task", "length", "cell", "depth", "alphabet", "word_length",
-                                               "orthogonal")}).to_dict()
+                                               "variant", "orthogonal")}).to_dict()
             task = make_task(defaults["task"], defaults["length"], alphabet=defaults.get("alphabet"),
                              word_length=defaults.get("word_length"), variant=defaults.get("variant"))
             if "budget" in params:

@@ -13,7 +13,10 @@ on a fixed validation set; an evaluation that does not improve the best validati
 by more than ``plateau_threshold`` counts against ``plateau_patience``; when the patience
 runs out the learning rates are multiplied by ``plateau_factor``, and at the
 ``max_plateaus``-th plateau training stops and the best weights are restored. A non-finite
-training loss also stops the run (event ``diverged``) and restores the best weights.
+training loss also stops the run (event ``diverged``) and restores the best weights. The
+summary's validation and test scores are always those of the best-validation weights (also
+when the run reaches its step cap), with the step they are from (``best_step``) and how the
+run ended (``ended``: ``plateau``, ``cap`` or ``diverged``).
 
 Resumption: the checkpoint holds everything the next step depends on (weights, RMSprop
 state and learning rates, the data generator's state, the running training loss, the
@@ -241,7 +244,7 @@ class _Run:
         self.free_parameters = count_free_parameters(self.model)
         self.state = {"step": 0, "train_sum": 0.0, "train_count": 0, "best_loss": math.inf,
                       "best_tracked": math.inf, "bad_evals": 0, "plateaus": 0, "stopped": False,
-                      "elapsed": 0.0, "last": None}
+                      "elapsed": 0.0, "last": None, "best_step": None, "ended": None}
         self.best_model = None
         self.metrics_path = out_dir / METRICS_FILE
         self.checkpoint_path = out_dir / CHECKPOINT_FILE
@@ -262,6 +265,8 @@ class _Run:
         self.data.set_state(payload["data_generator"].cpu())
         self.state.update(payload["state"])
         self.state.setdefault("best_tracked", self.state["best_loss"])
+        self.state.setdefault("best_step", None)  # checkpoints written before these were recorded
+        self.state.setdefault("ended", "plateau" if self.state["stopped"] else None)
         self.best_model = payload.get("best_model")
         kept = _read_metrics(self.metrics_path, self.state["step"])
         self.metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
@@ -303,18 +308,19 @@ class _Run:
             state["best_loss"] = val_loss
         if val_loss < state["best_tracked"] - config.plateau_threshold:
             state["best_tracked"], state["bad_evals"] = val_loss, 0
+            state["best_step"] = state["step"]
             self.best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:  # as Keras' ReduceLROnPlateau: the reference moves only by improvements > threshold
             state["bad_evals"] += 1
         if diverged:
             line["event"] = "diverged: non-finite training loss; best weights restored"
-            state["stopped"] = True
+            state["stopped"], state["ended"] = True, "diverged"
         elif config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
             state["plateaus"] += 1
             state["bad_evals"] = 0
             if state["plateaus"] >= config.max_plateaus:
                 line["event"] = "early stop: best weights restored"
-                state["stopped"] = True
+                state["stopped"], state["ended"] = True, "plateau"
             else:
                 line["event"] = f"plateau {state['plateaus']}: learning rates x{config.plateau_factor}"
                 for group in optimizer.param_groups:
@@ -341,18 +347,35 @@ class _Run:
                               config=self.config, seed=self.config.seed + _EVAL_STATE_SEED_OFFSET)
 
     def summary(self) -> dict:
-        """The run's summary; scores the final weights on the separate test set."""
+        """The run's summary: validation and test scores of the best-validation weights.
+
+        Whatever ended the run (the plateau rule, the step cap, a divergence), the scored
+        weights are those of the best validation check, as in the published code (which
+        restores its best checkpoint before testing); ``best_step`` says which step they
+        are from and ``ended`` how the run ended. The network's own weights (those the
+        next step would continue from) are left as they were.
+        """
         state, config = self.state, self.config
-        if state["last"] is None:  # resumed a finished run, or zero steps: score the current weights
+        current = None
+        if self.best_model is not None:
+            current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.model.load_state_dict(self.best_model)
+        try:
             val_loss, val_metric = self._score(self.validation)
-            state["last"] = {"val_loss": val_loss, "accuracy": val_metric, "train_loss": None}
-        test_loss, test_metric = self._score(
-            _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
-        return {"seed": config.seed, "steps": state["step"], "final_loss": state["last"]["val_loss"],
-                "baseline_loss": self.task.baseline_loss, "accuracy": state["last"]["accuracy"],
+            test_loss, test_metric = self._score(
+                _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
+        finally:
+            if current is not None:
+                self.model.load_state_dict(current)
+        ended = state.get("ended") or ("cap" if state["step"] >= config.steps else "interrupted")
+        last = state["last"] or {}
+        return {"seed": config.seed, "steps": state["step"], "final_loss": val_loss,
+                "baseline_loss": self.task.baseline_loss, "accuracy": val_metric,
                 "test_loss": test_loss, "test_accuracy": test_metric, "parameters": self.parameters,
                 "free_parameters": self.free_parameters, "best_loss": state["best_loss"],
-                "train_loss": state["last"]["train_loss"], "stopped_early": state["stopped"],
+                "best_step": state.get("best_step") if self.best_model is not None else None,
+                "ended": ended, "last_val_loss": last.get("val_loss"), "last_accuracy": last.get("accuracy"),
+                "train_loss": last.get("train_loss"), "stopped_early": state["stopped"],
                 "seconds": state["elapsed"], "task": config.task, "cell": config.cell, "depth": config.depth,
                 "hidden": config.hidden, "out_dir": str(self.dir)}
 
@@ -447,9 +470,12 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     -------
     dict
         ``seed``, ``steps``, ``final_loss`` and ``accuracy`` (validation loss and metric of
-        the final weights, the best ones after an early stop), ``test_loss`` and
-        ``test_accuracy`` (the same on the separate test set), ``best_loss`` (the lowest
-        validation loss of any evaluation), ``baseline_loss``, ``parameters`` (stored),
+        the best-validation weights, whatever ended the run), ``test_loss`` and
+        ``test_accuracy`` (the same weights on the separate test set), ``best_step`` (the
+        step those weights are from), ``ended`` (``"plateau"``: stopped by the plateau
+        rule; ``"cap"``: reached ``config.steps``; ``"diverged"``), ``best_loss`` (the
+        lowest validation loss of any evaluation), ``last_val_loss`` and ``last_accuracy``
+        (the last evaluation), ``baseline_loss``, ``parameters`` (stored),
         ``free_parameters`` (an orthogonal R×R matrix counts R(R-1)/2), ``train_loss``,
         ``stopped_early``, ``seconds``, ``out_dir`` and the architecture.
 
@@ -592,8 +618,9 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
     Returns
     -------
     (model, config, task)
-        The model (eval mode, on ``device``) holds the checkpoint's weights (the best weights
-        if the run stopped early).
+        The model (eval mode, on ``device``) holds the run's best-validation weights (the
+        weights its test score is from), or the checkpoint's current weights if it has
+        none (no evaluation yet).
 
     Raises
     ------
@@ -608,5 +635,6 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
     task = config.make_task()
     model = build_model(config, task)
     checkpoint = _load_checkpoint(out_dir / CHECKPOINT_FILE, "cpu")
-    _load_model_state(model, checkpoint["model"], out_dir / CHECKPOINT_FILE)
+    best = checkpoint.get("best_model")
+    _load_model_state(model, checkpoint["model"] if best is None else best, out_dir / CHECKPOINT_FILE)
     return model.to(device).eval(), config, task
