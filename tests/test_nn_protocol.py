@@ -104,7 +104,7 @@ def test_paper_preset_is_the_published_protocol():
     c = TrainConfig.preset("paper", task="ses", length=40, word_length=8)
     assert (c.lr, c.lr_orthogonal, c.batch_size, c.eval_every) == (1e-3, 1e-4, 128, 1000)
     assert (c.plateau_threshold, c.plateau_patience, c.plateau_factor, c.max_plateaus) == (1e-3, 11, 0.1, 2)
-    assert c.steps == 50_000 and c.test_size == 10_000 and c.val_size >= 20_000
+    assert c.steps == 50_000 and c.test_size == 10_000 and c.val_size >= 100_000
     assert c.rmsprop_alpha == 0.9 and c.rmsprop_initial == 1.0 and c.recurrent_clip == 10.0 and c.clip is None
 
 
