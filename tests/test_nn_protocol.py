@@ -122,3 +122,21 @@ def test_paper_preset_copying_is_the_marker_layout(delay):
     assert (other.variant, other.plateau_threshold) == ("arjovsky", 0.01)
     assert PRESETS["paper"]["plateau_threshold"] == 1e-3  # the dict itself is not changed
     assert preset_fields("paper", task="ses", length=8)["plateau_threshold"] == 1e-3
+
+
+def test_training_runs_on_one_thread_and_restores_the_setting(tmp_path):
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        train(tiny(steps=10), tmp_path / "one", callbacks=[lambda s, m, t: seen.append(torch.get_num_threads())],
+              progress=False)
+        assert seen == [1] and torch.get_num_threads() == 2
+        train(tiny(steps=10), tmp_path / "two", callbacks=[lambda s, m, t: seen.append(torch.get_num_threads())],
+              progress=False, threads=None)
+        assert seen == [1, 2]
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            train(tiny(steps=10), tmp_path / "bad", progress=False, threads=0)
+        assert not (tmp_path / "bad").exists()
+    finally:
+        torch.set_num_threads(before)

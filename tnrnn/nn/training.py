@@ -275,12 +275,19 @@ class _Run:
         payload = self.payload()
         atomic_write(self.checkpoint_path, lambda tmp: torch.save(payload, tmp))
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype."""
-        inputs, targets = self.task.sample(self.config.batch_size, self.data)
+    def batch(self, tokens: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype.
+
+        ``tokens``: a symbol task's inputs as symbols ``(B, T)`` instead of one-hot vectors
+        (the same draw from the data generator).
+        """
+        if tokens:
+            inputs, targets = self.task.sample_tokens(self.config.batch_size, self.data)
+        else:
+            inputs, targets = self.task.sample(self.config.batch_size, self.data)
         initial = _initial_states(self.config, self.config.batch_size, self.data)
         dtype = next(self.model.parameters()).dtype
-        return (inputs.to(self.device, dtype), targets.to(self.device),
+        return (inputs.to(self.device) if tokens else inputs.to(self.device, dtype), targets.to(self.device),
                 None if initial is None else initial.to(self.device, dtype))
 
     def finish_step(self, loss_value: float) -> None:
@@ -383,6 +390,26 @@ class _Run:
 # --- the loop ------------------------------------------------------------------------------
 
 
+class _torch_threads:
+    """Run a block with ``torch.set_num_threads(threads)`` (None: unchanged), then restore the setting."""
+
+    def __init__(self, threads: int | None) -> None:
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        self.threads, self.before = threads, None
+
+    def __enter__(self):
+        if self.threads is not None:
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self.before is not None:
+            torch.set_num_threads(self.before)
+        return False
+
+
 def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
                 description: str) -> None:
     """Step every active run together until all have stopped or reached their step count.
@@ -412,7 +439,8 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
                         run.state["elapsed"] = time.perf_counter() - started
                     save()
                     raise KeyboardInterrupt
-                batches = [run.batch() for run in active]
+                symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
+                batches = [run.batch(tokens=symbols) for run in active]
                 for run in active:
                     run.optimizer.zero_grad(set_to_none=True)
                 if len(runs) == 1:
@@ -423,7 +451,8 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
 
                     inputs = torch.stack([b[0] for b in batches])
                     initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
-                    outputs = stacked_forward([run.model for run in active], inputs, initial).unbind(0)
+                    outputs = stacked_forward([run.model for run in active], inputs, initial,
+                                              last_step_only=active[0].task.last_step_only).unbind(0)
                 losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
                 torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
                 values = torch.stack(losses).tolist()
@@ -452,7 +481,7 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterable[Callback] = (),
-          progress: bool = True) -> dict:
+          progress: bool = True, threads: int | None = 1) -> dict:
     """Train the network of ``config`` and write the run to ``out_dir`` (resuming if it holds one).
 
     Parameters
@@ -465,6 +494,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
         mode); a returned dict is merged into that metrics line.
     progress : bool
         Show a tqdm progress bar.
+    threads : int or None
+        torch CPU threads while training (restored afterwards); default 1: on a shared
+        2-core machine torch's default of one thread per core ran 5-25x slower. None
+        leaves torch's setting alone.
 
     Returns
     -------
@@ -493,12 +526,14 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    thread_setting = _torch_threads(threads)  # checked before anything is written
     out_dir = Path(out_dir)
     resume = _prepare_dir(out_dir, config)
     run = _Run(config, out_dir, config.make_task(), torch.device(config.device))
     if resume:
         run.restore(_load_checkpoint(run.checkpoint_path, run.device), run.checkpoint_path)
-    _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
+    with thread_setting:
+        _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
     return run.summary()
 
 
@@ -519,7 +554,7 @@ def member_dir(out_dir: str | os.PathLike, seed: int) -> Path:
 
 
 def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
-                   callbacks: Iterable[Callback] = (), progress: bool = True) -> dict:
+                   callbacks: Iterable[Callback] = (), progress: bool = True, threads: int | None = 1) -> dict:
     """Train one network per seed, all together, and write each seed's run to its own directory.
 
     The members share ``config`` except ``seed``; each has its own initialisation,
@@ -540,7 +575,7 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
         Ensemble directory (created): ``ensemble.json`` (the seeds), ``ensemble.pt`` (the
         checkpoint of every member, written atomically: the one a resumption reads) and
         ``seed-<s>/`` per member (``config.json``, ``metrics.jsonl``, ``checkpoint.pt``).
-    callbacks, progress
+    callbacks, progress, threads
         As for :func:`train` (callbacks run for every member).
 
     Returns
@@ -571,6 +606,7 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     seeds = _check_seeds(seeds)
+    thread_setting = _torch_threads(threads)
     if config.cell not in ("rac", "tanh", "modrelu"):
         raise ValueError(f"cell {config.cell!r} cannot be trained as an ensemble (its layers are torch's fused "
                          f"modules): use rac, tanh or modrelu, or train each seed alone")
@@ -606,8 +642,9 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
             atomic_write(run.checkpoint_path, lambda tmp, payload=payload: torch.save(payload, tmp))
 
     started = time.perf_counter()
-    _train_runs(runs, save, callbacks, progress,
-                f"{config.task} {config.cell} L={config.depth} x{len(seeds)} seeds")
+    with thread_setting:
+        _train_runs(runs, save, callbacks, progress,
+                    f"{config.task} {config.cell} L={config.depth} x{len(seeds)} seeds")
     return {"members": [run.summary() for run in runs], "seeds": seeds,
             "seconds": time.perf_counter() - started, "out_dir": str(out_dir)}
 
