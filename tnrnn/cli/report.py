@@ -105,6 +105,7 @@ def run(args) -> int:
                  "theory upper": p["theory_upper"], "theory exact": p["theory_rank"]} for p in probes]
         text += ["\n## Probe ranks of the trained networks (float, at numpy's default tolerance) vs the "
                  "theory's generic rank (exact interval)\n", markdown_table(rows)]
+    text, word_figure = _word_length_section(args, threshold, text)
     if not args.json:
         print("\n".join(text))
     if args.markdown:
@@ -118,9 +119,35 @@ def run(args) -> int:
             figures.append(str(path))
             if not args.json:
                 print(f"wrote {path}")
+    if word_figure is not None:
+        figures.append(str(word_figure))
+        if not args.json:
+            print(f"wrote {word_figure}")
     if args.json:
         print_json({"db": str(args.db), "threshold": threshold, "rule": args.rule, "rule_text": rule_text,
                     "points": len(points), "lengths": stats, "summary": summary,
                     "probes": rows if probes else [], "figures": figures, "markdown": args.markdown,
                     "csv": args.csv})
     return 0
+
+
+def _word_length_section(args, threshold: float, text: list[str]):
+    """The per-word-length table (and figure, with ``--out``) when the store sweeps SES word lengths."""
+    from tnrnn.experiments import ResultsStore
+    from tnrnn.experiments.report import plot_word_length, word_length_markdown, word_length_rows
+
+    predictions = {}
+    if args.config is not None:
+        from tnrnn.experiments import load_config
+
+        predictions = load_config(args.config, check_points=False).report.get("predictions", {})
+    with ResultsStore(args.db) as store:
+        rows = word_length_rows(store, threshold, predictions=predictions)
+    if len({r["word_length"] for r in rows}) < 2:
+        return text, None
+    text = text + ["\n## Per word length (SES), over seeds: how the runs ended, the theory's prediction\n",
+                   word_length_markdown(rows)]
+    figure = None
+    if args.out:
+        figure = plot_word_length(rows, Path(args.out) / f"{args.prefix}_word_length.png", threshold=threshold)
+    return text, figure

@@ -46,7 +46,8 @@ _RUN_KEYS = {
     "runner": "module:function running one point (default: train and probe)",
     "runs_dir": "directory of the per-point training directories",
 }
-_REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved"}
+_REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved",
+                "predictions": "the theory's prediction per swept value, written before the runs (table of strings)"}
 _TABLES = {"sweep": None, "probe": _PROBE_KEYS, "theory": _THEORY_KEYS, "run": _RUN_KEYS,
            "report": _REPORT_KEYS}
 _TOP_KEYS = {"name", "description"}
@@ -287,6 +288,10 @@ def _check_types(probe, theory, run, report, fail) -> None:
             fail("run", key, f"'{key}' must be a number >= {minimum}, got {value!r}")
     if not isinstance(run["runner"], str) or run["runner"].count(":") != 1:
         fail("run", "runner", f"'runner' must be 'module:function', got {run['runner']!r}")
+    predictions = report.get("predictions", {})
+    if not isinstance(predictions, dict) or not all(isinstance(v, str) for v in predictions.values()):
+        fail("report", "predictions", f"'predictions' must be a table of strings (value -> prediction), "
+                                      f"got {predictions!r}")
     threshold = report["threshold"]
     if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 < threshold <= 1):
         fail("report", "threshold", f"'threshold' must be in (0, 1], got {threshold!r}")
