@@ -107,13 +107,17 @@ def run(args) -> int:
                  "theory upper": p["theory_upper"], "theory exact": p["theory_rank"]} for p in probes]
         text += ["\n## Probe ranks of the trained networks (float, at numpy's default tolerance) vs the "
                  "theory's generic rank (exact interval)\n", markdown_table(rows)]
+    text, word_rows = _word_length_section(args, threshold, text)
     # the results reach stdout first; then the files, each written whole or not at all
     figures = []
+    word_figure = Path(args.out) / f"{args.prefix}_word_length.png" if args.out and word_rows else None
     if args.out:
         base = Path(args.out) / args.prefix
         figures = [str(base.with_name(base.name + "_accuracy.png"))]
         if any(p["rank"] is not None for p in probes):
             figures.append(str(base.with_name(base.name + "_ranks.png")))
+        if word_figure is not None:
+            figures.append(str(word_figure))
     if args.json:
         print_json({"db": str(args.db), "threshold": threshold, "rule": args.rule, "rule_text": rule_text,
                     "points": len(points), "lengths": stats, "summary": summary,
@@ -136,4 +140,29 @@ def run(args) -> int:
                                 rule=args.rule):
             if not args.json:
                 print(f"wrote {path}")
+    if word_figure is not None:
+        from tnrnn.experiments.report import plot_word_length
+
+        plot_word_length(word_rows, word_figure, threshold=threshold)
+        if not args.json:
+            print(f"wrote {word_figure}")
     return 0
+
+
+def _word_length_section(args, threshold: float, text: list[str]):
+    """The per-word-length table and its rows, when the store sweeps SES word lengths (else ``None``)."""
+    from tnrnn.experiments import ResultsStore
+    from tnrnn.experiments.report import word_length_markdown, word_length_rows
+
+    predictions = {}
+    if args.config is not None:
+        from tnrnn.experiments import load_config
+
+        predictions = load_config(args.config, check_points=False).report.get("predictions", {})
+    with ResultsStore(args.db) as store:
+        rows = word_length_rows(store, threshold, predictions=predictions)
+    if len({r["word_length"] for r in rows}) < 2:
+        return text, None
+    text = text + ["\n## Per word length (SES), over seeds: how the runs ended, the theory's prediction\n",
+                   word_length_markdown(rows)]
+    return text, rows

@@ -79,7 +79,7 @@ def add_arguments(parser) -> None:
                         help="evaluations without improvement that make a plateau; 0 disables (default 10)")
     parser.add_argument("--max-plateaus", type=positive_int, help="stop at this plateau (default 2)")
     parser.add_argument("--device", help="torch device: cpu (default), cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default 1 for training)")
     add_max_bytes(parser)
     add_progress(parser)
     parser.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)  # old name
@@ -128,9 +128,10 @@ def run(args) -> int:
         check_seed_list(args.seeds, "--seeds")  # before any directory is made
     check_train_size(config, len(args.seeds or [None]), args.max_bytes)
     output_dir(args.out, "--out")
+    threads = args.threads or 1  # training runs on one thread unless told otherwise
     if args.seeds is not None:
-        summary = train_ensemble(config, args.seeds, args.out, progress=progress(args))
+        summary = train_ensemble(config, args.seeds, args.out, progress=progress(args), threads=threads)
     else:
-        summary = train(config, args.out, progress=progress(args))
+        summary = train(config, args.out, progress=progress(args), threads=threads)
     print_json(summary)
     return 0

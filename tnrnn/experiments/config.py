@@ -52,7 +52,8 @@ _RUN_KEYS = {
     "runner": "module:function running one point (default: train and probe)",
     "runs_dir": "directory of the per-point training directories",
 }
-_REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved"}
+_REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved",
+                "predictions": "the theory's prediction per swept value, written before the runs (table of strings)"}
 _TABLES = {"sweep": None, "probe": _PROBE_KEYS, "theory": _THEORY_KEYS, "run": _RUN_KEYS,
            "report": _REPORT_KEYS}
 _TOP_KEYS = {"name", "description"}
@@ -332,6 +333,10 @@ def _check_types(probe, theory, run, report, fail) -> None:
         fail("run", "runs_dir", f"'runs_dir' must be a directory name, got {run['runs_dir']!r}")
     report["threshold"] = checked("report", "threshold", check_float, report["threshold"], "'threshold'", 0.0, 1.0,
                                   low_open=True)
+    predictions = report.get("predictions", {})
+    if not isinstance(predictions, dict) or not all(isinstance(v, str) for v in predictions.values()):
+        fail("report", "predictions", f"'predictions' must be a table of strings (value -> prediction), "
+                                      f"got {predictions!r}")
 
 
 def _check_runner(runner: str, fail) -> None:
@@ -351,6 +356,7 @@ def _check_runner(runner: str, fail) -> None:
 def _resolve_points(config: SweepConfig, fail) -> list[Point]:
     from tnrnn._validation import MAX_SEEDS, check_int, check_train_size
     from tnrnn.nn import PRESETS, TrainConfig, make_task, width_for_budget
+    from tnrnn.nn.config import preset_fields
     from tnrnn.partitions import parse_partition
 
     seeds = config.sweep.get("seed")
@@ -371,10 +377,10 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
             if "preset" in params:
                 if params["preset"] not in PRESETS:
                     point_fail(f"unknown preset {params['preset']!r}; valid presets: {', '.join(PRESETS)}", "preset")
-                train = {**PRESETS[params["preset"]], **train}
+                train = preset_fields(params["preset"], **train)
             defaults = TrainConfig(**{k: v for k, v in train.items()
                                       if k in ("task", "length", "cell", "depth", "alphabet", "word_length",
-                                               "orthogonal")}).to_dict()
+                                               "variant", "orthogonal")}).to_dict()
             task = make_task(defaults["task"], defaults["length"], alphabet=defaults.get("alphabet"),
                              word_length=defaults.get("word_length"), variant=defaults.get("variant"))
             if "budget" in params:

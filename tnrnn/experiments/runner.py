@@ -77,7 +77,8 @@ def train_and_probe(payload: dict) -> dict:
     shared = dataclasses.replace(configs[0], seed=0)
     if any(dataclasses.replace(c, seed=0) != shared for c in configs):
         raise ValueError("the points of one ensemble must differ only by seed")
-    ensemble = train_ensemble(configs[0], payload["seeds"], payload["run_dir"], progress=False)
+    ensemble = train_ensemble(configs[0], payload["seeds"], payload["run_dir"], progress=False,
+                              threads=max(1, int(payload.get("cpus", 1))))
     results = {}
     for point, summary in zip(payload["points"], ensemble["members"]):
         directory = member_dir(payload["run_dir"], summary["seed"])

@@ -13,7 +13,10 @@ on a fixed validation set; an evaluation that does not improve the best validati
 by more than ``plateau_threshold`` counts against ``plateau_patience``; when the patience
 runs out the learning rates are multiplied by ``plateau_factor``, and at the
 ``max_plateaus``-th plateau training stops and the best weights are restored. A non-finite
-training loss also stops the run (event ``diverged``) and restores the best weights.
+training loss also stops the run (event ``diverged``) and restores the best weights. The
+summary's validation and test scores are always those of the best-validation weights (also
+when the run reaches its step cap), with the step they are from (``best_step``) and how the
+run ended (``ended``: ``plateau``, ``cap`` or ``diverged``).
 
 Resumption: the checkpoint holds everything the next step depends on (weights, RMSprop
 state and learning rates, the data generator's state, the running training loss, the
@@ -253,7 +256,7 @@ class _Run:
         self.free_parameters = count_free_parameters(self.model)
         self.state = {"step": 0, "train_sum": 0.0, "train_count": 0, "best_loss": math.inf,
                       "best_tracked": math.inf, "bad_evals": 0, "plateaus": 0, "stopped": False,
-                      "elapsed": 0.0, "last": None}
+                      "elapsed": 0.0, "last": None, "best_step": None, "ended": None}
         self.best_model = None
         self.metrics_path = out_dir / METRICS_FILE
         self.checkpoint_path = out_dir / CHECKPOINT_FILE
@@ -283,6 +286,8 @@ class _Run:
                              f"from scratch) or restore a good copy") from None
         self.state.update(payload["state"])
         self.state.setdefault("best_tracked", self.state["best_loss"])
+        self.state.setdefault("best_step", None)  # checkpoints written before these were recorded
+        self.state.setdefault("ended", "plateau" if self.state["stopped"] else None)
         self.best_model = payload.get("best_model")
         kept, clean = read_metrics(self.metrics_path, self.state["step"])
         if not clean:  # a torn line or lines logged after the checkpoint: a new file, renamed over the old
@@ -292,12 +297,19 @@ class _Run:
         payload = self.payload()
         save_torch(payload, self.checkpoint_path)
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype."""
-        inputs, targets = self.task.sample(self.config.batch_size, self.data)
+    def batch(self, tokens: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype.
+
+        ``tokens``: a symbol task's inputs as symbols ``(B, T)`` instead of one-hot vectors
+        (the same draw from the data generator).
+        """
+        if tokens:
+            inputs, targets = self.task.sample_tokens(self.config.batch_size, self.data)
+        else:
+            inputs, targets = self.task.sample(self.config.batch_size, self.data)
         initial = _initial_states(self.config, self.config.batch_size, self.data)
         dtype = next(self.model.parameters()).dtype
-        return (inputs.to(self.device, dtype), targets.to(self.device),
+        return (inputs.to(self.device) if tokens else inputs.to(self.device, dtype), targets.to(self.device),
                 None if initial is None else initial.to(self.device, dtype))
 
     def finish_step(self, loss_value: float) -> None:
@@ -325,18 +337,19 @@ class _Run:
             state["best_loss"] = val_loss
         if val_loss < state["best_tracked"] - config.plateau_threshold:
             state["best_tracked"], state["bad_evals"] = val_loss, 0
+            state["best_step"] = state["step"]
             self.best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:  # as Keras' ReduceLROnPlateau: the reference moves only by improvements > threshold
             state["bad_evals"] += 1
         if diverged:
             line["event"] = "diverged: non-finite training loss; best weights restored"
-            state["stopped"] = True
+            state["stopped"], state["ended"] = True, "diverged"
         elif config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
             state["plateaus"] += 1
             state["bad_evals"] = 0
             if state["plateaus"] >= config.max_plateaus:
                 line["event"] = "early stop: best weights restored"
-                state["stopped"] = True
+                state["stopped"], state["ended"] = True, "plateau"
             else:
                 line["event"] = f"plateau {state['plateaus']}: learning rates x{config.plateau_factor}"
                 for group in optimizer.param_groups:
@@ -362,23 +375,60 @@ class _Run:
                               config=self.config, seed=self.config.seed + _EVAL_STATE_SEED_OFFSET)
 
     def summary(self) -> dict:
-        """The run's summary; scores the final weights on the separate test set."""
+        """The run's summary: validation and test scores of the best-validation weights.
+
+        Whatever ended the run (the plateau rule, the step cap, a divergence), the scored
+        weights are those of the best validation check, as in the published code (which
+        restores its best checkpoint before testing); ``best_step`` says which step they
+        are from and ``ended`` how the run ended. The network's own weights (those the
+        next step would continue from) are left as they were.
+        """
         state, config = self.state, self.config
-        if state["last"] is None:  # resumed a finished run, or zero steps: score the current weights
+        current = None
+        if self.best_model is not None:
+            current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.model.load_state_dict(self.best_model)
+        try:
             val_loss, val_metric = self._score(self.validation)
-            state["last"] = {"val_loss": val_loss, "accuracy": val_metric, "train_loss": None}
-        test_loss, test_metric = self._score(
-            _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
-        return {"seed": config.seed, "steps": state["step"], "final_loss": state["last"]["val_loss"],
-                "baseline_loss": self.task.baseline_loss, "accuracy": state["last"]["accuracy"],
+            test_loss, test_metric = self._score(
+                _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
+        finally:
+            if current is not None:
+                self.model.load_state_dict(current)
+        ended = state.get("ended") or ("cap" if state["step"] >= config.steps else "interrupted")
+        last = state["last"] or {}
+        return {"seed": config.seed, "steps": state["step"], "final_loss": val_loss,
+                "baseline_loss": self.task.baseline_loss, "accuracy": val_metric,
                 "test_loss": test_loss, "test_accuracy": test_metric, "parameters": self.parameters,
                 "free_parameters": self.free_parameters, "best_loss": state["best_loss"],
-                "train_loss": state["last"]["train_loss"], "stopped_early": state["stopped"],
+                "best_step": state.get("best_step") if self.best_model is not None else None,
+                "ended": ended, "last_val_loss": last.get("val_loss"), "last_accuracy": last.get("accuracy"),
+                "train_loss": last.get("train_loss"), "stopped_early": state["stopped"],
                 "seconds": state["elapsed"], "task": config.task, "cell": config.cell, "depth": config.depth,
                 "hidden": config.hidden, "out_dir": str(self.dir)}
 
 
 # --- the loop ------------------------------------------------------------------------------
+
+
+class _torch_threads:
+    """Run a block with ``torch.set_num_threads(threads)`` (None: unchanged), then restore the setting."""
+
+    def __init__(self, threads: int | None) -> None:
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        self.threads, self.before = threads, None
+
+    def __enter__(self):
+        if self.threads is not None:
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self.before is not None:
+            torch.set_num_threads(self.before)
+        return False
 
 
 def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
@@ -410,7 +460,8 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
                         run.state["elapsed"] = time.perf_counter() - started
                     save()
                     raise KeyboardInterrupt
-                batches = [run.batch() for run in active]
+                symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
+                batches = [run.batch(tokens=symbols) for run in active]
                 for run in active:
                     run.optimizer.zero_grad(set_to_none=True)
                 if len(runs) == 1:
@@ -421,7 +472,8 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
 
                     inputs = torch.stack([b[0] for b in batches])
                     initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
-                    outputs = stacked_forward([run.model for run in active], inputs, initial).unbind(0)
+                    outputs = stacked_forward([run.model for run in active], inputs, initial,
+                                              last_step_only=active[0].task.last_step_only).unbind(0)
                 losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
                 torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
                 values = torch.stack(losses).tolist()
@@ -450,7 +502,7 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterable[Callback] = (),
-          progress: bool = True) -> dict:
+          progress: bool = True, threads: int | None = 1) -> dict:
     """Train the network of ``config`` and write the run to ``out_dir`` (resuming if it holds one).
 
     Parameters
@@ -463,14 +515,21 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
         mode); a returned dict is merged into that metrics line.
     progress : bool
         Show a tqdm progress bar.
+    threads : int or None
+        torch CPU threads while training (restored afterwards); default 1: on a shared
+        2-core machine torch's default of one thread per core ran 5-25x slower. None
+        leaves torch's setting alone.
 
     Returns
     -------
     dict
         ``seed``, ``steps``, ``final_loss`` and ``accuracy`` (validation loss and metric of
-        the final weights, the best ones after an early stop), ``test_loss`` and
-        ``test_accuracy`` (the same on the separate test set), ``best_loss`` (the lowest
-        validation loss of any evaluation), ``baseline_loss``, ``parameters`` (stored),
+        the best-validation weights, whatever ended the run), ``test_loss`` and
+        ``test_accuracy`` (the same weights on the separate test set), ``best_step`` (the
+        step those weights are from), ``ended`` (``"plateau"``: stopped by the plateau
+        rule; ``"cap"``: reached ``config.steps``; ``"diverged"``), ``best_loss`` (the
+        lowest validation loss of any evaluation), ``last_val_loss`` and ``last_accuracy``
+        (the last evaluation), ``baseline_loss``, ``parameters`` (stored),
         ``free_parameters`` (an orthogonal R×R matrix counts R(R-1)/2), ``train_loss``,
         ``stopped_early``, ``seconds``, ``out_dir`` and the architecture.
 
@@ -488,13 +547,15 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    thread_setting = _torch_threads(threads)  # checked before anything is written
     out_dir = Path(out_dir)
     resume = _prepare_dir(out_dir, config)
     run = _Run(config, out_dir, config.make_task(), torch.device(config.device))
     if resume:
         run.restore(_load_checkpoint(run.checkpoint_path, run.device), run.checkpoint_path)
     _write_json(out_dir / CONFIG_FILE, config.to_dict())  # after the checks: a refused directory stays as it was
-    _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
+    with thread_setting:
+        _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
     return run.summary()
 
 
@@ -515,7 +576,7 @@ def member_dir(out_dir: str | os.PathLike, seed: int) -> Path:
 
 
 def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
-                   callbacks: Iterable[Callback] = (), progress: bool = True) -> dict:
+                   callbacks: Iterable[Callback] = (), progress: bool = True, threads: int | None = 1) -> dict:
     """Train one network per seed, all together, and write each seed's run to its own directory.
 
     The members share ``config`` except ``seed``; each has its own initialisation,
@@ -536,7 +597,7 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
         Ensemble directory (created): ``ensemble.json`` (the seeds), ``ensemble.pt`` (the
         checkpoint of every member, written atomically: the one a resumption reads) and
         ``seed-<s>/`` per member (``config.json``, ``metrics.jsonl``, ``checkpoint.pt``).
-    callbacks, progress
+    callbacks, progress, threads
         As for :func:`train` (callbacks run for every member).
 
     Returns
@@ -567,6 +628,7 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     seeds = _check_seeds(seeds)
+    thread_setting = _torch_threads(threads)
     if config.cell not in ("rac", "tanh", "modrelu"):
         raise ValueError(f"cell {config.cell!r} cannot be trained as an ensemble (its layers are torch's fused "
                          f"modules): use rac, tanh or modrelu, or train each seed alone")
@@ -607,8 +669,9 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
             save_torch(payload, run.checkpoint_path)
 
     started = time.perf_counter()
-    _train_runs(runs, save, callbacks, progress,
-                f"{config.task} {config.cell} L={config.depth} x{len(seeds)} seeds")
+    with thread_setting:
+        _train_runs(runs, save, callbacks, progress,
+                    f"{config.task} {config.cell} L={config.depth} x{len(seeds)} seeds")
     return {"members": [run.summary() for run in runs], "seeds": seeds,
             "seconds": time.perf_counter() - started, "out_dir": str(out_dir)}
 
@@ -619,8 +682,9 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
     Returns
     -------
     (model, config, task)
-        The model (eval mode, on ``device``) holds the checkpoint's weights (the best weights
-        if the run stopped early).
+        The model (eval mode, on ``device``) holds the run's best-validation weights (the
+        weights its test score is from), or the checkpoint's current weights if it has
+        none (no evaluation yet).
 
     Raises
     ------
@@ -639,5 +703,6 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
     model = build_model(config, task)
     checkpoint = check_checkpoint(_load_checkpoint(out_dir / CHECKPOINT_FILE, "cpu"), out_dir / CHECKPOINT_FILE,
                                   seed=config.seed)
-    _load_model_state(model, checkpoint["model"], out_dir / CHECKPOINT_FILE)
+    best = checkpoint.get("best_model")  # the tested weights: the best-validation ones where recorded
+    _load_model_state(model, checkpoint["model"] if best is None else best, out_dir / CHECKPOINT_FILE)
     return model.to(device).eval(), config, task
