@@ -51,6 +51,7 @@ _RUN_KEYS = {
     "gpus": "GPUs per point (Ray)",
     "runner": "module:function running one point (default: train and probe)",
     "runs_dir": "directory of the per-point training directories",
+    "max_bytes": "memory limit of one point's training and evaluation sets, e.g. \"16G\" (default TNRNN_MAX_BYTES)",
 }
 _REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved",
                 "predictions": "the theory's prediction per swept value, written before the runs (table of strings)"}
@@ -229,7 +230,7 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
              **tables["probe"]}
     theory = {"generic_rank": True, "max_bytes": 2**28, **tables["theory"]}
     run = {"executor": "local", "workers": 1, "cpus": 1, "gpus": 0, "runner": DEFAULT_RUNNER,
-           "runs_dir": None, **tables["run"]}
+           "runs_dir": None, "max_bytes": None, **tables["run"]}
     report = {"threshold": 0.9, **tables["report"]}
     _check_types(probe, theory, run, report, fail)
     default_runner = run["runner"] == DEFAULT_RUNNER
@@ -327,6 +328,10 @@ def _check_types(probe, theory, run, report, fail) -> None:
     # MAX_CPUS; a worker uses at most the CPUs it may use (tnrnn.experiments.runner)
     checked("run", "cpus", check_int, run["cpus"], "'cpus'", 1, MAX_CPUS)
     run["gpus"] = checked("run", "gpus", check_float, run["gpus"], "'gpus'", 0.0, 64.0)
+    if run["max_bytes"] is not None:  # as --max-bytes: a count or "16G"
+        value = run["max_bytes"]
+        run["max_bytes"] = (checked("run", "max_bytes", parse_bytes, value) if isinstance(value, str)
+                            else checked("run", "max_bytes", check_int, value, "'max_bytes'", 1, 2**62))
     if not isinstance(run["runner"], str) or run["runner"].count(":") != 1:
         fail("run", "runner", f"'runner' must be 'module:function', got {run['runner']!r}")
     if run["runs_dir"] is not None and (not isinstance(run["runs_dir"], str) or not run["runs_dir"].strip()):
@@ -398,7 +403,7 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
             # tnrnn train's own size check, for every point before the first one starts (the device
             # is checked by run_sweep: a config for a GPU machine validates anywhere)
             members = len(config.sweep["seed"]) if isinstance(config.sweep.get("seed"), list) else 1
-            check_train_size(resolved_config, members)
+            check_train_size(resolved_config, members, config.run["max_bytes"])
         except ConfigError:
             raise
         except (ValueError, TypeError) as error:
