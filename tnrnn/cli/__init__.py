@@ -13,7 +13,7 @@ import argparse
 import importlib
 import sys
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "COMMANDS", "THREAD_KINDS"]
 
 #: Subcommand name -> module under ``tnrnn.cli``.
 COMMANDS: dict[str, str] = {
@@ -30,6 +30,21 @@ COMMANDS: dict[str, str] = {
     "reproduce": "reproduce",
     "timescale": "timescale",
     "linear-kernel": "linear_kernel",
+}
+
+#: Commands that compute, each with the kind of work its default thread count suits (see
+#: :func:`tnrnn._threads.default_threads`): every one of them takes ``--threads``.
+THREAD_KINDS: dict[str, str] = {
+    "rank": "compute",
+    "demo": "compute",
+    "compare": "compute",
+    "depth-table": "compute",
+    "reproduce": "compute",
+    "train": "small",
+    "sweep": "small",
+    "probe": "small",
+    "timescale": "small",
+    "linear-kernel": "small",
 }
 
 
@@ -54,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"tnrnn.cli.{module_name}")
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
+        if name in THREAD_KINDS:
+            from tnrnn.cli._common import add_threads
+
+            add_threads(sub, THREAD_KINDS[name])
         sub.set_defaults(_run=module.run)
     return parser
 
@@ -98,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     and returns 2, without a traceback; usage errors exit 2 through argparse. Whatever a
     command printed before failing stays printed. Ctrl-C returns 130.
     """
-    from tnrnn import _guards
+    from tnrnn import _guards, _threads
 
     try:
         args = build_parser().parse_args(argv)
@@ -108,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "max_bytes", None) is not None:
         _guards.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
     try:
+        if args.command in THREAD_KINDS:  # --threads, else TNRNN_THREADS, else the default of the work
+            with _threads.threads(args.threads, THREAD_KINDS[args.command]):
+                return int(args._run(args) or 0)
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print(f"tnrnn {args.command}: interrupted", file=sys.stderr)

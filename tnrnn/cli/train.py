@@ -79,7 +79,6 @@ def add_arguments(parser) -> None:
                         help="evaluations without improvement that make a plateau; 0 disables (default 10)")
     parser.add_argument("--max-plateaus", type=positive_int, help="stop at this plateau (default 2)")
     parser.add_argument("--device", help="torch device: cpu (default), cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
     add_max_bytes(parser)
     add_progress(parser)
     parser.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)  # old name
@@ -113,14 +112,10 @@ def config_from(args):
 
 
 def run(args) -> int:
-    import torch
-
     from tnrnn._files import output_dir
     from tnrnn.cli._common import check_device, print_json
     from tnrnn.nn import train, train_ensemble
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     check_device(args.device)
     config = config_from(args)
     if args.seeds is not None:
