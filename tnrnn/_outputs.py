@@ -36,7 +36,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["MARKER", "fresh_dir", "is_owned", "prepare_dir", "check_replace", "check_replace_all", "announce"]
+__all__ = ["MARKER", "fresh_dir", "is_owned", "prepare_dir", "check_replace", "check_replace_all", "announce",
+           "discard_if_empty"]
 
 #: File that marks a directory tnrnn created for its output (its files may be replaced).
 MARKER = ".tnrnn-output"
@@ -135,6 +136,24 @@ def check_replace_all(paths: Iterable[str | os.PathLike], flag: str, force: bool
         names = ", ".join(repr(str(p)) for p in existing[:5]) + (" ..." if len(existing) > 5 else "")
         raise ValueError(f"{flag}: {len(existing)} file(s) would be replaced ({names}): pass --force to replace "
                          f"them, or choose another directory")
+
+
+def discard_if_empty(directory: str | os.PathLike) -> bool:
+    """Remove ``directory`` if tnrnn made it and it holds nothing but its marker; return whether it did.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = fresh_dir("x", tempfile.mkdtemp())
+    >>> discard_if_empty(d), d.exists()
+    (True, False)
+    """
+    directory = Path(directory)
+    if is_owned(directory) and [p.name for p in directory.iterdir()] == [MARKER]:
+        (directory / MARKER).unlink()
+        directory.rmdir()
+        return True
+    return False
 
 
 def announce(command: str, path: Path, json_mode: bool = False) -> None:

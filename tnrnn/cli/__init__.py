@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]
+
+
 #: Library wording -> command-line wording, applied to every error message shown to a CLI user.
 _CLI_WORDS = (
     ("(max_bytes / TNRNN_MAX_BYTES)", "(--max-bytes or TNRNN_MAX_BYTES)"),
@@ -95,7 +100,7 @@ def _expected(error: BaseException) -> bool:
     return sqlite3 is not None and isinstance(error, sqlite3.Error)
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: BaseException, options: frozenset[str] = frozenset({"--method"})) -> str:
     if isinstance(error, MemoryError):
         return "out of memory: use smaller sizes (or a lower --max-bytes, so the guard refuses earlier)"
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
@@ -104,6 +109,8 @@ def _one_line(error: BaseException) -> str:
         text = str(error) or type(error).__name__
     if type(error).__module__.startswith("sqlite3"):
         text = f"results store: {text}"
+    if "--method" not in options:  # a command without --method (draw): point to the command that has it
+        text = text.replace("method='scalable'", "`tnrnn rank --method scalable` for the rank")
     for library, cli in _CLI_WORDS:
         text = text.replace(library, cli)
     return " ".join(text.split())
@@ -120,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     from tnrnn import _guards, _threads
 
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # named by the subcommand, with its help, not by the top-level parser
+            _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:  # usage errors (status 2, message printed by argparse) and --help (0)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     saved_limit = _guards.DEFAULT_MAX_BYTES
@@ -138,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         if not _expected(error):
             raise  # a bug: keep the traceback
         sys.stdout.flush()
-        print(f"tnrnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        options = frozenset(flag for action in _subparser(parser, args.command)._actions
+                            for flag in action.option_strings)
+        print(f"tnrnn {args.command}: error: {_one_line(error, options)}", file=sys.stderr)
         return 2
     finally:
         _guards.DEFAULT_MAX_BYTES = saved_limit

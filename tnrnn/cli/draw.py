@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tnrnn.cli._common import add_architecture, add_json, add_partition, print_json, spec_from
 from tnrnn.cli.demo import add_plot_arguments, plot_path
 
@@ -23,7 +25,13 @@ def run(args) -> int:
 
     spec = spec_from(args)
     plot = plot_path(args, DEFAULT_PLOT)
-    fig = draw_network(spec, args.length, args.partition, out=plot, show_cut=not args.no_cut)
+    try:
+        fig = draw_network(spec, args.length, args.partition, out=plot, show_cut=not args.no_cut)
+    except BaseException:
+        from tnrnn._outputs import discard_if_empty
+
+        discard_if_empty(Path(plot).parent)  # a fresh directory made for nothing is not left behind
+        raise
     title = fig.axes[0].get_title().splitlines()[0]
     if args.json:
         print_json({"templates": args.templates, "hidden": args.hidden, "depth": args.depth,
