@@ -100,12 +100,12 @@ saturates at R = 3 at once (the paper's theorem); depth 2 grows with T; depth 3 
 trivial bound `M^{T/2}` as far as they can be computed.
 
 In the figure, depth-3 and depth-4 ranks coincide where computed, so their markers overlap; skipped
-cells have no marker. Solid lines are the best proven upper bound per depth, the dashed line the paper's
-depth-2 lower bound, filled markers certified ranks, open markers with error bars proven intervals."""),
+cells show their proven interval as a bar. Solid lines are the best proven upper bound per depth, the dashed line the paper's
+depth-2 lower bound, filled markers certified ranks, bars between their two ends proven intervals."""),
         code("""
-fig = plot_depth_table(rows)
+fig = plot_depth_table(rows)  # a matplotlib Figure made without pyplot: display it
 fig.set_dpi(90)
-plt.show()"""),
+display(fig)"""),
         md("""
 ## Where the paper's depth-2 lower bound is loose
 

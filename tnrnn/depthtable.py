@@ -152,7 +152,9 @@ def plot_depth_table(rows: list[dict], path: str | Path | None = None, *, ax=Non
     with style.context():
         fig, ax = (ax.figure, ax) if ax is not None else style.figure()
         depths = sorted({r["depth"] for r in rows})
-        for depth in depths:
+        span = (max(r["length"] for r in rows) - min(r["length"] for r in rows)) or 1
+        for i, depth in enumerate(depths):
+            dodge = (i - (len(depths) - 1) / 2) * 0.012 * span  # intervals of equal cells side by side
             color, marker, name = style.depth_color(depth), style.depth_marker(depth), style.depth_label(depth)
             sub = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["length"])
             lengths = [r["length"] for r in sub]
@@ -164,7 +166,7 @@ def plot_depth_table(rows: list[dict], path: str | Path | None = None, *, ax=Non
                         ms=6, color=color, linestyle="none", zorder=3, label=f"{name}: certified rank")
             open_ = [r for r in sub if r["lower"] != r["upper"]]
             if open_:
-                style.interval(ax, [r["length"] for r in open_], [as_float(r["lower"]) for r in open_],
+                style.interval(ax, [r["length"] + dodge for r in open_], [as_float(r["lower"]) for r in open_],
                                [as_float(r["upper"]) for r in open_], color=color, zorder=3,
                                label=f"{name}: proven interval")
             if any(r["depth2_lower"] is not None for r in sub):

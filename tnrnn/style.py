@@ -189,13 +189,34 @@ def figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | Non
     Examples
     --------
     >>> fig, (left, right) = figure(1, 2)
-    >>> type(fig).__name__, tuple(fig.get_size_inches()) == WIDE
-    ('Figure', True)
+    >>> tuple(fig.get_size_inches()) == WIDE, fig._repr_png_()[:4] == b"\\x89PNG"
+    (True, True)
     """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize or (SINGLE if ncols == 1 else WIDE), dpi=DPI)
+    fig = _figure_class()(figsize=figsize or (SINGLE if ncols == 1 else WIDE), dpi=DPI)
     return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+_FIGURE_CLASS: Any = None
+
+
+def _figure_class():
+    """``matplotlib.figure.Figure`` with a ``_repr_png_``: Jupyter shows it (``display(fig)``, or as a
+    cell's value) without pyplot and whatever the backend."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
+
+        class StyledFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                import io
+
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+                return buffer.getvalue()
+
+        StyledFigure.__module__ = __name__
+        _FIGURE_CLASS = StyledFigure
+    return _FIGURE_CLASS
 
 
 def interval(ax, x, lower, upper, *, color: str, label: str | None = None, zorder: float = 2, **kwargs):
