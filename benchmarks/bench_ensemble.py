@@ -1,75 +1,134 @@
-"""Throughput of an ensemble (K seeds as one stacked network) against K separate runs.
+"""Per-seed throughput of the ensemble step: this tree against an earlier revision, interleaved.
 
-Start-End Similarity (T=96, word length 2, 32 symbols), the ``paper`` preset (scoRNN
-map, modReLU, clipping and optimiser of the published code), batch 64, one CPU thread,
-depths 1 and 2 at widths of R ≈ 30–50. For each depth the script trains, interleaved in
-one process:
+Start-End Similarity at the sizes of the word-length sweep (T = 40, word length 8, 32
+symbols, batch 128, the ``paper`` preset: scoRNN map, modReLU, ∞-norm clip, RMSprop),
+depths 1-3 at about 4000 free parameters (widths 60, 36, 28), K seeds per ensemble, one
+CPU thread. For every depth and repetition it trains, alternating:
 
-- **ensemble**: :func:`tnrnn.nn.train_ensemble` with K seeds;
-- **separate**: :func:`tnrnn.nn.train` once per seed, one after the other;
+- **baseline**: :func:`tnrnn.nn.train_ensemble` of the revision ``--baseline`` (its
+  ``tnrnn`` package extracted with ``git archive`` into a scratch directory);
+- **current**: :func:`tnrnn.nn.train_ensemble` of this tree;
 
-both for the same number of steps with no evaluation in between, and prints member-steps
-per second of each and their ratio (separate time / ensemble time), the median over
-``--repeats`` interleaved repetitions, with the load average beside it. A member of the
-ensemble follows the same run as its seed alone (``tests/test_nn_ensemble.py``), so the
-ratio is a pure speed ratio.
+each in a fresh subprocess, timing the training call alone, and prints member-steps per
+CPU second of each (the process's own CPU time: on a shared machine wall time mostly
+measures the other work), their ratio (current / baseline; median over ``--repeats``;
+each repeat's CPU and wall ratios beside it) and the load average. Both compute the same runs (``tests/test_nn_ensemble.py`` checks a member against
+its seed alone at 1e-9 in float64), so the ratio is a speed ratio.
+
+It also prints the arithmetic rate reached: the useful floating-point work of a step
+(forward and backward matrix products: 6·T·B·R² per recurrence and per layer above the
+first, the one-hot input read as a lookup, the readout at the last step) per CPU second,
+next to a one-thread sgemm on the same machine (1024³ and the recurrence's own shape).
 
 Run::
 
-    .venv/bin/python benchmarks/bench_ensemble.py                    # K=8, 40 steps, 3 repeats
-    .venv/bin/python benchmarks/bench_ensemble.py --members 4 --steps 20 --repeats 1
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py               # K=5, 150 steps, 3 repeats
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py --length 96 --repeats 1
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-import torch
+ROOT = Path(__file__).resolve().parent.parent
 
-from tnrnn.nn import TrainConfig, train, train_ensemble
+_CHILD = r"""
+import json, sys, tempfile, time, torch
+torch.set_num_threads(1)
+from tnrnn.nn import TrainConfig, train_ensemble
+a = json.loads(sys.argv[1])
+config = TrainConfig.preset("paper", task="ses", length=a["length"], word_length=a["word_length"],
+                            depth=a["depth"], hidden=a["hidden"], steps=a["steps"], batch_size=a["batch"],
+                            eval_every=10 * a["steps"], val_size=128, test_size=128, plateau_patience=0)
+with tempfile.TemporaryDirectory() as scratch:
+    train_ensemble(TrainConfig.from_dict({**config.to_dict(), "steps": 3}), list(range(a["members"])),
+                   scratch + "/warm", progress=False)
+    start, cpu = time.perf_counter(), time.process_time()
+    train_ensemble(config, list(range(a["members"])), scratch + "/run", progress=False)
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}))
+"""
 
 
-def _timed(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
+def _run(pythonpath: str, settings: dict) -> tuple[float, float]:
+    env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(settings)], env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"benchmark child ({pythonpath}) failed:\n{done.stderr[-2000:]}")
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return found["seconds"], found["cpu"]
+
+
+def _sgemm_rate(m: int, k: int, n: int, repeats: int = 5) -> float:
+    import torch
+
+    torch.set_num_threads(1)
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(max(1, int(2e9 // (2 * m * k * n)))):
+            a @ b
+        best = min(best, (time.perf_counter() - start) / max(1, int(2e9 // (2 * m * k * n))))
+    return 2 * m * k * n / best / 1e9
+
+
+def useful_flops(length: int, batch: int, hidden: int, depth: int, outputs: int = 3) -> float:
+    """Matrix-product FLOPs of one member's step, forward and backward (the input lookup costs none)."""
+    square = 6 * length * batch * hidden * hidden
+    return depth * square + (depth - 1) * square + 6 * batch * hidden * outputs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--baseline", default="333fd7e", help="git revision to compare with (default: the "
+                                                              "ensemble before the faster step)")
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--length", type=int, default=96)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--length", type=int, default=40)
+    parser.add_argument("--word-length", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    seeds = list(range(args.members))
-    print(f"SES T={args.length}, batch {args.batch}, {args.members} members, {args.steps} steps, 1 thread, "
+    widths = {1: 60, 2: 36, 3: 28}
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "tnrnn"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", scratch], input=archive, check=True)
+        print(f"SES T={args.length} m={args.word_length}, batch {args.batch}, K={args.members} members, "
+              f"{args.steps} steps, 1 thread; baseline {args.baseline}; load average {os.getloadavg()[0]:.2f}")
+        print(f"{'depth':>5} {'R':>3} {'baseline m-steps/s':>19} {'current m-steps/s':>18} {'ratio':>6} "
+              f"{'GFLOP/s':>8} {'load':>5}")
+        for depth in args.depths:
+            settings = {"length": args.length, "word_length": args.word_length, "depth": depth,
+                        "hidden": widths.get(depth, 28), "steps": args.steps, "batch": args.batch,
+                        "members": args.members}
+            base, mine, loads = [], [], []
+            for _ in range(args.repeats):
+                base.append(_run(scratch, settings))
+                mine.append(_run(str(ROOT), settings))
+                loads.append(os.getloadavg()[0])
+            work = args.members * args.steps
+            ratios = [(b[1] / c[1], b[0] / c[0]) for b, c in zip(base, mine)]
+            b, c = statistics.median(x[1] for x in base), statistics.median(x[1] for x in mine)
+            rate = useful_flops(args.length, args.batch, settings["hidden"], depth) * work / c / 1e9
+            print(f"{depth:>5} {settings['hidden']:>3} {work / b:>19.1f} {work / c:>18.1f} {b / c:>6.2f} "
+                  f"{rate:>8.1f} {statistics.median(loads):>5.2f}   (per repeat, CPU / wall: "
+                  + ", ".join(f"{x:.2f}/{y:.2f}" for x, y in ratios) + ")", flush=True)
+    print(f"1-thread sgemm: {_sgemm_rate(1024, 1024, 1024):.1f} GFLOP/s at 1024^3, "
+          f"{_sgemm_rate(args.batch, 60, 60):.1f} at ({args.batch}x60)@(60x60), "
+          f"{_sgemm_rate(args.length * args.batch, 60, 60):.1f} at ({args.length * args.batch}x60)@(60x60); "
           f"load average {os.getloadavg()[0]:.2f}")
-    print(f"{'depth':>5} {'R':>3} {'ensemble member-steps/s':>24} {'separate member-steps/s':>24} {'ratio':>6}")
-    for depth, hidden in ((1, 50), (2, 36)):
-        config = TrainConfig.preset("paper", task="ses", length=args.length, word_length=2, depth=depth,
-                                    hidden=hidden, steps=args.steps, batch_size=args.batch,
-                                    eval_every=10 * args.steps, val_size=64, test_size=64)
-        with tempfile.TemporaryDirectory() as scratch:
-            train_ensemble(dataclasses.replace(config, steps=2), seeds[:2], f"{scratch}/warm", progress=False)
-            together, apart = [], []
-            for repeat in range(args.repeats):
-                together.append(_timed(lambda r=repeat, c=config: train_ensemble(
-                    c, seeds, f"{scratch}/ensemble-{r}", progress=False)))
-                apart.append(_timed(lambda r=repeat, c=config: [train(dataclasses.replace(c, seed=s),
-                                                                      f"{scratch}/alone-{r}-{s}", progress=False)
-                                                                for s in seeds]))
-        work = args.members * args.steps
-        t, a = statistics.median(together), statistics.median(apart)
-        print(f"{depth:>5} {hidden:>3} {work / t:>24.1f} {work / a:>24.1f} {a / t:>6.2f}")
-    print(f"load average after: {os.getloadavg()[0]:.2f} (2 cores; other work on the machine lowers both rates)")
 
 
 if __name__ == "__main__":

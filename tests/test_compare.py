@@ -17,8 +17,8 @@ def test_pivot_table_matches_known_ranks():
 def test_uncertified_cells_show_their_interval():
     c = compare(3, 3, depths=[3], lengths=[16], max_block=100, progress=False)
     row = c.cells[(3, 16)]
-    assert row["method"] == "skipped" and not row["certified"]
-    assert c.cell(3, 16) == f"[{row['lower']}, {row['upper']}]"
+    assert row["method"] == "capped block" and not row["certified"] and row["kind"] == "lower bound"
+    assert c.cell(3, 16) == f"[{row['lower']}, {row['upper']}]" == "[100, 6561]"
     assert "depth 3 in [" in c.summary()
 
 

@@ -27,22 +27,24 @@ def test_long_lengths_use_the_scalable_method_and_certify():
                                                                          (42, True, "scalable")]
 
 
-def test_skipped_cells_keep_their_proven_interval():
+def test_cells_over_max_block_get_a_computed_lower_end():
+    # (3, 3, 3, 16) would need a 6561-row block: not ranked, but a 100 x 100 block's rank is a
+    # proven lower end (the closed forms alone give only [1, 6561])
     rows = depth_table(3, 3, [3], [8, 16], max_block=100, progress=False)
-    computed, skipped = rows
-    assert computed["rank"] == 81 and computed["method"] != "skipped"
+    computed, capped = rows
+    assert computed["rank"] == 81 and computed["kind"] == "certified"
     closed = bounds(RACSpec(3, 3, 3), 16)
-    assert skipped["rank"] is None and skipped["method"] == "skipped"
-    assert (skipped["lower"], skipped["upper"]) == (closed.lower, closed.upper) == (1, 6561)
-    assert "max_block=100" in skipped["note"]
+    assert (closed.lower, closed.upper) == (1, 6561)
+    assert capped["method"] == "capped block" and capped["kind"] == "lower bound"
+    assert capped["lower"] == capped["rank"] == 100 and capped["upper"] == 6561
+    assert capped["failure_bound"] is None and "max_block=100" in capped["note"]
     text = format_depth_table(rows)
-    assert "skipped" in text and "-" in text
+    assert "capped block" in text and "lower bound" in text
 
 
 def test_plot_with_skipped_and_uncertified_cells(tmp_path):
     rows = depth_table(2, 3, [1, 2, 3], [4, 20], max_block=200, draws=1, progress=False)
-    assert any(r["rank"] is None for r in rows) and any(r["rank"] is not None and not r["certified"]
-                                                         for r in rows)
+    assert any(r["kind"] == "lower bound" for r in rows) and any(r["kind"] == "interval" for r in rows)
     out = tmp_path / "table.png"
     plot_depth_table(rows, out)
     assert out.stat().st_size > 5000
@@ -80,4 +82,4 @@ def test_table_formats_bounds_beyond_float_range():
     rows = depth_table(3, 3, [4], [32], max_block=10, progress=False)
     assert rows[0]["mincut_upper"] > 10**400
     text = format_depth_table(rows)
-    assert "skipped" in text and "e+" in text
+    assert "capped block" in text and "e+" in text

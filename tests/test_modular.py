@@ -273,3 +273,19 @@ def test_read_only_and_strided_inputs_are_copied_without_warnings():
         assert rank_mod(rows, 7) == rank_mod(rows.astype(np.float64), 7, overwrite=True) == 1
         assert rank_mod(np.eye(4)[:, ::-1], 7) == 4  # negative strides
     assert (rows[0] == np.arange(5)).all()
+
+
+@given(rows=st.integers(1, 40), cols=st.integers(1, 40), rank=st.integers(0, 40), seed=st.integers(0, 2**32),
+       prime=st.sampled_from([7, 10_007, 8_388_593, 2_147_483_647]))
+def test_left_null_space_is_the_whole_left_kernel(rows, cols, rank, seed, prime):
+    # c^T A = 0 for every basis row, the rows are independent, and there are n - rank of them
+    from tnrnn.modular import left_null_space
+
+    rng = np.random.default_rng(seed)
+    rank = min(rank, rows, cols)
+    matrix = (rng.integers(0, prime, size=(rows, rank)) @ rng.integers(0, 3, size=(rank, cols))) % prime
+    found, basis = left_null_space(matrix, prime)
+    assert found == rank_mod(matrix, prime)
+    assert basis.shape == (rows - found, rows)
+    assert not (np.array(basis, dtype=object) @ np.array(matrix, dtype=object) % prime).any()
+    assert rank_mod(basis, prime) == rows - found

@@ -181,3 +181,27 @@ def test_ensemble_on_cuda_follows_the_cpu_run(tmp_path):
     for a, b in zip(cpu["members"], gpu["members"]):
         assert a["steps"] == b["steps"]
         assert a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-3)
+
+
+@pytest.mark.parametrize("cell", ["rac", "tanh", "modrelu"])
+def test_symbol_inputs_and_last_step_readout_equal_the_one_hot_pass(cell):
+    torch.manual_seed(1)
+    models = [DeepRNN(cell, 5, 3, hidden=6, depth=2, orthogonal="scaled_cayley", recurrent_clip=0.5).double()
+              for _ in range(3)]
+    tokens = torch.randint(0, 5, (3, 4, 7))
+    one_hot = torch.nn.functional.one_hot(tokens, 5).double()
+    full = stacked_forward(models, one_hot)
+    weights = torch.randn(3, 4, 3, dtype=torch.float64)
+    (full[:, :, -1] * weights).sum().backward()
+    expected = [[p.grad.clone() for p in m.parameters()] for m in models]
+    for m in models:
+        m.zero_grad()
+    last = stacked_forward(models, tokens, last_step_only=True)
+    assert last.shape == (3, 4, 1, 3)
+    assert torch.allclose(last[:, :, 0], full[:, :, -1], atol=1e-12, rtol=1e-10)
+    (last[:, :, 0] * weights).sum().backward()
+    for mine, theirs in zip(expected, [[p.grad for p in m.parameters()] for m in models]):
+        for a, b in zip(mine, theirs):
+            assert torch.allclose(a, b, atol=1e-12, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"symbol inputs must lie in \[0, 5\)"):
+        stacked_forward(models, tokens + 1)

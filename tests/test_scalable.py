@@ -11,18 +11,21 @@ from conftest import brute_force_grid, brute_force_output
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.bounds import bounds
+from tnrnn.bounds import bounds, state_degrees
 from tnrnn.circuits import RACSpec, RACWeights, evaluate
 from tnrnn.cli import main
-from tnrnn.modular import DEFAULT_PRIME, matmul_mod_blas, rank_mod
+from tnrnn.grid import grid_tensor
+from tnrnn.modular import DEFAULT_PRIME, left_null_space, matmul_mod_blas, rank_mod
 from tnrnn.partitions import cut, interleaved, start_end
 from tnrnn.profile import iter_rank_profile, rank_profile
 from tnrnn.rank import entry_degree, failure_bound, generic_rank
+from tnrnn.results import LARGE_PRIME, TARGET_FAILURE, BlockRank, draws_failure_bound
 from tnrnn.routes import _dense_exact
 from tnrnn.scalable import (
     _CutRanker,
     _distinct_random_sequences,
     _lifted_states,
+    _one_hot_sequences,
     _run,
     _suffix_coefficients,
     exact_rank_scalable,
@@ -42,18 +45,36 @@ CASES = [(m, r, depth) for m, r, depth in itertools.product((2, 3, 4), (2, 3, 4)
 
 @pytest.mark.parametrize("templates,hidden,depth", CASES)
 def test_scalable_equals_dense_at_every_cut(templates, hidden, depth):
-    # Same weights, every cut: the scalable method ranks a submatrix of [A] (sampled where a
-    # side has more than N rows), so never more than the dense rank; here it is equal.
+    # Same weights, every cut: the complete block is the whole matricization's rank
+    length = _dense_length(templates)
+    weights = RACWeights.random_mod_p(RACSpec(templates, hidden, depth), P, seed=templates * 100 + hidden)
+    ranker = _CutRanker(weights)
+    for k in range(1, length):
+        found = ranker.rank(length, k)
+        assert found == BlockRank(_dense_exact(weights, cut(length, k)), True), (k, ranker.plans[k])
+        assert ranker.plans[k].complete
+
+
+@pytest.mark.parametrize("templates,hidden,depth", [(2, 2, 2), (3, 2, 2), (4, 2, 1), (4, 4, 3), (2, 3, 3)])
+def test_sampled_blocks_never_exceed_dense_and_say_when_they_are_complete(templates, hidden, depth, monkeypatch):
+    # Forced to sample (no complete plan): a sampled block's rank is at most the dense rank,
+    # and it calls itself complete only when it meets the closed-form upper bound
+    import tnrnn.scalable as scalable
+
+    monkeypatch.setattr(scalable, "_complete_plan", lambda *args, **kwargs: None)
     length = _dense_length(templates)
     weights = RACWeights.random_mod_p(RACSpec(templates, hidden, depth), P, seed=templates * 100 + hidden)
     ranker = _CutRanker(weights)
     sampled = False
     for k in range(1, length):
-        dense = _dense_exact(weights, cut(length, k))
-        assert ranker.rank(length, k) == dense, (k, ranker.plans[k])
-        sampled |= not (ranker.plans[k].all_rows and ranker.plans[k].all_cols)
-    if (templates, hidden, depth) in [(2, 2, 2), (3, 2, 2), (4, 2, 1), (4, 4, 3)]:
-        assert sampled  # the random sampling of rows or columns is exercised
+        found, dense = ranker.rank(length, k), _dense_exact(weights, cut(length, k))
+        plan = ranker.plans[k]
+        assert found.value <= dense
+        assert found.complete == (found.value >= plan.upper or (plan.all_rows and plan.all_cols))
+        if found.complete:
+            assert found.value == dense
+        sampled |= not (plan.all_rows and plan.all_cols)
+    assert sampled  # the random sampling of rows or columns is exercised
 
 
 @pytest.mark.parametrize("prime", [65_537, DEFAULT_PRIME, 2_147_483_647])
@@ -86,7 +107,7 @@ def test_direct_route_above_2_23_equals_dense_at_every_cut(templates, hidden, de
     weights = RACWeights.random_mod_p(RACSpec(templates, hidden, depth), prime, seed=7)
     ranker = _CutRanker(weights)
     for k in range(1, length):
-        assert ranker.rank(length, k) == _dense_exact(weights, cut(length, k)), k
+        assert ranker.rank(length, k) == BlockRank(_dense_exact(weights, cut(length, k))), k
 
 
 @pytest.mark.parametrize("front", [0, 1, 2])
@@ -96,12 +117,13 @@ def test_fronts_times_backs_columns_equal_dense(front, monkeypatch):
     import tnrnn.scalable as scalable
 
     weights = RACWeights.random_mod_p(RACSpec(4, 4, 2), P, seed=8)
-    plan = scalable_plan(weights.spec, 8, 4)
+    plan = scalable_plan(weights.spec, 8, 4, complete=False)
     assert plan.cols == 140 and not plan.all_cols and scalable._front_length(plan, 4) == 1
     monkeypatch.setattr(scalable, "_front_length", lambda plan, templates: min(front, plan.suffix_length - 1))
+    monkeypatch.setattr(scalable, "_complete_plan", lambda *args, **kwargs: None)
     ranker = _CutRanker(weights)
     for k in range(1, 8):
-        assert ranker.rank(8, k) == _dense_exact(weights, cut(8, k)), k
+        assert ranker.rank(8, k).value == _dense_exact(weights, cut(8, k)), k
 
 
 def test_the_rac_is_not_multilinear_in_its_inputs():
@@ -126,13 +148,13 @@ def test_scalable_matches_independent_brute_force_grid():
     grid = brute_force_grid(weights, 6).astype(np.int64)
     for k in (2, 3, 4):
         partition = cut(6, k)
-        assert exact_rank_scalable(weights, partition) == rank_mod(partition.matricize(grid), 10007)
+        assert exact_rank_scalable(weights, partition) == BlockRank(rank_mod(partition.matricize(grid), 10007))
 
 
 def test_depth_four_direct_route_equals_dense():
     weights = RACWeights.random_mod_p(RACSpec(2, 2, 4), P, seed=3)
     for k in range(1, 8):
-        assert exact_rank_scalable(weights, cut(8, k)) == _dense_exact(weights, cut(8, k))
+        assert exact_rank_scalable(weights, cut(8, k)) == BlockRank(_dense_exact(weights, cut(8, k)))
 
 
 def test_end_side_prefix_partition_is_the_transpose():
@@ -140,7 +162,7 @@ def test_end_side_prefix_partition_is_the_transpose():
     weights = RACWeights.random_mod_p(RACSpec(3, 3, 2), P, seed=2)
     part = cut(6, 2)
     flipped = type(part)(part.end, part.start, 6)
-    assert exact_rank_scalable(weights, flipped) == _dense_exact(weights, flipped)
+    assert exact_rank_scalable(weights, flipped) == BlockRank(_dense_exact(weights, flipped))
 
 
 def test_suffix_coefficients_and_lifted_states_reproduce_the_output():
@@ -220,7 +242,7 @@ def test_scalable_never_exceeds_dense_at_the_same_weights(seed, k, depth, sample
     # small p: rank drops happen, and the sampled block must still never exceed [A]
     weights = RACWeights.random_mod_p(RACSpec(2, 3, depth), 101, seed=seed)
     partition = cut(8, k)
-    assert exact_rank_scalable(weights, partition, seed=sample) <= _dense_exact(weights, partition)
+    assert exact_rank_scalable(weights, partition, seed=sample).value <= _dense_exact(weights, partition)
 
 
 def test_profile_lists_and_single_cut_agreement():
@@ -258,9 +280,21 @@ def test_failure_bound_uses_the_entry_degree():
     spec = RACSpec(3, 3, 2)
     assert failure_bound(1683, spec, 64, P, 1) == 1683 * entry_degree(spec, 64) / P
     assert failure_bound(1683, spec, 64, P, 2) == (1683 * entry_degree(spec, 64) / P) ** 2
-    result = generic_rank(RACSpec(2, 3, 2), 20, method="scalable", draws=2)  # 195 in [195, 198]
+    result = generic_rank(RACSpec(2, 3, 2), 20, method="scalable", draws=2, prime=P)  # 195 in [195, 198]
     assert not result.certified and result.failure_bound == failure_bound(result.upper, RACSpec(2, 3, 2),
                                                                           20, P, 2)
+    assert result.primes == [P, P] and result.kind == "interval"
+
+
+def test_automatic_prime_redraws_mod_a_large_prime_until_the_bound_is_small():
+    # 195 in [195, 198] is not certified: two draws mod 8,388,593 bound the error by 1e-4 only,
+    # so the automatic choice adds draws mod 2**31 - 1 until the bound is below 1e-6
+    spec = RACSpec(2, 3, 2)
+    result = generic_rank(spec, 20, method="scalable", draws=2)
+    assert result.primes[:2] == [P, P] and set(result.primes[2:]) == {LARGE_PRIME}
+    assert result.failure_bound == draws_failure_bound(198, spec, 20, result.primes) <= TARGET_FAILURE
+    assert failure_bound(198, spec, 20, P, 2) > TARGET_FAILURE
+    assert (result.rank, result.kind) == (195, "interval")
 
 
 def test_plan_sizes():
@@ -345,3 +379,51 @@ def test_submatrix_of_a_block_matrix_equals_indexing_the_assembled_one(shape, se
     expected = np.block(pieces)[np.ix_(np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp))]
     assert (_submatrix(pieces, rows, cols) == expected).all()
     assert _submatrix(pieces, rows, cols).shape == (len(rows), len(cols))
+
+
+def _deficient_cell():
+    """M=3, R=2, L=3, T=12 at its Start-End cut: rank 304 of 729 rows, lifted bound 308."""
+    weights = RACWeights.random_mod_p(RACSpec(3, 2, 3), P, seed=11)
+    matrix = start_end(12).matricize(grid_tensor(weights, 12)).astype(np.int64)
+    return weights, matrix, scalable_plan(weights.spec, 12, 6), _one_hot_sequences(3, 6)
+
+
+def test_closure_certificate_accepts_exactly_the_combinations_that_vanish_on_every_suffix():
+    # the true left null space of [A] (all 729 suffixes) passes; combinations that vanish only on
+    # 40 suffixes, random ones, or the true ones plus one observable row fail
+    weights, matrix, plan, rows = _deficient_cell()
+    ranker = _CutRanker(weights)
+    rank, null = left_null_space(matrix, P)
+    assert rank == 304 and null.shape == (729 - 304, 729)
+    assert ranker._vanishes(plan, rows, null)
+    _, partial = left_null_space(matrix[:, :40], P)
+    assert not ranker._vanishes(plan, rows, partial)
+    assert not ranker._vanishes(plan, rows, np.random.default_rng(0).integers(0, P, size=(3, 729)))
+    assert not ranker._vanishes(plan, rows, np.vstack([null, partial[:1]]))
+    assert ranker._vanishes(plan, rows, null[:0])
+
+
+def test_complete_route_uses_a_row_basis_and_sampled_columns_and_streams_when_the_certificate_fails(monkeypatch):
+    import tnrnn.scalable as scalable
+
+    weights, matrix, plan, _ = _deficient_cell()
+    assert plan.basis_rows and plan.rows == 308 and plan.cols == 308 + 64 and plan.complete and not plan.all_cols
+    assert _CutRanker(weights).rank(12, 6) == BlockRank(304, True)
+    streamed = []
+    real = scalable._CutRanker._streamed
+    monkeypatch.setattr(scalable._CutRanker, "_vanishes", lambda *args: False)
+    monkeypatch.setattr(scalable._CutRanker, "_streamed", lambda *args: streamed.append(1) or real(*args))
+    assert _CutRanker(weights).rank(12, 6) == BlockRank(304, True) and streamed == [1]
+
+
+def test_lifted_combination_is_the_combination_of_lifted_rows():
+    from tnrnn.scalable import _lift, _lifted_combination
+
+    rng = np.random.default_rng(4)
+    for prime in (P, 2_147_483_647):
+        states = [rng.integers(0, prime, size=(30, 3)) for _ in range(3)]
+        coeffs = rng.integers(0, prime, size=30)
+        degrees = state_degrees(3, 4)
+        lifted = np.array(_lift(states, degrees, prime), dtype=object)
+        expected = (coeffs.astype(object) @ lifted) % prime
+        assert _lifted_combination(states, degrees, coeffs, prime).tolist() == expected.tolist()

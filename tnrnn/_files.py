@@ -26,6 +26,11 @@ __all__ = [
     "output_dir",
     "output_file",
     "atomic_write",
+    "atomic_write_text",
+    "append_line",
+    "save_torch",
+    "write_error",
+    "WriteError",
     "remove_stale_temps",
     "safe_torch_load",
     "read_json",
@@ -87,7 +92,8 @@ def _ensure_dir(path: Path, flag: str, shown: Path) -> Path:
     return path
 
 
-def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tuple[str, ...] = ()) -> Path:
+def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tuple[str, ...] = (), *,
+                reserve: int = 0) -> Path:
     """Make sure ``path`` can be written as a file: its directory is created and writable.
 
     Parameters
@@ -97,6 +103,9 @@ def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tu
         How the user named it (``"--plot"``, ``"--db"`` ...), used in the error message.
     suffixes : tuple of str, optional
         Accepted suffixes (lower case, with the dot); empty: any.
+    reserve : int
+        Bytes the name must leave free for companion files (SQLite writes ``NAME-journal``
+        beside a store: 8).
 
     Raises
     ------
@@ -120,17 +129,74 @@ def output_file(path: str | os.PathLike, flag: str = "output file", suffixes: tu
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
         raise _refuse(flag, path, f"expected a file name ending in {' or '.join(suffixes)}")
+    existing = next((p for p in [path.parent, *path.parent.parents] if p.is_dir()), Path("."))
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    length = len(os.fsencode(path.name))
+    if length + reserve > name_max:
+        extra = f" (and {reserve} for the files written beside it)" if reserve else ""
+        raise _refuse(flag, path, f"the file name is {length} bytes long; this filesystem allows {name_max}{extra}: "
+                                  f"give a shorter name")
     if path.is_dir():
         raise _refuse(flag, path, "is a directory; give a file name")
     _ensure_dir(path.parent, flag, path)
     return path
 
 
+def _umask() -> int:
+    """The process's umask (read without changing it where ``/proc`` allows, else set and restored)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class WriteError(OSError):
+    """A failed write, its message naming the file and the reason (no ``[Errno N]`` prefix)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def write_error(error: OSError, path: str | os.PathLike, what: str = "file") -> WriteError:
+    """An ``OSError`` about a failed write that names ``what`` and ``path`` and says why in words.
+
+    A full disk (``ENOSPC``), a file-size limit (``EFBIG``, as ``ulimit -f`` sets) and a
+    read-only filesystem get a sentence of their own; any other error keeps its
+    ``strerror``. The result is raised by the caller (``raise write_error(...) from None``).
+
+    Examples
+    --------
+    >>> import errno
+    >>> str(write_error(OSError(errno.ENOSPC, "No space left on device"), "/x/m.csv", "--csv"))
+    "--csv '/x/m.csv': could not write it: the disk is full (No space left on device); the previous file, if any, is unchanged"
+    """
+    import errno
+
+    reasons = {errno.ENOSPC: "the disk is full", errno.EFBIG: "the file-size limit was reached (ulimit -f)",
+               errno.EROFS: "the filesystem is read-only", errno.EDQUOT: "the disk quota is exceeded"}
+    detail = error.strerror or str(error) or type(error).__name__
+    reason = f"{reasons[error.errno]} ({detail})" if error.errno in reasons else detail
+    return WriteError(error.errno, f"{what} {str(path)!r}: could not write it: {reason}; the previous file, "
+                                   f"if any, is unchanged")
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Write ``path`` through a temporary ``.NAME.*.tmp`` file in the same directory, then rename.
 
-    A reader never sees a half-written file; a crash leaves at most the temporary file,
-    which :func:`remove_stale_temps` deletes on the next start.
+    The temporary file is flushed to disk (``fsync``) before the rename, and gets the mode
+    a plain ``open(path, "w")`` would give (``0o666`` less the umask; an existing file's
+    mode is kept), so colleagues can read what the user's umask lets them read. A reader
+    never sees a half-written file; a crash leaves at most the temporary file, which
+    :func:`remove_stale_temps` deletes on the next start. A failed write (full disk, file
+    size limit) removes the temporary file and leaves the old ``path`` as it was.
 
     Examples
     --------
@@ -144,11 +210,148 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         write(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, what: str = "file") -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; a failed write raises a :func:`write_error`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.md"
+    >>> atomic_write_text(p, "# hi").read_text()
+    '# hi'
+    """
+    path = Path(path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+
+    try:
+        atomic_write(path, write)
+    except OSError as error:
+        raise write_error(error, path, what) from None
+    return path
+
+
+def append_line(path: str | os.PathLike, line: str, what: str = "file") -> None:
+    """Append one line to ``path`` all or nothing: the file ends as before, or with the whole line added.
+
+    The line is written with one ``O_APPEND`` write (retried for a short write) and
+    flushed (``fsync``); if any part fails (full disk, file-size limit), the file is cut
+    back to its previous length, so it never ends in a torn line because of this call,
+    and the error names the file.
+
+    Parameters
+    ----------
+    path : path-like
+        Created (mode ``0o666`` less the umask) if missing.
+    line : str
+        One line, without its newline (added here); it must not contain one.
+    what : str
+        How to name the file in an error.
+
+    Raises
+    ------
+    ValueError
+        If ``line`` contains a newline.
+    OSError
+        The write failed; the file is as it was (see :func:`write_error`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "metrics.jsonl"
+    >>> append_line(p, '{"step": 1}'); append_line(p, '{"step": 2}')
+    >>> p.read_text().splitlines()
+    ['{"step": 1}', '{"step": 2}']
+    """
+    if "\n" in line or "\r" in line:
+        raise ValueError("append_line writes one line: the text holds a line break")
+    data = (line + "\n").encode("utf-8")
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise write_error(error, path, what) from None
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        except OSError as error:
+            try:
+                os.ftruncate(fd, size)
+            except OSError:
+                pass
+            raise write_error(error, path, what) from None
+    finally:
+        os.close(fd)
+
+
+def save_torch(obj, path: str | os.PathLike, what: str = "checkpoint") -> None:
+    """``torch.save(obj, path)`` atomically; a failed write names the file and says why.
+
+    The object is serialised in memory first and the bytes written by this module, so a
+    full disk or a file-size limit is reported with its own reason (torch's writer would
+    say only ``RuntimeError: ... unexpected pos``).
+
+    Raises
+    ------
+    OSError
+        Full disk, file-size limit, read-only directory ...: the message names ``what``
+        and ``path`` and says the previous file is unchanged.
+    """
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    data = buffer.getbuffer()
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+
+    path = Path(path)
+    try:
+        atomic_write(path, write)
+    except OSError as error:
+        raise write_error(error, path, what) from None
 
 
 def remove_stale_temps(directory: str | os.PathLike) -> list[Path]:

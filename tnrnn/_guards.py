@@ -26,6 +26,7 @@ __all__ = [
     "check_rac",
     "DEFAULT_MAX_SECONDS",
     "SECONDS_PER_LAYER_STEP",
+    "SECONDS_PER_DRAW",
     "check_rank_work",
     "DEFAULT_MAX_BLOCK",
 ]
@@ -42,8 +43,12 @@ DEFAULT_MAX_SECONDS = 120.0
 #: 2 CPU cores: drawing weights and one modular product per layer and step; M^T-sized work comes on top).
 SECONDS_PER_LAYER_STEP = 3e-5
 
-#: Default working-memory limit (bytes) of one computation; ``TNRNN_MAX_BYTES`` overrides it.
-DEFAULT_MAX_BYTES = int(os.environ.get("TNRNN_MAX_BYTES", 4 * 2**30))
+#: Lower estimate of the fixed cost of one weight draw of an exact rank (drawing, building and ranking the
+#: smallest matrices: 4 ms measured on 2 CPU cores at M=R=2, L=1, T=2; taken at half that as a floor).
+SECONDS_PER_DRAW = 2e-3
+
+#: Working-memory limit (bytes) of one computation when ``TNRNN_MAX_BYTES`` is unset (4 GiB).
+BUILTIN_MAX_BYTES = 4 * 2**30
 
 #: Bytes a :class:`~tnrnn.partitions.Partition` holds per time step (two tuples of ints and a check).
 _PARTITION_BYTES_PER_STEP = 120
@@ -129,7 +134,39 @@ def parse_bytes(text: str) -> int:
     return int(number)
 
 
+def _env_max_bytes(environ=os.environ) -> tuple[int, str | None]:
+    """``TNRNN_MAX_BYTES`` parsed as ``--max-bytes`` is: ``(limit, None)``, or ``(4 GiB, the refusal)``.
+
+    Unset or empty: the built-in 4 GiB. A value ``--max-bytes`` would refuse is never a
+    crash at import (``--help`` must work): the refusal is kept in :data:`ENV_ERROR` and
+    raised by every guard that would use the limit (and by the command line before any
+    work), naming the variable, its value and the accepted forms.
+
+    Examples
+    --------
+    >>> _env_max_bytes({"TNRNN_MAX_BYTES": "4G"})
+    (4294967296, None)
+    >>> _env_max_bytes({"TNRNN_MAX_BYTES": "-5"})[1]
+    "TNRNN_MAX_BYTES='-5': expected a byte count such as 4G, 512M or 1e9, got '-5'; unset it or give a size such as 4G"
+    """
+    text = environ.get("TNRNN_MAX_BYTES")
+    if text is None or not text.strip():
+        return BUILTIN_MAX_BYTES, None
+    try:
+        return parse_bytes(text), None
+    except ValueError as error:
+        return BUILTIN_MAX_BYTES, f"TNRNN_MAX_BYTES={text!r}: {error}; unset it or give a size such as 4G"
+
+
+#: ``DEFAULT_MAX_BYTES``: working-memory limit (bytes) of one computation, ``TNRNN_MAX_BYTES``
+#: (parsed as ``--max-bytes``: ``4G``, ``512M``, ``1e9``) or 4 GiB; ``ENV_ERROR``: the refusal of
+#: an unusable ``TNRNN_MAX_BYTES`` (None when it is unset or valid).
+DEFAULT_MAX_BYTES, ENV_ERROR = _env_max_bytes()
+
+
 def _limit(max_bytes: int | None) -> int:
+    if max_bytes is None and ENV_ERROR is not None:
+        raise ValueError(ENV_ERROR)
     return DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
 
 
@@ -201,8 +238,9 @@ def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | No
     """Refuse an exact-rank computation whose predicted time (a lower estimate) exceeds ``max_seconds``.
 
     Every exact route walks all ``depth x length`` layer-steps at least once per weight draw,
-    at about :data:`SECONDS_PER_LAYER_STEP` each; work that grows with ``M^T`` or the rank
-    comes on top, so the prediction is a floor.
+    at about :data:`SECONDS_PER_LAYER_STEP` each, and pays a fixed cost per draw of at least
+    :data:`SECONDS_PER_DRAW`; work that grows with ``M^T`` or the rank comes on top, so the
+    prediction is a floor (``--draws 100000`` is refused at once, not run for hours).
 
     Raises
     ------
@@ -215,12 +253,17 @@ def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | No
     >>> check_rank_work(10**6, 4, 3)
     Traceback (most recent call last):
     ...
-    tnrnn._guards.SizeLimitError: depth x length = 4,000,000 layer-steps per weight draw (3 draws) would take at least 360 s (about 3e-05 s per layer-step and draw), over the limit of 120 s; raise it with --max-seconds, or use fewer layers or steps
+    tnrnn._guards.SizeLimitError: depth x length = 4,000,000 layer-steps per weight draw (3 draws) would take at least 360 s (about 3e-05 s per layer-step and draw, and 0.002 s per draw), over the limit of 120 s; raise it with --max-seconds, or use fewer draws, layers or steps
+    >>> check_rank_work(2, 8, 100_000)
+    Traceback (most recent call last):
+    ...
+    tnrnn._guards.SizeLimitError: depth x length = 16 layer-steps per weight draw (100,000 draws) would take at least 248 s (about 3e-05 s per layer-step and draw, and 0.002 s per draw), over the limit of 120 s; raise it with --max-seconds, or use fewer draws, layers or steps
     """
     limit = DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds
-    predicted = SECONDS_PER_LAYER_STEP * depth * length * draws
+    predicted = (SECONDS_PER_DRAW + SECONDS_PER_LAYER_STEP * depth * length) * draws
     if predicted > limit:
         raise SizeLimitError(
-            f"depth x length = {depth * length:,} layer-steps per weight draw ({draws} draws) would take at "
-            f"least {predicted:.3g} s (about {SECONDS_PER_LAYER_STEP:g} s per layer-step and draw), over the "
-            f"limit of {limit:g} s; raise it with {flag}, or use fewer layers or steps")
+            f"depth x length = {depth * length:,} layer-steps per weight draw ({draws:,} draws) would take at "
+            f"least {predicted:.3g} s (about {SECONDS_PER_LAYER_STEP:g} s per layer-step and draw, and "
+            f"{SECONDS_PER_DRAW:g} s per draw), over the limit of {limit:g} s; raise it with {flag}, or use "
+            f"fewer draws, layers or steps")

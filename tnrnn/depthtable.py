@@ -4,7 +4,8 @@
 the closed-form bounds beside it (the scalable method makes long T possible);
 :func:`plot_depth_table` draws rank against T on a log scale, bounds as lines and
 computed ranks as points (open markers: not certified). Cells whose block would exceed
-``max_block`` rows are reported as skipped, with their proven interval, not computed.
+``max_block`` rows are not ranked: their proven interval gets a computed lower end, the
+rank of a capped block (any block's rank mod p is a lower bound of the generic rank).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from tnrnn.circuits import RACSpec
 from tnrnn.partitions import start_end
 from tnrnn.rank import generic_rank
 
-__all__ = ["DEFAULT_MAX_BLOCK", "depth_table", "iter_depth_table", "format_depth_table", "plot_depth_table"]
+#: Rows and columns of the block whose rank is the computed lower end of a cell too large to rank
+#: (about a second on two cores).
+CAPPED_BLOCK = 2048
+#: ... computed while the cell has at most this many layer-steps (depth x T); longer cells keep
+#: the closed forms' interval (method ``skipped``).
+CAPPED_MAX_LAYER_STEPS = 2000
+
+__all__ = ["DEFAULT_MAX_BLOCK", "CAPPED_BLOCK", "CAPPED_MAX_LAYER_STEPS", "depth_table", "iter_depth_table", "format_depth_table", "plot_depth_table"]
 
 
 def _check_lists(depths, lengths) -> tuple[list[int], list[int]]:
@@ -64,15 +72,34 @@ def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: st
         row = {"templates": templates, "hidden": hidden, "depth": depth, "length": length, **named}
         too_big = _block_size(spec, length, method, max_block)
         if too_big is not None:
-            row.update(rank=None, lower=closed.lower, upper=closed.upper,
-                       certified=closed.lower == closed.upper, method="skipped", seconds=0.0,
-                       failure_bound=None, note=f"block of {too_big} rows > max_block={max_block}")
+            row.update(_capped_cell(spec, length, closed, too_big, max_block, seed))
         else:
             result = generic_rank(spec, length, method=method, draws=draws, seed=seed)
             row.update(rank=result.rank, lower=result.lower, upper=result.upper,
-                       certified=result.certified, method=result.method, seconds=result.seconds,
-                       failure_bound=result.failure_bound, note="")
+                       certified=result.certified, kind=result.kind, method=result.method,
+                       seconds=result.seconds, failure_bound=result.failure_bound, note="")
         yield row
+
+
+def _capped_cell(spec: RACSpec, length: int, closed, too_big: int, max_block: int, seed: int) -> dict:
+    """A cell too large to rank: its proven interval, the lower end computed from a capped block."""
+    import time
+
+    from tnrnn.scalable import capped_lower_bound
+
+    start = time.perf_counter()
+    note = f"block of {too_big} rows > max_block={max_block}"
+    if length * spec.depth > CAPPED_MAX_LAYER_STEPS:  # too long even to run a capped block quickly
+        return dict(rank=None, lower=closed.lower, upper=closed.upper, certified=closed.lower == closed.upper,
+                    kind="certified" if closed.lower == closed.upper else "lower bound", method="skipped",
+                    seconds=0.0, failure_bound=None, note=note)
+    size = min(max_block, CAPPED_BLOCK)
+    found = capped_lower_bound(spec, length, size, seed=seed)
+    lower = max(found, closed.lower)
+    return dict(rank=found, lower=lower, upper=closed.upper, certified=lower == closed.upper,
+                kind="certified" if lower == closed.upper else "lower bound", method="capped block",
+                seconds=time.perf_counter() - start, failure_bound=None,
+                note=f"{note}; lower end: the rank of a {size} x {size} block (a proven lower bound)")
 
 
 def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto",
@@ -100,9 +127,12 @@ def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "
     Returns
     -------
     list of dict
-        One row per (depth, length): ``depth``, ``length``, ``rank`` (``None`` when
-        skipped), ``lower``, ``upper``, ``certified``, ``method``, ``seconds``,
-        ``failure_bound``, ``note`` and the named closed forms.
+        One row per (depth, length): ``depth``, ``length``, ``rank``, ``lower``, ``upper``,
+        ``certified``, ``kind`` (as :attr:`tnrnn.rank.RankResult.kind`), ``method``,
+        ``seconds``, ``failure_bound``, ``note`` and the named closed forms. A cell whose
+        block would exceed ``max_block`` rows is not ranked: its lower end is the rank of a
+        :data:`CAPPED_BLOCK`-sized block (method ``capped block``, kind ``lower bound``), or,
+        past :data:`CAPPED_MAX_LAYER_STEPS` layer-steps, the closed forms' (method ``skipped``).
 
     Raises
     ------
@@ -130,10 +160,10 @@ def format_depth_table(rows: list[dict]) -> str:
         return str(v) if v < 10**12 else str(Approx(math.log10(v)) if isinstance(v, int) else v)
 
     body = [[r["depth"], r["length"], show(r["rank"]), f"[{show(r['lower'])}, {show(r['upper'])}]",
-             "yes" if r["certified"] else "no", show(r["shallow"]), show(r["depth2_lower"]),
+             r["kind"], show(r["shallow"]), show(r["depth2_lower"]),
              show(r["lifted_upper"]), show(r["mincut_upper"]), show(r["trivial_upper"]),
              r["method"], f"{r['seconds']:.2f}"] for r in rows]
-    header = ["L", "T", "rank", "interval", "certified", "shallow", "depth2_lower",
+    header = ["L", "T", "rank", "interval", "kind", "shallow", "depth2_lower",
               "lifted_upper", "mincut_upper", "trivial_upper", "method", "s"]
     return format_table(header, body)
 

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FAST_PRIME_LIMIT", "PANEL", "BASE", "SCRATCH_ENTRIES", "Echelon", "echelon_blas", "balanced",
-           "matmul_balanced", "reduce_balanced"]
+           "matmul_balanced", "reduce_balanced", "left_null_space_blas"]
 
 #: Exclusive upper limit of the primes this module accepts: below it, balanced residues
 #: make a sum of :data:`PANEL` products exact in float64 (see the module docstring).
@@ -345,6 +345,50 @@ def _eliminate(a, p: int) -> tuple[list[int], list[int]]:
             _reduce_rows(trailing, p, scratch)
         r += k
     return [int(i) for i in rows[:r].tolist()], pivot_cols
+
+
+def left_null_space_blas(matrix, prime: int) -> tuple[int, np.ndarray]:
+    """Rank and a basis of the left null space ``{c : c^T A = 0 mod p}`` of an n x m matrix, prime < 2**23.
+
+    Returns
+    -------
+    rank : int
+    basis : ndarray, int64, shape (n - rank, n)
+        Rows spanning the left null space, entries in ``[0, prime)``; each has a 1 at one
+        non-pivot row and zeros at the other non-pivot rows, so the rows are independent.
+
+    Notes
+    -----
+    One elimination (:func:`echelon_blas`) for the pivot rows I and columns J, then the
+    inverse of the nonsingular block ``A[I, J]`` by the same recursive factorization: about
+    ``n m r`` plus ``2 r^3`` multiply-adds for rank r.
+
+    Examples
+    --------
+    >>> rank, basis = left_null_space_blas(np.array([[1, 2], [2, 4], [0, 1]]), 7)
+    >>> rank, basis.tolist()
+    (2, [[5, 1, 0]])
+    """
+    import torch
+
+    a = np.mod(np.asarray(matrix).astype(np.int64), prime)
+    found = echelon_blas(a, prime)
+    pivots = list(found.pivot_rows)
+    others = sorted(set(range(a.shape[0])) - set(pivots))
+    basis = np.zeros((len(others), a.shape[0]), dtype=np.int64)
+    if not others:
+        return found.rank, basis
+    basis[np.arange(len(others)), others] = 1
+    if not pivots:
+        return found.rank, basis
+    cols = list(found.pivot_columns)
+    block = torch.as_tensor(balanced(a[np.ix_(pivots, cols)], prime))
+    order, block_cols, inverse = _factor(block, prime)  # inverse of block[order][:, block_cols]
+    order = order[:len(block_cols)].tolist()
+    right = balanced(a[np.ix_(others, cols)][:, block_cols], prime)  # z[order] B' = rhs[:, block_cols]
+    solved = np.mod(matmul_balanced(torch.as_tensor(right), inverse, prime).numpy(), prime).astype(np.int64)
+    basis[:, [pivots[i] for i in order]] = np.mod(-solved, prime)
+    return found.rank, basis
 
 
 def echelon_blas(matrix, prime: int, *, overwrite: bool = False) -> Echelon:

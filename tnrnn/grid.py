@@ -12,18 +12,17 @@ output. numpy (float64 or exact mod p) or torch (float64, any device).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from tnrnn import _guards
 from tnrnn._validation import positive_int
 from tnrnn.circuits import RACWeights
 from tnrnn.modular import matmul_mod
 
 __all__ = ["DEFAULT_MAX_BYTES", "GridTooLargeError", "grid_tensor", "grid_memory_bytes", "check_grid_size"]
 
-#: Default working-memory limit for dense grid tensors (override with TNRNN_MAX_BYTES).
-DEFAULT_MAX_BYTES = int(os.environ.get("TNRNN_MAX_BYTES", 4 * 2**30))
+#: Default working-memory limit for dense grid tensors (override with TNRNN_MAX_BYTES, parsed as --max-bytes).
+DEFAULT_MAX_BYTES = _guards.DEFAULT_MAX_BYTES
 
 
 class GridTooLargeError(ValueError):

@@ -42,8 +42,8 @@ def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int],
     Returns
     -------
     list of dict
-        ``templates, hidden, depth, length, rank, lower, upper, certified, seconds,
-        cpu_seconds, failure_bound, method``; a length refused for memory ends the series with a row
+        ``templates, hidden, depth, length, rank, lower, upper, certified, kind, seconds,
+        cpu_seconds, failure_bound, method, primes``; a length refused for memory ends the series with a row
         whose ``rank`` is ``None`` and ``note`` the reason.
 
     Examples
@@ -68,8 +68,8 @@ def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int],
                 progress(row)
             break
         row.update(rank=result.rank, lower=result.lower, upper=result.upper, certified=result.certified,
-                   seconds=result.seconds, cpu_seconds=time.process_time() - cpu, failure_bound=result.failure_bound, method=result.method,
-                   prime=result.prime, note="")
+                   kind=result.kind, seconds=result.seconds, cpu_seconds=time.process_time() - cpu,
+                   failure_bound=result.failure_bound, method=result.method, primes=result.primes, note="")
         rows.append(row)
         if progress:
             progress(row)

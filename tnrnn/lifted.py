@@ -32,8 +32,6 @@ cheap recursion for ``psi`` (:mod:`tnrnn.scalable`); deeper ones do not yet.
 
 from __future__ import annotations
 
-from math import comb
-
 import numpy as np
 
 from tnrnn.bounds import bounds as closed_forms
@@ -45,7 +43,8 @@ from tnrnn.partitions import Partition
 from tnrnn.scalable import (
     _CONVERSION_BYTES_PER_ENTRY,
     _distinct_random_sequences,
-    _monomial_values,
+    _lift,
+    _lifted_size,
     _one_hot_sequences,
     _run,
 )
@@ -61,19 +60,7 @@ def lifted_dimension(hidden: int, depth: int, suffix_length: int) -> int:
     >>> lifted_dimension(2, 3, 20), lifted_dimension(3, 2, 32)
     (8862, 1683)
     """
-    value = 1
-    for degree in state_degrees(depth, suffix_length):
-        value *= comb(hidden + degree - 1, degree)
-    return value
-
-
-def _lift(states: list[np.ndarray], degrees: tuple[int, ...], p: int) -> np.ndarray:
-    """``phi`` of each row: the Kronecker product over layers of the monomials of degree d_l."""
-    lifted = np.ones((states[0].shape[0], 1), dtype=np.int64)
-    for state, degree in zip(states, degrees):
-        values = _monomial_values(state, degree, p)
-        lifted = (lifted[:, :, None] * values[:, None, :] % p).reshape(lifted.shape[0], -1)
-    return lifted
+    return _lifted_size(hidden, depth, suffix_length)
 
 
 def _outputs(weights: RACWeights, suffixes: np.ndarray, states: list[np.ndarray]) -> np.ndarray:

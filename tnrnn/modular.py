@@ -21,6 +21,7 @@ import numpy as np
 from tnrnn.elimination import FAST_PRIME_LIMIT, Echelon, echelon_blas
 
 __all__ = [
+    "left_null_space",
     "DEFAULT_PRIME",
     "FAST_PRIME_LIMIT",
     "FLINT_PRIME",
@@ -252,6 +253,32 @@ def echelon_mod(matrix, prime: int, *, method: str = "auto", overwrite: bool = F
     if route == "blas":
         return echelon_blas(matrix, prime, overwrite=overwrite)
     return _flint_echelon(matrix, prime)
+
+
+def left_null_space(matrix, prime: int) -> tuple[int, np.ndarray]:
+    """Rank and a basis (rows, int64 in ``[0, prime)``) of ``{c : c^T A = 0 mod prime}``.
+
+    BLAS below :data:`FAST_PRIME_LIMIT` (:func:`tnrnn.elimination.left_null_space_blas`),
+    python-flint's ``nullspace`` of the transpose above.
+
+    Examples
+    --------
+    >>> rank, basis = left_null_space(np.array([[1, 2], [2, 4], [0, 1]]), 2_147_483_647)
+    >>> rank, (basis @ np.array([[1, 2], [2, 4], [0, 1]]) % 2_147_483_647).tolist()
+    (2, [[0, 0]])
+    """
+    prime, route, matrix = _prepare(matrix, prime, "auto")
+    if route == "blas":
+        from tnrnn.elimination import left_null_space_blas
+
+        return left_null_space_blas(matrix, prime)
+    values = np.mod(np.asarray(matrix).astype(np.int64), prime)
+    n, m = values.shape
+    if n == 0 or m == 0:
+        return 0, np.eye(n, dtype=np.int64)
+    space, nullity = to_nmod_mat(values.T, prime).nullspace()
+    basis = np.array([[int(space[i, j]) for i in range(n)] for j in range(nullity)], dtype=np.int64)
+    return n - nullity, basis.reshape(nullity, n)
 
 
 def rank_mod(matrix, prime: int, *, method: str = "auto", overwrite: bool = False) -> int:

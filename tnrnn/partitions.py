@@ -162,6 +162,9 @@ def parse_partition(text: str | Partition, length: int) -> Partition:
             raise ValueError(f"partition 'cut:K' needs an integer K, got {text!r}") from None
         return cut(length, k)
     if text.startswith("S:") and "/E:" in text:
+        if text.count("/E:") != 1 or text.count("S:") != 1:
+            raise ValueError(f"explicit partition must have one S: part and one /E: part, as S:0,1/E:2,3; "
+                             f"got {text!r}")
         s_text, e_text = text[2:].split("/E:")
         try:
             s = tuple(int(i) for i in s_text.split(",") if i)

@@ -20,7 +20,15 @@ from tnrnn.bounds import bounds as closed_forms
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import grid_tensor
 from tnrnn.modular import DEFAULT_PRIME, check_prime, rank_mod
-from tnrnn.results import RankResult, failure_bound
+from tnrnn.results import (
+    ESCALATION_SECONDS,
+    LARGE_PRIME,
+    LARGE_PRIME_SLOWDOWN,
+    BlockRank,
+    RankResult,
+    large_prime_draws,
+    rank_result,
+)
 from tnrnn.routes import DENSE_AUTO_ENTRIES, EXACT_METHODS, route
 from tnrnn.scalable import _CutRanker, _partition_at, scalable_plan
 
@@ -73,7 +81,9 @@ class RankProfile:
             "cuts": list(self.cuts), "ranks": self.ranks,
             "lower": [r.lower for r in self.results], "upper": [r.upper for r in self.results],
             "certified": [r.certified for r in self.results],
+            "kind": [r.kind for r in self.results],
             "failure_bound": [r.failure_bound for r in self.results],
+            "primes": [r.primes for r in self.results],
             "draws": [r.draws for r in self.results],
             "cut_seconds": [r.seconds for r in self.results],
             "argmax": self.argmax if self.results else None,
@@ -113,60 +123,82 @@ def _cut_rankers(spec: RACSpec, length: int, method: str, max_bytes: int | None,
     else:
         def factory(weights, draw):
             chosen = route(method)
-            return lambda k: int(chosen(weights, _partition_at(length, k), max_bytes=max_bytes))
+            return lambda k: chosen(weights, _partition_at(length, k), max_bytes=max_bytes)
     return method, factory
 
 
 def iter_rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "auto", draws: int = 3,
-                      prime: int = DEFAULT_PRIME, seed: int | None = 0, max_bytes: int | None = None,
+                      prime: int | None = None, seed: int | None = 0, max_bytes: int | None = None,
                       progress: bool = True) -> Iterator[tuple[int, object]]:
     """Yield ``(k, RankResult)`` per cut as each becomes final (see :func:`rank_profile`).
 
     Draw i (weights seeded ``seed + i``) ranks every cut not yet certified; a cut is final
-    once certified or after ``draws`` draws. Interrupting keeps every yielded result.
+    once certified or after ``draws`` draws (and, with the automatic prime, the draws mod
+    :data:`tnrnn.results.LARGE_PRIME` its failure bound asks for). Interrupting keeps every
+    yielded result.
     """
     from tqdm.auto import tqdm
 
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be a positive integer, got {draws!r}")
-    prime = check_prime(prime)
+    automatic = prime is None
+    prime = DEFAULT_PRIME if automatic else check_prime(prime)
     cuts = _check_cuts(cuts, length)
     closed = {k: closed_forms(spec, length, _partition_at(length, k)) for k in cuts}
     chosen, factory = _cut_rankers(spec, length, method, max_bytes, progress)
     if chosen == "scalable":
         for k in cuts:  # every memory check before any work
             scalable_plan(spec, length, k, max_bytes, prime=prime)
-    found: dict[int, list[int]] = {k: [] for k in cuts}
+    found: dict[int, list[BlockRank]] = {k: [] for k in cuts}
+    primes: dict[int, list[int]] = {k: [] for k in cuts}
     spent: dict[int, float] = {k: 0.0 for k in cuts}
+
+    def rank_all(pending: list[int], modulus: int, i: int, label: str) -> None:
+        weights = RACWeights.random_mod_p(spec, modulus, None if seed is None else seed + i)
+        rank_at = factory(weights, i)
+        for k in tqdm(pending, desc=f"cuts ({label})", disable=not progress, leave=False):
+            start = time.perf_counter()
+            found[k].append(BlockRank.of(rank_at(k)))
+            primes[k].append(modulus)
+            spent[k] += time.perf_counter() - start
+
+    def result(k: int) -> RankResult:
+        return rank_result(found[k], primes[k], closed[k], spec, length, chosen, spent[k])
+
     pending = list(cuts)
     for i in range(draws):
-        weights = RACWeights.random_mod_p(spec, prime, None if seed is None else seed + i)
-        rank_at = factory(weights, i)
-        bar = tqdm(pending, desc=f"cuts (draw {i + 1})", disable=not progress, leave=False)
+        rank_all(pending, prime, i, f"draw {i + 1}")
         still = []
-        for k in bar:
-            start = time.perf_counter()
-            found[k].append(int(rank_at(k)))
-            spent[k] += time.perf_counter() - start
-            best, upper = max(found[k]), closed[k].upper
-            if best > upper:
-                raise RuntimeError(f"exact rank {best} exceeds the proven upper bound {upper} at cut "
-                                   f"k={k}: this is a bug, please report it with spec={spec}, T={length}")
-            lower = max(best, closed[k].lower)
-            if lower == upper or i == draws - 1:
-                certified = lower == upper
-                bound = 0.0 if certified else failure_bound(upper, spec, length, prime, len(found[k]))
-                yield k, RankResult(best, lower, upper, certified, chosen, spent[k], True, prime, bound,
-                                    list(found[k]), None, closed[k].to_dict())
+        for k in pending:
+            done = result(k)
+            if done.certified or i == draws - 1:
+                more = large_prime_draws(done, spec, length) if automatic else 0
+                if more and more * spent[k] / len(found[k]) * LARGE_PRIME_SLOWDOWN <= ESCALATION_SECONDS:
+                    still.append(k)  # redrawn below, mod the large prime
+                else:
+                    yield k, done
             else:
                 still.append(k)
         pending = still
         if not pending:
+            return
+    # cuts whose failure bound asks for draws mod the large prime (one weight draw shared by all)
+    for extra in range(3):
+        if not pending:
             break
+        rank_all(pending, LARGE_PRIME, draws + extra, f"draw mod {LARGE_PRIME}")
+        still = []
+        for k in pending:
+            done = result(k)
+            if extra < 2 and large_prime_draws(done, spec, length):
+                still.append(k)
+            else:
+                yield k, done
+        pending = still
 
 
 def rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "auto", draws: int = 3,
-                 prime: int = DEFAULT_PRIME, seed: int | None = 0, max_bytes: int | None = None,
+                 prime: int | None = None, seed: int | None = 0, max_bytes: int | None = None,
                  progress: bool = True) -> RankProfile:
     """Generic separation ranks at every cut k = 1..T-1 (or ``cuts``) in one call.
 

@@ -28,10 +28,21 @@ from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.grid import grid_tensor
 from tnrnn.modular import DEFAULT_PRIME, check_prime, rank_mod
 from tnrnn.partitions import Partition, parse_partition
-from tnrnn.results import RankResult, Spectrum, entry_degree, failure_bound, spectrum
+from tnrnn.results import (
+    ESCALATION_SECONDS,
+    LARGE_PRIME,
+    LARGE_PRIME_SLOWDOWN,
+    TARGET_FAILURE,
+    BlockRank,
+    RankResult,
+    Spectrum,
+    entry_degree,
+    failure_bound,
+    large_prime_draws,
+    rank_result,
+    spectrum,
+)
 from tnrnn.routes import DENSE_AUTO_ENTRIES, EXACT_METHODS, resolve_method, route
-
-_route = route  # the name this module used before the registry moved to tnrnn.routes
 
 __all__ = [
     "RankResult",
@@ -43,6 +54,9 @@ __all__ = [
     "EXACT_METHODS",
     "failure_bound",
     "entry_degree",
+    "BlockRank",
+    "TARGET_FAILURE",
+    "LARGE_PRIME",
     "rank_profile",
     "DENSE_AUTO_ENTRIES",
 ]
@@ -54,7 +68,7 @@ def matrix_rank_exact(matrix: np.ndarray, prime: int) -> int:
 
 
 def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None = None, *,
-                 method: str = "auto", draws: int = 3, prime: int = DEFAULT_PRIME,
+                 method: str = "auto", draws: int = 3, prime: int | None = None,
                  seed: int | None = 0, max_bytes: int | None = None) -> RankResult:
     """The generic separation rank of an architecture: exact ranks at random weights mod p.
 
@@ -75,8 +89,12 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
         the grid tensor fits), or a key of :data:`EXACT_METHODS`.
     draws : int
         Maximum number of random weight draws.
-    prime : int
-        Modulus, a prime below 2**31.
+    prime : int, optional
+        Modulus, a prime below 2**31. Default (``None``): the automatic choice, draws mod
+        :data:`tnrnn.modular.DEFAULT_PRIME` (fast, BLAS), then, for a rank that is not
+        certified and whose failure bound is above :data:`TARGET_FAILURE`, up to three
+        more draws mod :data:`LARGE_PRIME` where they are predicted to take at most
+        :data:`ESCALATION_SECONDS`.
     seed : int, optional
         Seed of the first draw (draw i uses ``seed + i``).
     max_bytes : int, optional
@@ -85,7 +103,9 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     Returns
     -------
     RankResult
-        ``rank`` is the best exact rank found; ``lower``/``upper`` the proven interval.
+        ``rank`` is the best exact rank found; ``lower``/``upper`` the proven interval;
+        ``kind`` says how to read it (``certified``, ``interval`` with a failure bound, or
+        ``lower bound`` where the route ranked a block that may not span).
 
     Raises
     ------
@@ -101,28 +121,38 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     start = time.perf_counter()
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be a positive integer, got {draws!r}")
-    prime = check_prime(prime)
+    automatic = prime is None
+    prime = DEFAULT_PRIME if automatic else check_prime(prime)
     partition = parse_partition("start-end" if partition is None else partition, length)
     closed = closed_forms(spec, length, partition)
     chosen = resolve_method(method, spec, partition, max_bytes)
     chosen_route = route(chosen)
-    found: list[int] = []
-    for i in range(draws):
-        weights = RACWeights.random_mod_p(spec, prime, None if seed is None else seed + i)
+    found: list[BlockRank] = []
+    primes: list[int] = []
+    slowest = 0.0
+
+    def draw(modulus: int) -> None:
+        nonlocal slowest
+        began = time.perf_counter()
+        index = len(found)
+        weights = RACWeights.random_mod_p(spec, modulus, None if seed is None else seed + index)
         # the scalable route samples rows and columns: a fresh sample per draw (seed i)
-        extra = {"seed": i} if chosen in ("scalable", "lifted") else {}
-        found.append(int(chosen_route(weights, partition, max_bytes=max_bytes, **extra)))
-        if max(found) >= closed.upper:
+        extra = {"seed": index} if chosen in ("scalable", "lifted") else {}
+        found.append(BlockRank.of(chosen_route(weights, partition, max_bytes=max_bytes, **extra)))
+        primes.append(modulus)
+        slowest = max(slowest, time.perf_counter() - began)
+
+    for _ in range(draws):
+        draw(prime)
+        if max(f.value for f in found) >= closed.upper:
             break
-    best = max(found)
-    if best > closed.upper:
-        raise RuntimeError(f"exact rank {best} exceeds the proven upper bound {closed.upper}: "
-                           f"this is a bug, please report it with spec={spec}, length={length}")
-    lower, upper = max(best, closed.lower), closed.upper
-    certified = lower == upper
-    bound = 0.0 if certified else failure_bound(upper, spec, length, prime, len(found))
-    return RankResult(best, lower, upper, certified, chosen, time.perf_counter() - start, True,
-                      prime, bound, found, None, closed.to_dict())
+    result = rank_result(found, primes, closed, spec, length, chosen, time.perf_counter() - start)
+    more = large_prime_draws(result, spec, length) if automatic else 0
+    if more and more * slowest * LARGE_PRIME_SLOWDOWN <= ESCALATION_SECONDS:
+        for _ in range(more):
+            draw(LARGE_PRIME)
+        result = rank_result(found, primes, closed, spec, length, chosen, time.perf_counter() - start)
+    return result
 
 
 def separation_rank(weights: RACWeights, length: int, partition: Partition | str | None = None, *,
@@ -148,11 +178,12 @@ def separation_rank(weights: RACWeights, length: int, partition: Partition | str
     closed = closed_forms(spec, length, partition)
     if weights.exact:
         chosen = resolve_method(method, spec, partition, max_bytes)
-        value = int(route(chosen)(weights, partition, max_bytes=max_bytes))
-        lower = max(value, closed.lower)
-        return RankResult(value, lower, closed.upper, lower == closed.upper, chosen,
-                          time.perf_counter() - start, True, weights.modulus, None, [value], None,
-                          closed.to_dict())
+        found = BlockRank.of(route(chosen)(weights, partition, max_bytes=max_bytes))
+        lower = max(found.value, closed.lower)
+        certified = lower == closed.upper
+        return RankResult(found.value, lower, closed.upper, certified, chosen,
+                          time.perf_counter() - start, True, weights.modulus, None, [found.value], None,
+                          closed.to_dict(), complete=found.complete or certified, primes=[weights.modulus])
     if method not in ("auto", "dense", "tn"):
         raise ValueError(f"float ranks of real weights use method='dense' or 'tn', got method={method!r}")
     if method == "tn":

@@ -20,7 +20,9 @@ import numpy as np
 
 from tnrnn.circuits import RACSpec
 
-__all__ = ["Spectrum", "spectrum", "RankResult", "entry_degree", "failure_bound"]
+__all__ = ["Spectrum", "spectrum", "RankResult", "BlockRank", "entry_degree", "failure_bound",
+           "draws_failure_bound", "rank_result", "large_prime_draws", "TARGET_FAILURE", "LARGE_PRIME",
+           "ESCALATION_SECONDS", "LARGE_PRIME_SLOWDOWN"]
 
 
 @dataclass
@@ -100,6 +102,37 @@ def spectrum(matrix: np.ndarray, tolerance: float | None = None) -> Spectrum:
     return Spectrum(values, tol, rank, log_gap, log_gap_index, entropy, math.exp(entropy) if top > 0 else 0.0)
 
 
+@dataclass(frozen=True)
+class BlockRank:
+    """What an exact route found at one set of weights: a rank mod p, and what it is the rank of.
+
+    Attributes
+    ----------
+    value : int
+        The rank mod p of the block the route ranked.
+    complete : bool
+        ``True``: ``value`` is the rank of the whole matricization at these weights (the
+        block held every row and column, or rows and columns proven to span). ``False``:
+        the block may not span, so ``value`` is only a lower bound of that rank.
+
+    Examples
+    --------
+    >>> int(BlockRank(12, complete=False)), BlockRank.of(5)
+    (12, BlockRank(value=5, complete=True))
+    """
+
+    value: int
+    complete: bool = True
+
+    def __int__(self) -> int:
+        return self.value
+
+    @classmethod
+    def of(cls, found) -> BlockRank:
+        """A route's answer as a BlockRank: a plain integer is the whole matricization's rank."""
+        return found if isinstance(found, cls) else cls(int(found), True)
+
+
 @dataclass
 class RankResult:
     """A rank, with the interval it is proven to lie in and how it was obtained.
@@ -124,14 +157,21 @@ class RankResult:
     prime : int or None
         The modulus of exact computations.
     failure_bound : float or None
-        Schwartz-Zippel bound on the probability that the random draws all missed the
-        generic rank (0 when certified; ``None`` for float ranks).
+        Schwartz-Zippel bound on the probability that ``rank`` is below the generic rank
+        (0 when certified). ``None`` for float ranks and for lower bounds
+        (``complete=False``), where no such bound holds.
     draws : list of int
         The exact rank of each random draw.
     spectrum : Spectrum or None
         Float diagnostics (float ranks only).
     bounds : dict
         The closed forms used (see :class:`tnrnn.bounds.Bounds`).
+    complete : bool
+        Whether ``rank`` is the rank of the whole matricization at the weights of at least
+        one draw (see :class:`BlockRank`). ``False``: every route answer was the rank of a
+        block that may not span, so ``rank`` is only a lower bound (``kind`` says so).
+    primes : list of int
+        The modulus of each draw (the failure bound multiplies over draws).
     """
 
     rank: int
@@ -146,13 +186,22 @@ class RankResult:
     draws: list[int] = field(default_factory=list)
     spectrum: Spectrum | None = None
     bounds: dict = field(default_factory=dict)
+    complete: bool = True
+    primes: list[int] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
-        """``certified``, ``interval`` or ``float``: how to read ``rank``."""
+        """``certified``, ``interval``, ``lower bound`` or ``float``: how to read ``rank``.
+
+        ``interval``: ``rank`` is the whole matricization's rank at random weights, the
+        generic rank except with probability ``failure_bound``; ``lower bound``: a block's
+        rank that may fall short of it (no failure bound applies).
+        """
         if not self.exact:
             return "float"
-        return "certified" if self.certified else "interval"
+        if self.certified:
+            return "certified"
+        return "interval" if self.complete else "lower bound"
 
     def describe(self) -> str:
         """One human line: the value and how sure it is.
@@ -167,13 +216,27 @@ class RankResult:
                     f"(not exact; method {self.method})")
         if self.certified:
             return f"rank {self.rank} (certified: proven equal to the generic rank; method {self.method})"
+        if not self.complete:
+            return (f"rank at least {self.lower}: generic rank in [{self.lower}, {self.upper}] (a block "
+                    f"that may not span the matricization gave {self.rank}; method {self.method})")
+        bound = "" if self.failure_bound is None else f"failure bound {self.failure_bound:.2g}; "
         return (f"rank {self.rank} at random weights; generic rank in [{self.lower}, {self.upper}] "
-                f"(failure bound {self.failure_bound:.2g}; method {self.method})")
+                f"({bound}method {self.method})")
 
     def to_dict(self) -> dict:
-        """JSON-ready dictionary (spectrum values as a list)."""
+        """JSON-ready dictionary (spectrum values as a list).
+
+        ``lower``/``upper`` are the proven interval; inside ``bounds``, the closed forms' own
+        best bounds are named ``closed_form_lower``/``closed_form_upper`` so that the two
+        cannot be confused (the computed rank usually lifts ``lower`` above the closed form's).
+        """
         out = asdict(self)
         out["kind"] = self.kind
+        closed = dict(out["bounds"])
+        for side in ("lower", "upper"):
+            if side in closed:
+                closed[f"closed_form_{side}"] = closed.pop(side)
+        out["bounds"] = closed
         if self.spectrum is not None:
             out["spectrum"] = {**asdict(self.spectrum), "values": self.spectrum.values.tolist()}
         return out
@@ -202,19 +265,97 @@ def entry_degree(spec: RACSpec, length: int) -> int:
 
 
 def failure_bound(upper: int, spec: RACSpec, length: int, prime: int, draws: int) -> float:
-    """Schwartz-Zippel bound that ``draws`` independent draws all miss the generic rank.
+    """Schwartz-Zippel bound that ``draws`` independent draws mod ``prime`` all miss the generic rank.
 
     An r x r minor of the matricization is a polynomial of degree at most
     ``r * entry_degree(spec, T)`` in the weights (:func:`entry_degree`); with weights
-    uniform in F_p it vanishes with probability at most degree / p per draw. For a route
-    that ranks a sampled submatrix (``scalable`` where a side has more than N prefixes or
-    suffixes) the bound is about the generic rank of that submatrix; the proven interval
-    ``[lower, upper]`` holds regardless.
+    uniform in F_p it vanishes with probability at most degree / p per draw. The bound is
+    about the rank of the *whole* matricization at each draw: it says nothing of a block
+    that may not span it (such a result is a lower bound, see :class:`BlockRank`).
 
     Examples
     --------
     >>> failure_bound(45, RACSpec(3, 3, 2), 8, 2_147_483_647, 1) < 1e-5
     True
     """
+    return draws_failure_bound(upper, spec, length, [prime] * max(draws, 1))
+
+
+def draws_failure_bound(upper: int, spec: RACSpec, length: int, primes: list[int]) -> float:
+    """:func:`failure_bound` for independent draws with one prime each: the product of ``degree / p``.
+
+    Examples
+    --------
+    >>> spec = RACSpec(2, 2, 3)
+    >>> draws_failure_bound(1608, spec, 22, [8_388_593, 2_147_483_647]) < 1e-2
+    True
+    """
     degree = upper * entry_degree(spec, length)
-    return min(1.0, degree / prime) ** max(draws, 1)
+    bound = 1.0
+    for prime in primes:
+        bound *= min(1.0, degree / prime)
+    return bound
+
+
+#: The failure bound that ``prime=None`` (the automatic choice) aims for when a rank is not certified.
+TARGET_FAILURE = 1e-6
+#: The larger prime of the automatic choice (exact ranks on python-flint, several times slower).
+LARGE_PRIME = 2_147_483_647
+#: The automatic prime choice redraws an uncertified cell mod :data:`LARGE_PRIME` only while
+#: those draws are predicted (from the time of the draws before) to take at most this long.
+ESCALATION_SECONDS = 60.0
+#: A draw mod :data:`LARGE_PRIME` (python-flint, int64 products) against one mod the default
+#: prime (BLAS), measured on the scalable route at M=R=2, L=3, T=22: about this many times slower.
+LARGE_PRIME_SLOWDOWN = 6.0
+
+
+def rank_result(found: list[BlockRank], primes: list[int], closed, spec: RACSpec, length: int,
+                method: str, seconds: float) -> RankResult:
+    """The :class:`RankResult` of exact draws: best rank, proven interval, and an honest failure bound.
+
+    The failure bound multiplies over the draws whose rank is the whole matricization's
+    (``complete``); when there is none, the result is a lower bound and has none.
+
+    Raises
+    ------
+    RuntimeError
+        If a rank exceeds the proven upper bound (a bug).
+    """
+    best = max(f.value for f in found)
+    if best > closed.upper:
+        raise RuntimeError(f"exact rank {best} exceeds the proven upper bound {closed.upper}: this is "
+                           f"a bug, please report it with spec={spec}, length={length}")
+    lower, upper = max(best, closed.lower), closed.upper
+    certified = lower == upper
+    complete_primes = [p for f, p in zip(found, primes) if f.complete]
+    if certified:
+        bound = 0.0
+    elif complete_primes:
+        bound = draws_failure_bound(upper, spec, length, complete_primes)
+    else:
+        bound = None
+    return RankResult(best, lower, upper, certified, method, seconds, exact=True, prime=primes[-1],
+                      failure_bound=bound, draws=[f.value for f in found], bounds=closed.to_dict(),
+                      complete=certified or bool(complete_primes), primes=list(primes))
+
+
+def large_prime_draws(result: RankResult, spec: RACSpec, length: int, target: float = TARGET_FAILURE) -> int:
+    """How many more draws mod :data:`LARGE_PRIME` bring ``result``'s failure bound to ``target`` (0: none needed).
+
+    Only complete, uncertified results are worth redrawing; at most 3 draws are asked for.
+
+    Examples
+    --------
+    >>> r = RankResult(1604, 1604, 1608, False, "scalable", 1.0, prime=8_388_593, failure_bound=0.6,
+    ...                draws=[1604], primes=[8_388_593])
+    >>> large_prime_draws(r, RACSpec(2, 2, 3), 22)
+    3
+    """
+    if result.certified or not result.complete or result.failure_bound is None:
+        return 0
+    step = draws_failure_bound(result.upper, spec, length, [LARGE_PRIME])
+    bound, count = result.failure_bound, 0
+    while bound > target and count < 3 and step < 1.0:
+        bound *= step
+        count += 1
+    return count

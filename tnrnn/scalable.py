@@ -42,6 +42,7 @@ engine, sharing the weights and the monomial tables across cuts.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sys
 from dataclasses import dataclass
@@ -51,14 +52,26 @@ from math import comb
 import numpy as np
 
 from tnrnn.bounds import bounds as closed_forms
+from tnrnn.bounds import state_degrees
 from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.elimination import balanced, matmul_balanced, reduce_balanced
 from tnrnn.grid import DEFAULT_MAX_BYTES
-from tnrnn.modular import DEFAULT_PRIME, FAST_PRIME_LIMIT, Limbs, echelon_mod, matmul_mod_blas
+from tnrnn.modular import (
+    DEFAULT_PRIME,
+    FAST_PRIME_LIMIT,
+    Limbs,
+    echelon_mod,
+    left_null_space,
+    matmul_mod,
+    matmul_mod_blas,
+    rank_mod,
+)
 from tnrnn.partitions import Partition, cut, start_end
+from tnrnn.results import BlockRank
 
 __all__ = [
     "exact_rank_scalable",
+    "capped_lower_bound",
     "scalable_plan",
     "ScalablePlan",
 ]
@@ -73,6 +86,25 @@ _CONVERSION_BYTES_PER_ENTRY = 56
 #: resident memory less the 0.2 GiB of loaded libraries, measured: 2.19 GiB at depth 4,
 #: M=R=2, T=28 (predicted 2.32) and 3.68 GiB at depth 3, T=46 (predicted 3.86).
 _BLAS_BYTES_PER_ENTRY = {True: 1, False: 15}
+#: The complete block (every suffix) is used while it is predicted to take at most this long,
+#: from the rates below (every prefix and suffix is used regardless where the sampled block
+#: would hold them all anyway); beyond, a sampled block gives a lower bound.
+_COMPLETE_MAX_SECONDS = 120.0
+#: Exact multiply-adds per second of the BLAS elimination, one thread (measured: the plan of M=R=2,
+#: L=3, T=30 predicted 26 s at 1e10 where the route took 13.7 s of CPU).
+_FLOPS_PER_SECOND = 2e10
+#: Tail-tree nodes (one state of one layer) per second of the direct route, one thread.
+_NODES_PER_SECOND = 4e7
+#: ... and while the suffix has at most this many steps.
+_COMPLETE_MAX_SUFFIX_LENGTH = 64
+#: Every suffix is streamed (when the closure certificate fails) only up to this many suffixes.
+_STREAM_MAX_SUFFIXES = 2**20
+#: The closure certificate gives up when its basis of combinations exceeds this size.
+_CLOSURE_MAX = 512
+#: Random prefixes drawn beyond the lifted dimension D when searching a basis of the rows.
+_BASIS_SLACK = 64
+#: Bytes per entry of the basis search (the lifted states, int64, and their float64 copy).
+_BASIS_BYTES_PER_ENTRY = 16
 #: Working-memory budget of one chunk of the direct evaluation route.
 _CHUNK_BYTES = 64 * 2**20
 #: A sampled block short of the bound grows by ``upper / _GROWTH_FRACTION`` rows and columns
@@ -283,6 +315,33 @@ def _lifted_states(h1: np.ndarray, h2: np.ndarray, degree: int, p: int) -> np.nd
     return lifted.reshape(h1.shape[0], -1)
 
 
+def _lift(states: list[np.ndarray], degrees: tuple[int, ...], p: int) -> np.ndarray:
+    """``phi`` of each row: the Kronecker product over layers of the monomials of degree d_l."""
+    lifted = np.ones((states[0].shape[0], 1), dtype=np.int64)
+    for state, degree in zip(states, degrees):
+        values = _monomial_values(state, degree, p)
+        lifted = (lifted[:, :, None] * values[:, None, :] % p).reshape(lifted.shape[0], -1)
+    return lifted
+
+
+def _lifted_combination(states: list[np.ndarray], degrees: tuple[int, ...], coeffs: np.ndarray,
+                        p: int) -> np.ndarray:
+    """``sum_i coeffs[i] phi(state_i)`` mod p without forming ``phi`` (a :func:`_lift` row per state).
+
+    The first layer's monomials, scaled by the coefficients, times the row-wise Kronecker
+    product of the other layers' monomials: one exact matrix product of inner size n.
+    """
+    values = [_monomial_values(state, degree, p) for state, degree in zip(states, degrees)]
+    rest = np.ones((len(coeffs), 1), dtype=np.int64)
+    for value in values[1:]:
+        rest = (rest[:, :, None] * value[:, None, :] % p).reshape(len(coeffs), -1)
+    scaled = values[0] * np.asarray(coeffs, dtype=np.int64)[:, None] % p
+    if p < FAST_PRIME_LIMIT:
+        product = matmul_balanced(balanced(np.ascontiguousarray(scaled.T), p), balanced(rest, p), p).numpy()
+        return np.mod(product, p).astype(np.int64).reshape(-1)
+    return matmul_mod(np.ascontiguousarray(scaled.T), rest, p).reshape(-1)
+
+
 # --- the plan of one cut -------------------------------------------------------------------
 
 
@@ -318,6 +377,20 @@ class ScalablePlan:
     lifted_dimension: int | None
     route: str
     predicted_bytes: int
+    basis_rows: bool = False
+    candidates: int = 0
+    certify: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether the plan aims at the rank of the whole matricization at the weights.
+
+        True for rows that span the row space (every prefix, or a basis of them checked
+        through the lifted state) against every suffix, or against sampled suffixes whose
+        span the closure certificate checks (``certify``). A sampled block is only a lower
+        bound, unless its rank meets the closed-form upper bound.
+        """
+        return (self.all_rows or self.basis_rows) and (self.all_cols or self.certify)
 
 
 def _partition_at(length: int, k: int) -> Partition:
@@ -325,10 +398,31 @@ def _partition_at(length: int, k: int) -> Partition:
     return start_end(length) if 2 * k == length else cut(length, k)
 
 
+def _lifted_size(hidden: int, depth: int, suffix_length: int) -> int:
+    """``D = prod_l C(R + d_l - 1, d_l)``: the dimension of the lifted state m steps before the end."""
+    value = 1
+    for degree in state_degrees(depth, suffix_length):
+        value *= comb(hidden + degree - 1, degree)
+    return value
+
+
 def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
-                  max_bytes: int | None = None, *, oversample: int = 1,
-                  prime: int = DEFAULT_PRIME) -> ScalablePlan:
+                  max_bytes: int | None = None, *, prime: int = DEFAULT_PRIME,
+                  complete: bool | None = None) -> ScalablePlan:
     """Sizes and route of the scalable method at the cut after ``prefix_length`` steps.
+
+    Two kinds of block, chosen before any work:
+
+    * **complete**: rows that span the row space (every prefix, or a *basis*: D prefixes
+      whose lifted states are checked to span the lifted space, D the lifted dimension)
+      against every suffix where they are few, else against a sample of D + 64 suffixes
+      whose span a closure certificate checks. Its rank is the rank of the whole
+      matricization at the weights. Chosen while it fits in ``max_bytes`` and is predicted
+      to take at most :data:`_COMPLETE_MAX_SECONDS` (or where every prefix and suffix is
+      used anyway).
+    * **sampled**: ``N = min(upper, M^k)`` prefixes by ``min(upper, M^m)`` suffixes,
+      distinct random ones where there are more. Its rank is a lower bound; it is the
+      generic rank only when it meets the closed-form upper bound.
 
     Parameters
     ----------
@@ -339,12 +433,12 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
         k, in 1..T-1.
     max_bytes : int, optional
         Memory limit; default :data:`tnrnn.grid.DEFAULT_MAX_BYTES` (``TNRNN_MAX_BYTES``).
-    oversample : int
-        Use up to ``oversample * upper`` prefixes and suffixes (the retry of a sampled
-        block that fell short of the upper bound uses 2).
     prime : int
         The modulus the ranks will use: below 2**23 the block is ranked on BLAS in
         place or with one copy, above it the conversion to python-flint costs more.
+    complete : bool, optional
+        Force the complete (``True``) or the sampled (``False``) block; default: complete
+        where affordable.
 
     Returns
     -------
@@ -359,39 +453,84 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     Examples
     --------
     >>> plan = scalable_plan(RACSpec(3, 3, 2), 64, 32)
-    >>> plan.upper, plan.lifted_dimension, plan.route, plan.all_cols
-    (1683, 1683, 'lifted', False)
+    >>> plan.upper, plan.lifted_dimension, plan.route, plan.complete
+    (1683, 1683, 'lifted', True)
+    >>> plan = scalable_plan(RACSpec(2, 2, 3), 26, 13)
+    >>> plan.rows, plan.cols, plan.basis_rows, plan.all_cols, plan.complete
+    (2576, 2640, True, False, True)
     """
     partition = _partition_at(length, prefix_length)
     k, m = prefix_length, length - prefix_length
     mt, r = spec.templates, spec.hidden
     upper = closed_forms(spec, length, partition).upper
-    rows, cols = min(oversample * upper, mt**k), min(oversample * upper, mt**m)
-    inputs = 8 * (rows * k + cols * m) * mt
-    if spec.depth == 2:
-        dim, route = r * comb(r + m - 1, m), "lifted"
-        # suffix recursion (about 4 arrays of cols x D), phi and the limbs or balanced
-        # copies of each factor, the block and its products (its rank: per_entry below)
-        need = 8 * (5 * cols * dim + 5 * rows * dim + 6 * rows * cols + 4 * m * cols * r * r)
-    else:
-        dim, route = None, "direct"
-        need = 8 * rows * cols + _CHUNK_BYTES
-    all_rows, all_cols = rows == mt**k, cols == mt**m
-    per_entry = _BLAS_BYTES_PER_ENTRY[all_rows and all_cols] if prime < FAST_PRIME_LIMIT else _CONVERSION_BYTES_PER_ENTRY
-    need += per_entry * rows * cols + inputs
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    fast = prime < FAST_PRIME_LIMIT
+    lifted = r * comb(r + m - 1, m) if spec.depth == 2 else None
+    route = "lifted" if spec.depth == 2 else "direct"
+    if complete is not False:
+        found = _complete_plan(spec, k, m, upper, limit, fast, route, lifted, force=complete is True)
+        if found is not None:
+            return found
+    rows, cols = min(upper, mt**k), min(upper, mt**m)
+    need = _block_bytes(spec, k, m, rows, cols, rows == mt**k and cols == mt**m, fast, route, lifted)
     if need > limit:
         from tnrnn._guards import format_gib, format_size
 
         size = f"{format_size(rows)} x {format_size(cols)} basis block" + (
-            f" over a lifted space of dimension {format_size(dim)}" if dim is not None else "")
+            f" over a lifted space of dimension {format_size(lifted)}" if lifted is not None else "")
         raise ValueError(
             f"the scalable method at cut k={k} for M={mt}, R={r}, L={spec.depth}, T={length} needs "
             f"a {size} (the generic rank can be as large as {format_size(upper)}): about {format_gib(need)} "
             f"of working memory, over the limit of {format_gib(limit)} (max_bytes / "
             f"TNRNN_MAX_BYTES). Use a shorter length or a smaller architecture, or raise the limit."
         )
-    return ScalablePlan(k, m, upper, rows, cols, all_rows, all_cols, dim, route, need)
+    return ScalablePlan(k, m, upper, rows, cols, rows == mt**k, cols == mt**m, lifted, route, need)
+
+
+def _block_bytes(spec: RACSpec, k: int, m: int, rows: int, cols: int, whole: bool, fast: bool,
+                 route: str, lifted: int | None) -> int:
+    """Predicted peak working memory of a ``rows x cols`` block and its exact rank."""
+    r = spec.hidden
+    inputs = 8 * (rows * k + cols * m) * spec.templates
+    if route == "lifted":
+        # suffix recursion (about 4 arrays of cols x D), phi and the limbs or balanced
+        # copies of each factor, the block and its products (its rank: per_entry below)
+        need = 8 * (5 * cols * lifted + 5 * rows * lifted + 6 * rows * cols + 4 * m * cols * r * r)
+    else:
+        need = 8 * rows * cols + _CHUNK_BYTES
+    per_entry = _BLAS_BYTES_PER_ENTRY[whole] if fast else _CONVERSION_BYTES_PER_ENTRY
+    return need + per_entry * rows * cols + inputs
+
+
+def _complete_plan(spec: RACSpec, k: int, m: int, upper: int, limit: int, fast: bool, route: str,
+                   lifted: int | None, *, force: bool) -> ScalablePlan | None:
+    """The plan of a complete block: rows that span (every prefix, or a checked basis), columns certified.
+
+    Columns are every suffix where they are few (at most the rows plus :data:`_BASIS_SLACK`),
+    else a sample of that many whose span the closure certificate checks
+    (:meth:`_CutRanker._vanishes`). ``None`` when the block would not fit in ``limit`` or is
+    predicted to take longer than :data:`_COMPLETE_MAX_SECONDS` (unless ``force``, or unless the
+    sampled block would hold every prefix and suffix anyway).
+    """
+    mt = spec.templates
+    if m > _COMPLETE_MAX_SUFFIX_LENGTH:  # the lifted dimension would be astronomically large anyway
+        return None
+    suffixes, prefixes = mt**m, mt**k
+    dim = _lifted_size(spec.hidden, spec.depth, m)
+    basis = prefixes > dim + _BASIS_SLACK
+    rows = dim if basis else prefixes
+    candidates = min(prefixes, dim + _BASIS_SLACK) if basis else 0
+    cols = suffixes if suffixes <= rows + _BASIS_SLACK else rows + _BASIS_SLACK
+    need = _block_bytes(spec, k, m, rows, cols, cols == suffixes and not basis, fast, route, lifted)
+    need += _BASIS_BYTES_PER_ENTRY * candidates * dim + 24 * rows * rows  # the basis search; N's solve
+    flops = 3 * rows * cols * min(rows, cols) + candidates * dim * dim
+    nodes = 2 * rows * cols * spec.depth if route == "direct" else 0  # the tail trees: two nodes per leaf
+    seconds = flops / _FLOPS_PER_SECOND + nodes / _NODES_PER_SECOND
+    whole_anyway = upper >= prefixes and upper >= suffixes
+    if need > limit or not (seconds <= _COMPLETE_MAX_SECONDS or force or whole_anyway):
+        return None
+    return ScalablePlan(k, m, upper, rows, cols, not basis, cols == suffixes, lifted, route, need,
+                        basis_rows=basis, candidates=candidates, certify=True)
 
 
 # --- the method -------------------------------------------------------------------------------
@@ -465,20 +604,153 @@ class _CutRanker:
         rng = np.random.default_rng([self.seed % 2**63, tag, steps])
         return _distinct_random_sequences(rng, count, self.spec.templates, steps, used)
 
-    def rank(self, length: int, prefix_length: int) -> int:
-        """The exact rank mod p of the sampled block of ``[A]`` at the cut after ``prefix_length`` steps.
+    def rank(self, length: int, prefix_length: int) -> BlockRank:
+        """The exact rank mod p of a block of ``[A]`` at the cut after ``prefix_length`` steps.
+
+        A complete plan (:func:`scalable_plan`) returns the rank of the whole matricization at
+        the weights (``complete=True``, see :meth:`_complete_rank`). Otherwise, or when its
+        checks fail, a sampled block is ranked: ``complete`` only when its rank meets the
+        closed-form upper bound, else it is a lower bound.
+        """
+        plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes, prime=self.p)
+        self._used = {}
+        if plan.complete:
+            self.plans[plan.prefix_length] = plan
+            value = self._complete_rank(plan)
+            if value is not None:
+                return BlockRank(value, True)
+            self._used = {}
+            plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes, prime=self.p,
+                                 complete=False)
+        self.plans[plan.prefix_length] = plan
+        value = self._sampled_rank(plan)
+        return BlockRank(value, value >= plan.upper or (plan.all_rows and plan.all_cols))
+
+    def _complete_rank(self, plan: ScalablePlan) -> int | None:
+        """The rank of the whole matricization at the weights, or ``None`` when a check fails.
+
+        1. **Rows that span.** Every prefix, or a basis of the rows found through the lifted
+           state (:meth:`_row_basis`).
+        2. **A block X** of those rows against every suffix (then its rank is the answer) or a
+           sample of ``rows + _BASIS_SLACK`` suffixes, ranked together with its left null
+           space N: ``rank A = rank X + rank (N A)`` because ``ker N = col X``.
+        3. **N A = 0, certified** without visiting the ``M^m`` suffixes (:meth:`_vanishes`);
+           where that fails, every suffix is streamed through N if there are few enough
+           (:meth:`_streamed`), else ``None``.
+
+        Depth 2's sampled block usually meets the lifted bound, so it is tried first there.
+        """
+        p, k = self.p, plan.prefix_length
+        if plan.route == "lifted" and not plan.all_cols:
+            first = scalable_plan(self.spec, k + plan.suffix_length, k, self.max_bytes, prime=p, complete=False)
+            rows = self._inputs(first.rows, k, first.all_rows, 1, None if first.all_rows else set())
+            if echelon_mod(self._block(first, rows, self._columns(first, first.cols, 2)), p,
+                           overwrite=True).rank >= first.upper:
+                return first.upper
+            self._used = {}
+        rows = self._row_basis(plan) if plan.basis_rows else _one_hot_sequences(self.spec.templates, k)
+        if rows is None:
+            return None
+        columns = self._columns(plan, plan.cols, 2)
+        block = self._block(plan, rows, columns)
+        if plan.all_cols:
+            return echelon_mod(block, p, overwrite=True).rank
+        rank, null = left_null_space(block, p)
+        del block
+        if not len(null) or rank >= plan.upper or self._vanishes(plan, rows, null):
+            return rank
+        return self._streamed(plan, rows, rank, null)
+
+    def _row_basis(self, plan: ScalablePlan) -> np.ndarray | None:
+        """D prefixes whose rows span the row space at the cut, found through their lifted states.
+
+        The output depends on a prefix only through its lifted state ``phi(p)`` (the
+        monomials of its states of the degrees :func:`tnrnn.bounds.state_degrees` gives), so
+        ``row(p) = Psi phi(p)`` for one matrix Psi: prefixes whose lifted states span the
+        whole lifted space span the row space. Random distinct prefixes are drawn, D +
+        :data:`_BASIS_SLACK` then a quarter of D more per round (three rounds), and their
+        lifted states ranked; the pivot rows are the basis. ``None`` when they never reach D
+        (the reachable states then satisfy a polynomial identity of those degrees).
+        """
+        k, dim, p = plan.prefix_length, plan.rows, self.p
+        degrees = state_degrees(self.spec.depth, plan.suffix_length)
+        used: set[bytes] = set()
+        drawn = self._inputs(plan.candidates, k, False, 1, used)
+        for attempt in range(3):
+            lifted = _lift(_run(self.weights, drawn), degrees, p).astype(np.float64)
+            found = echelon_mod(lifted, p, overwrite=True)
+            del lifted
+            if found.rank == dim:
+                return drawn[sorted(found.pivot_rows)]
+            more = self._inputs(max(_BASIS_SLACK, dim // 4), k, False, 3 + attempt, used)
+            if not len(more):
+                return None
+            drawn = np.concatenate([drawn[sorted(found.pivot_rows)], more])
+        return None
+
+    def _vanishes(self, plan: ScalablePlan, rows: np.ndarray, null: np.ndarray) -> bool:
+        """Whether every combination ``sum_i null[j, i] row(p_i)`` is zero on **every** suffix.
+
+        The combination is the row of a "virtual prefix" ``u = sum_i c_i phi(p_i)`` in the
+        lifted space, and appending a symbol a acts linearly on it:
+        ``T_a u = sum_i c_i phi'(p_i . a)``, the lifted states one step later. So the
+        combinations vanish on every suffix iff the smallest family of subspaces
+        ``U_0 = span{u_j}``, ``U_{l+1} = span{T_a x : x in U_l, a}`` ends, after m steps,
+        inside the kernel of the output ``W^O``. Each ``U_l`` is kept as a basis of words
+        ``(c, w)``, the vector ``sum_i c_i phi(p_i . w)`` computed exactly from the prefix
+        states run through w, pruned by an exact rank: about ``m M dim(U) N D`` operations
+        instead of the ``N M^m`` evaluations of every suffix. ``False`` when a combination
+        reaches a non-zero output, or the basis outgrows :data:`_CLOSURE_MAX`.
+        """
+        p, templates, depth = self.p, self.spec.templates, self.spec.depth
+        if not len(null):
+            return True
+        generators = [(c, _run(self.weights, rows)) for c in null]
+        symbols = np.eye(templates, dtype=np.int64)
+        for step in range(plan.suffix_length):
+            remaining = plan.suffix_length - step - 1
+            degrees = state_degrees(depth, remaining)
+            candidates, vectors = [], []
+            for coeffs, states in generators:
+                for symbol in symbols:
+                    moved = _run(self.weights, np.broadcast_to(symbol, (len(coeffs), 1, templates)), states)
+                    candidates.append((coeffs, moved))
+                    vectors.append(_lifted_combination(moved, degrees, coeffs, p))
+            if remaining == 0:  # the lifted state is h^L_T: each vector must meet W^O at zero
+                return not np.any(np.stack(vectors) @ (self.weights.output % p) % p)
+            found = echelon_mod(np.stack(vectors).astype(np.float64), p, overwrite=True)
+            if found.rank > _CLOSURE_MAX:
+                return False
+            generators = [candidates[i] for i in sorted(found.pivot_rows)]
+            if not generators:
+                return True
+        return True
+
+    def _streamed(self, plan: ScalablePlan, rows: np.ndarray, rank: int, null: np.ndarray) -> int | None:
+        """``rank + rank (N A)`` with every suffix streamed through N (never stored); ``None`` if too many."""
+        p, templates, m = self.p, self.spec.templates, plan.suffix_length
+        limit = DEFAULT_MAX_BYTES if self.max_bytes is None else self.max_bytes
+        if plan.route != "direct" or templates**m > _STREAM_MAX_SUFFIXES or 16 * len(null) * templates**m > limit:
+            return None
+        every = dataclasses.replace(plan, cols=templates**m, all_cols=True)
+        residual = np.zeros((len(null), templates**m), dtype=np.int64)
+        for start, values in self._direct_chunks(every, rows, None, m):
+            residual += matmul_mod(null[:, start:start + len(values)], np.mod(values.astype(np.int64), p), p)
+            residual %= p
+        return rank + rank_mod(residual, p)
+
+    def _sampled_rank(self, plan: ScalablePlan) -> int:
+        """The exact rank mod p of a sampled block, grown where it falls short of the upper bound.
 
         A sampled block that falls short of the upper bound is grown, not redrawn: each
         round adds ``upper / _GROWTH_FRACTION`` (at least ``_GROWTH_MIN``) prefixes and
         suffixes never drawn before, and ranks only the pivot rows and columns found so far
         plus the new ones; it stops as soon as a round does not raise the rank (or after
         ``_GROWTH_ROUNDS`` rounds, or at the bound). A side that holds every prefix
-        (suffix) is kept whole.
+        (suffix) is kept whole. The result is a lower bound of the whole matricization's
+        rank at the weights: the block may not span it.
         """
-        plan = scalable_plan(self.spec, length, prefix_length, self.max_bytes, prime=self.p)
-        self.plans[plan.prefix_length] = plan
         p = self.p
-        self._used = {}
         used_rows = self._used.setdefault(("rows", plan.prefix_length), set())
         rows = self._inputs(plan.rows, plan.prefix_length, plan.all_rows, 1,
                             None if plan.all_rows else used_rows)
@@ -614,6 +886,15 @@ class _CutRanker:
         is shared by all the tails below it, so the cost is about ``2 N^2 L R^2`` instead of
         ``N^2 m L R^2`` for N independent suffixes. The tree runs in torch (:class:`_Residues`).
         """
+        n_fronts = 1 if fronts is None else len(fronts)
+        block = np.empty((len(prefixes), n_fronts * self.spec.templates**tail), dtype=np.float64)
+        for start, values in self._direct_chunks(plan, prefixes, fronts, tail):
+            block[start:start + len(values)] = values  # residues < 2**31: exact in float64
+        return block
+
+    def _direct_chunks(self, plan: ScalablePlan, prefixes: np.ndarray, fronts: np.ndarray | None,
+                       tail: int):
+        """Yield ``(first row, rows of the block)`` of :meth:`_block_direct`, in row chunks of bounded memory."""
         from tqdm.auto import tqdm
 
         p, r, templates = self.p, self.spec.hidden, self.spec.templates
@@ -626,14 +907,12 @@ class _CutRanker:
         inputs = [field.tensor(w.T) for w in self.weights.input]
         hidden = [field.tensor(w.T) for w in self.weights.hidden]
         output = field.tensor(self.weights.output[:, None])
-
-        block = np.empty((n_rows, width), dtype=np.float64)  # residues < 2**31: exact
         per_row = 3 * width * r * 8 * (self.spec.depth + 2)
         chunk = max(1, _CHUNK_BYTES // per_row)
         starts = range(0, n_rows, chunk)
         columns = inputs[0]  # (M, R): row d is W^{I,1} e_d
         show = self.progress if self.progress is not None else (
-            sys.stderr.isatty() and plan.rows * plan.cols >= 2**20)  # a long single rank: show it
+            sys.stderr.isatty() and n_rows * width >= 2**20)  # a long single rank: show it
         for start in tqdm(starts, desc=f"cut {plan.prefix_length}", leave=False,
                           disable=not show or len(starts) < 4):
             c = min(chunk, n_rows - start)
@@ -653,8 +932,7 @@ class _CutRanker:
                     field.reduce(below)
                     current[layer] = below
             values = field.linear(current[-1], output)[:, 0]  # index (last symbol, ..., first, row, front)
-            block[start:start + c] = values.reshape(templates**tail, c * n_fronts).T.reshape(c, width).numpy()
-        return block
+            yield start, values.reshape(templates**tail, c * n_fronts).T.reshape(c, width).numpy()
 
 
 class _Residues:
@@ -676,7 +954,7 @@ class _Residues:
         self.delay = hidden * (p - 1) ** 2 < 2**63
 
     def tensor(self, values: np.ndarray):
-        return self.torch.as_tensor(np.ascontiguousarray(values), dtype=self.dtype)
+        return self.torch.as_tensor(np.require(values, requirements=["C", "W"]), dtype=self.dtype)
 
     def reduce(self, x):
         return reduce_balanced(x, self.p) if self.fast else x.remainder_(self.p)
@@ -723,9 +1001,52 @@ def _contiguous_cut(partition: Partition) -> int:
     return k
 
 
+def capped_lower_bound(spec: RACSpec, length: int, size: int, *, prime: int = DEFAULT_PRIME,
+                       seed: int = 0) -> int:
+    """A proven lower end for a cell too large to rank: the rank of a capped block at the Start-End cut.
+
+    Ranks ``size`` distinct random one-hot prefixes by ``size`` random suffixes (fewer
+    where there are fewer) at one draw of modular weights, on the direct route whatever
+    the depth. The rank mod p of any block of the matricization, at any weights, is at
+    most its rank over Q, which is at most the generic rank: the value is a lower bound
+    with no probability attached, never an estimate.
+
+    Parameters
+    ----------
+    spec : RACSpec
+    length : int
+        T, even.
+    size : int
+        Rows and columns of the block (its rank costs about ``size^3`` operations).
+    prime : int
+        Modulus.
+    seed : int
+        Seed of the weights and of the samples.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> capped_lower_bound(RACSpec(3, 3, 3), 40, 64)
+    64
+    """
+    k = _contiguous_cut(start_end(length))
+    m, mt = length - k, spec.templates
+    rows, cols = min(size, mt**k), min(size, mt**m)
+    plan = ScalablePlan(k, m, rows, rows, cols, rows == mt**k, cols == mt**m, None, "direct",
+                        8 * rows * cols + _CHUNK_BYTES)
+    ranker = _CutRanker(RACWeights.random_mod_p(spec, prime, seed), seed=seed, progress=False)
+    ranker._used = {}
+    prefixes = ranker._inputs(rows, k, plan.all_rows, 1, None if plan.all_rows else set())
+    block = ranker._block(plan, prefixes, ranker._columns(plan, cols, 2))
+    return echelon_mod(block, prime, overwrite=True).rank
+
+
 def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: int | None = None, *,
-                        seed: int = 0) -> int:
-    """Exact rank mod p of an N x N submatrix of ``[A]_{S,E}`` at a contiguous cut, no grid tensor.
+                        seed: int = 0) -> BlockRank:
+    """Exact rank mod p of ``[A]_{S,E}`` at a contiguous cut, or of a block of it, with no grid tensor.
 
     Parameters
     ----------
@@ -737,17 +1058,16 @@ def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: in
         Memory limit, checked before any work (default ``TNRNN_MAX_BYTES`` or 4 GiB).
     seed : int
         Seed of the random choice of prefixes and suffixes (used only where there are more
-        than N); independent of the weights.
+        than the block needs); independent of the weights.
 
     Returns
     -------
-    int
-        The rank mod p of the block of N one-hot prefixes x N one-hot suffixes, N the
-        closed-form upper bound at the cut (all of them where fewer; a sampled block that
-        falls short is drawn again with 2N). A submatrix: always
-        at most the rank of ``[A]`` at these weights, hence a certified lower bound of the
-        generic rank; exactly the rank of ``[A]`` where every prefix or suffix is used on
-        both sides.
+    BlockRank
+        ``complete=True``: the rank of the whole matricization at these weights, from a
+        block of every suffix by every prefix or a basis of the rows (:func:`scalable_plan`
+        says which block and why), or from a sampled block whose rank meets the closed-form
+        upper bound. ``complete=False``: the rank of a sampled block that may not span,
+        a proven lower bound of that rank (and of the generic rank) and nothing more.
 
     Raises
     ------
@@ -767,7 +1087,7 @@ def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: in
     >>> from tnrnn.partitions import start_end
     >>> w = RACWeights.random_mod_p(RACSpec(3, 3, 2), prime=2_147_483_647, seed=0)
     >>> exact_rank_scalable(w, start_end(10))
-    63
+    BlockRank(value=63, complete=True)
     """
     k = _contiguous_cut(partition)  # when S is the suffix, [A] is transposed: same rank
     return _CutRanker(weights, seed=seed, max_bytes=max_bytes).rank(partition.length, k)

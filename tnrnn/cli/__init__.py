@@ -100,10 +100,20 @@ def _expected(error: BaseException) -> bool:
     return sqlite3 is not None and isinstance(error, sqlite3.Error)
 
 
-def _one_line(error: BaseException, options: frozenset[str] = frozenset({"--method"})) -> str:
+def _one_line(error: BaseException, args=None, options: frozenset[str] = frozenset({"--method"})) -> str:
     if isinstance(error, MemoryError):
         return "out of memory: use smaller sizes (or a lower --max-bytes, so the guard refuses earlier)"
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+    import errno
+
+    full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    plot = getattr(args, "plot", None)
+    if full and (error.filename is not None or isinstance(plot, str)):  # a full disk, in words, with the file
+        from tnrnn._files import write_error
+
+        # a figure writer's error carries no file name: the only figure a command writes is its --plot
+        text = str(write_error(error, error.filename, "file") if error.filename is not None
+                   else write_error(error, plot, "--plot"))
+    elif isinstance(error, OSError) and error.filename is not None and error.strerror:
         text = f"{error.strerror}: {str(error.filename)!r}"
     else:
         text = str(error) or type(error).__name__
@@ -133,11 +143,19 @@ def main(argv: list[str] | None = None) -> int:
             _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:  # usage errors (status 2, message printed by argparse) and --help (0)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
-    saved_limit = _guards.DEFAULT_MAX_BYTES
+    saved_limit, saved_env_error = _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR
     if getattr(args, "max_bytes", None) is not None:
         _guards.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
+        _guards.ENV_ERROR = None  # the flag replaces the variable
+    elif _guards.ENV_ERROR is not None:  # refused before any work, as --max-bytes with that value would be
+        print(f"tnrnn {args.command}: error: {_guards.ENV_ERROR}", file=sys.stderr)
+        return 2
     try:
         if args.command in THREAD_KINDS:  # --threads, else TNRNN_THREADS, else the default of the work
+            if args.threads is not None:
+                from tnrnn._validation import check_threads
+
+                args.threads = check_threads(args.threads, "--threads")  # at most the usable CPUs, with a note
             with _threads.threads(args.threads, THREAD_KINDS[args.command]):
                 return int(args._run(args) or 0)
         return int(args._run(args) or 0)
@@ -150,10 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         options = frozenset(flag for action in _subparser(parser, args.command)._actions
                             for flag in action.option_strings)
-        print(f"tnrnn {args.command}: error: {_one_line(error, options)}", file=sys.stderr)
+        print(f"tnrnn {args.command}: error: {_one_line(error, args, options)}", file=sys.stderr)
         return 2
     finally:
-        _guards.DEFAULT_MAX_BYTES = saved_limit
+        _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR = saved_limit, saved_env_error
 
 
 if __name__ == "__main__":  # pragma: no cover

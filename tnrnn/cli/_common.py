@@ -189,7 +189,7 @@ def check_rank_table(args, draws: int, max_seconds: float | None) -> None:
 
 
 def check_device(text: str | None, flag: str = "--device") -> str | None:
-    """Validate a torch device name before any work: its syntax, and that it exists here.
+    """Validate a torch device name before any work (see :func:`tnrnn._validation.check_device`).
 
     Raises
     ------
@@ -197,26 +197,9 @@ def check_device(text: str | None, flag: str = "--device") -> str | None:
         ``--device foo`` (not a device), ``--device cuda`` without CUDA, ``cuda:3`` with
         fewer GPUs, ``mps`` without MPS.
     """
-    if text is None:
-        return None
-    import torch
+    from tnrnn._validation import check_device as check
 
-    try:
-        device = torch.device(text)
-    except (RuntimeError, ValueError):
-        raise ValueError(f"{flag} {text!r}: not a torch device; use cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"{flag} {text}: CUDA is not available on this machine (torch "
-                             f"{torch.__version__}); use {flag} cpu")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"{flag} {text}: only {torch.cuda.device_count()} CUDA device(s) here")
-    elif device.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ValueError(f"{flag} {text}: MPS is not available on this machine; use {flag} cpu")
-    elif device.type != "cpu":
-        raise ValueError(f"{flag} {text}: unsupported device type {device.type!r}; use cpu, cuda, cuda:N or mps")
-    return text
+    return check(text, flag)
 
 
 def print_json(obj) -> None:

@@ -6,6 +6,8 @@ The theory is the infinite-width lag weights of Emami et al., "Implicit Bias of 
 
 from __future__ import annotations
 
+import math
+
 from tnrnn.cli._common import (
     add_json,
     add_max_bytes,
@@ -47,8 +49,13 @@ def run(args) -> int:
     check_bytes(8 * (8 * args.width**2 + args.lags * args.width * 4 + 2 * args.lags**2),
                 f"the tangent kernel of width {args.width} over {args.lags} lags", args.max_bytes)
 
+    _check_finite_range(args)
     result = kernel_comparison(args.width, args.lags, args.sigma_w, args.sigma_c, args.sigma_f,
                                parameterization=args.parameterization, seed=args.seed, device=args.device)
+    values = list(result.theory) + list(result.empirical) + [result.offdiag_ratio]
+    if not all(math.isfinite(float(v)) for v in values):
+        raise ValueError(f"--sigma-w {args.sigma_w:g} over {args.lags} lags: the kernel is not finite in float64 "
+                         f"(overflow or underflow); use a smaller --sigma-w or fewer --lags")
     out = result.to_dict()
     out["decay_length"] = decay_length(args.sigma_w)
     if not args.full_kernel:
@@ -65,3 +72,17 @@ def run(args) -> int:
     print(f"offdiag_ratio = ||Theta - diag Theta||_F / ||diag Theta||_F = {result.offdiag_ratio:.4f}")
     print(f"decay length -1/ln(sigma_w^2) = {out['decay_length']:.4g} lags; {result.seconds:.2f} s")
     return 0
+
+
+#: Largest log10 of a lag weight accepted: float64 ends near 1e308, and the kernel sums width-many of them.
+_MAX_LOG10_WEIGHT = 250.0
+
+
+def _check_finite_range(args) -> None:
+    """Refuse scales whose lag weights sigma_c^2 sigma_f^2 sigma_w^(2(j-1)) leave float64, before any work."""
+    largest = 2 * (args.lags - 1) * max(math.log10(args.sigma_w), 0.0) + 2 * math.log10(args.sigma_c) \
+        + 2 * math.log10(args.sigma_f) + math.log10(args.width)
+    if largest > _MAX_LOG10_WEIGHT:
+        raise ValueError(f"--sigma-w {args.sigma_w:g}, --sigma-c {args.sigma_c:g}, --sigma-f {args.sigma_f:g} over "
+                         f"{args.lags} lags: lag weights up to about 1e{largest:.0f}, beyond float64 "
+                         f"(about 1e308) once summed; use a smaller --sigma-w or fewer --lags")

@@ -31,13 +31,16 @@ _METHODS = ("auto", "dense", "tn", "scalable")
 
 def add_arguments(parser) -> None:
     from tnrnn.modular import DEFAULT_PRIME
+    from tnrnn.results import LARGE_PRIME, TARGET_FAILURE
 
     add_architecture(parser)
     add_partition(parser)
     parser.add_argument("--method", default="auto", choices=_METHODS, help="auto (default), dense, tn or scalable")
     parser.add_argument("--draws", type=positive_int, default=3, help="random weight draws (default 3)")
-    parser.add_argument("--prime", type=prime_int, default=DEFAULT_PRIME,
-                        help=f"modulus, a prime below 2**31 (default {DEFAULT_PRIME})")
+    parser.add_argument("--prime", type=prime_int, default=None,
+                        help=f"modulus, a prime below 2**31 (default: automatic, {DEFAULT_PRIME:,} then, for a "
+                             f"rank not certified, draws mod {LARGE_PRIME:,} until its failure bound is "
+                             f"at most {TARGET_FAILURE:g} where affordable)")
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the first draw (default 0)")
     parser.add_argument("--profile", action="store_true",
                         help="rank at every cut k = 1..T-1 (ignores --partition)")
@@ -72,9 +75,9 @@ def run(args) -> int:
         return 0
     rows = [["rank at random weights", result.rank],
             ["generic rank interval", f"[{format_count(result.lower)}, {format_count(result.upper)}]"],
-            ["certified", "yes" if result.certified else "no"],
-            ["failure bound", f"{result.failure_bound:.3g}"],
-            ["method", result.method], ["prime", result.prime],
+            ["kind", result.kind],
+            ["failure bound", _bound_text(result)],
+            ["method", result.method], ["primes", _primes_text(result.primes)],
             ["seconds", f"{result.seconds:.3f}"]]
     print(f"M={args.templates} R={args.hidden} L={args.depth} T={args.length} "
           f"partition={args.partition}")
@@ -138,10 +141,28 @@ def _print_profile(profile, args) -> None:
     spec = profile.spec
     print(f"M={spec.templates} R={spec.hidden} L={spec.depth} T={profile.length}: rank at every cut "
           f"(method {profile.method}{'' if profile.complete else ', INTERRUPTED: partial'})")
-    rows = [[k, r.rank, f"[{format_count(r.lower)}, {format_count(r.upper)}]", "yes" if r.certified else "no",
-             f"{r.failure_bound:.2g}", f"{r.seconds:.2f}"] for k, r in zip(profile.cuts, profile.results)]
-    print(format_table(["cut k", "rank", "interval", "certified", "failure bound", "s"], rows))
+    rows = [[k, r.rank, f"[{format_count(r.lower)}, {format_count(r.upper)}]", r.kind,
+             _bound_text(r), f"{r.seconds:.2f}"] for k, r in zip(profile.cuts, profile.results)]
+    print(format_table(["cut k", "rank", "interval", "kind", "failure bound", "s"], rows))
     print(f"largest rank {max(profile.ranks)} at cut k={profile.argmax}; "
           f"{sum(r.certified for r in profile.results)}/{len(profile.results)} certified; "
           f"{profile.seconds:.2f} s")
 
+
+
+def _bound_text(result) -> str:
+    """The failure bound as printed: ``-`` where none applies (certified, or a lower bound)."""
+    if result.certified or result.failure_bound is None:
+        return "-"
+    return f"{result.failure_bound:.2g}"
+
+
+def _primes_text(primes: list[int]) -> str:
+    """The modulus of each draw, grouped: ``8,388,593 x 3, 2,147,483,647 x 1``."""
+    groups: list[list[int]] = []
+    for prime in primes:
+        if groups and groups[-1][0] == prime:
+            groups[-1][1] += 1
+        else:
+            groups.append([prime, 1])
+    return ", ".join(f"{prime:,} x {count}" for prime, count in groups)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from tnrnn.cli._common import add_json, finite_float, print_json
@@ -53,7 +54,7 @@ def _interval(row) -> str:
 
 
 def run(args) -> int:
-    from tnrnn._files import output_dir, output_file
+    from tnrnn._files import atomic_write_text, output_dir, output_file
     from tnrnn.experiments import ResultsStore, markdown_table, plot_report, relative_rank, summary_rows
     from tnrnn.experiments.report import length_rows
 
@@ -69,12 +70,13 @@ def run(args) -> int:
     if args.out:
         output_dir(args.out, "--out")
     with ResultsStore(args.db) as store:
+        store.check_rows(("depth", "length"))  # a hand-edited or foreign row is refused by name, before any table
+        points = store.points()
+        if not points:  # the same answer with or without --out, before any file is written
+            raise ValueError(f"--db {args.db!r} holds no finished points yet: run (or finish) tnrnn sweep first")
         stats = length_rows(store, threshold, rule=args.rule)
         summary = summary_rows(store, threshold, rule=args.rule)
-        points = store.points()
         probes = [p for p in store.probes(spectrum=True) if p["route"] == "model"]
-        if args.csv:
-            store.to_csv(args.csv)
     scored = {r["scored_on"] for r in stats}
     share = {"majority": "more than half of", "all": "all", "any": "at least one of"}[args.rule]
     rule_text = (f"A length is solved when {share} its seeds reach {' / '.join(sorted(scored))} accuracy "
@@ -105,22 +107,62 @@ def run(args) -> int:
                  "theory upper": p["theory_upper"], "theory exact": p["theory_rank"]} for p in probes]
         text += ["\n## Probe ranks of the trained networks (float, at numpy's default tolerance) vs the "
                  "theory's generic rank (exact interval)\n", markdown_table(rows)]
-    if not args.json:
-        print("\n".join(text))
-    if args.markdown:
-        Path(args.markdown).write_text("\n".join(text))
-        if not args.json:
-            print(f"wrote {args.markdown}")
+    text, word_rows = _word_length_section(args, threshold, text)
+    # the results reach stdout first; then the files, each written whole or not at all
     figures = []
+    word_figure = Path(args.out) / f"{args.prefix}_word_length.png" if args.out and word_rows else None
     if args.out:
-        for path in plot_report(args.db, Path(args.out) / args.prefix, threshold=threshold, relative=args.relative,
-                                rule=args.rule):
-            figures.append(str(path))
-            if not args.json:
-                print(f"wrote {path}")
+        base = Path(args.out) / args.prefix
+        figures = [str(base.with_name(base.name + "_accuracy.png"))]
+        if any(p["rank"] is not None for p in probes):
+            figures.append(str(base.with_name(base.name + "_ranks.png")))
+        if word_figure is not None:
+            figures.append(str(word_figure))
     if args.json:
         print_json({"db": str(args.db), "threshold": threshold, "rule": args.rule, "rule_text": rule_text,
                     "points": len(points), "lengths": stats, "summary": summary,
                     "probes": rows if probes else [], "figures": figures, "markdown": args.markdown,
                     "csv": args.csv})
+    else:
+        print("\n".join(text))
+    sys.stdout.flush()
+    if args.markdown:
+        atomic_write_text(args.markdown, "\n".join(text), "--markdown")
+        if not args.json:
+            print(f"wrote {args.markdown}")
+    if args.csv:
+        with ResultsStore(args.db) as store:
+            store.to_csv(args.csv, what="--csv")
+        if not args.json:
+            print(f"wrote {args.csv}")
+    if args.out:
+        for path in plot_report(args.db, Path(args.out) / args.prefix, threshold=threshold, relative=args.relative,
+                                rule=args.rule):
+            if not args.json:
+                print(f"wrote {path}")
+    if word_figure is not None:
+        from tnrnn.experiments.report import plot_word_length
+
+        plot_word_length(word_rows, word_figure, threshold=threshold)
+        if not args.json:
+            print(f"wrote {word_figure}")
     return 0
+
+
+def _word_length_section(args, threshold: float, text: list[str]):
+    """The per-word-length table and its rows, when the store sweeps SES word lengths (else ``None``)."""
+    from tnrnn.experiments import ResultsStore
+    from tnrnn.experiments.report import word_length_markdown, word_length_rows
+
+    predictions = {}
+    if args.config is not None:
+        from tnrnn.experiments import load_config
+
+        predictions = load_config(args.config, check_points=False).report.get("predictions", {})
+    with ResultsStore(args.db) as store:
+        rows = word_length_rows(store, threshold, predictions=predictions)
+    if len({r["word_length"] for r in rows}) < 2:
+        return text, None
+    text = text + ["\n## Per word length (SES), over seeds: how the runs ended, the theory's prediction\n",
+                   word_length_markdown(rows)]
+    return text, rows

@@ -113,41 +113,22 @@ def config_from(args):
 
 def run(args) -> int:
     from tnrnn._files import output_dir
+    from tnrnn._validation import check_seed_list, check_train_size
     from tnrnn.cli._common import check_device, print_json
     from tnrnn.nn import train, train_ensemble
 
     check_device(args.device)
     config = config_from(args)
     if args.seeds is not None:
-        from tnrnn.nn.training import _check_seeds
-
-        _check_seeds(args.seeds)  # before any directory is made
-    _check_size(config, len(args.seeds or [None]), args.max_bytes)
+        check_seed_list(args.seeds, "--seeds")  # before any directory is made
+    check_train_size(config, len(args.seeds or [None]), args.max_bytes)
     output_dir(args.out, "--out")
+    from tnrnn._threads import get_threads
+
+    threads = get_threads()  # what the package's policy set for this command: --threads, TNRNN_THREADS, else 1
     if args.seeds is not None:
-        summary = train_ensemble(config, args.seeds, args.out, progress=progress(args))
+        summary = train_ensemble(config, args.seeds, args.out, progress=progress(args), threads=threads)
     else:
-        summary = train(config, args.out, progress=progress(args))
+        summary = train(config, args.out, progress=progress(args), threads=threads)
     print_json(summary)
     return 0
-
-
-def _check_size(config, members: int, max_bytes: int | None) -> None:
-    """Refuse a model or batch beyond the memory limit before building it (float32)."""
-    from tnrnn._guards import check_bytes
-    from tnrnn.nn.budget import parameter_count
-
-    task = config.make_task()
-    hidden, depth = config.hidden, config.depth
-    parameters = members * parameter_count(config.cell, depth, hidden, task.input_size, task.output_size)
-    # weights, gradients, optimiser state and the best copy: 4 float32 copies
-    check_bytes(16 * parameters, f"{members} {config.cell} network(s) of depth {depth}, width {hidden} "
-                                 f"({parameters:,} parameters)", max_bytes)
-    steps = task.sequence_length
-    check_bytes(4 * members * max(config.val_size, config.test_size) * steps * (task.input_size + 2),
-                f"{members} evaluation set(s) of {max(config.val_size, config.test_size)} sequences of {steps} "
-                f"steps", max_bytes)
-    # activations kept for backpropagation: about 8 float32 per unit, step and example
-    check_bytes(32 * members * config.batch_size * steps * hidden * depth,
-                f"{members} batch(es) of {config.batch_size} sequences of {steps} steps through width {hidden}, "
-                f"depth {depth}", max_bytes)

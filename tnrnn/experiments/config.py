@@ -20,6 +20,12 @@ __all__ = ["ConfigError", "Point", "SweepConfig", "load_config", "DEFAULT_RUNNER
 
 DEFAULT_RUNNER = "tnrnn.experiments:train_and_probe"
 
+#: Most CPUs one point may ask for (``[run] cpus``), on this machine or a Ray node.
+MAX_CPUS = 4096
+
+#: Longest sweep config read (characters): far beyond any sweep of at most 10,000 points.
+MAX_CONFIG_CHARS = 1_000_000
+
 _PROBE_KEYS = {
     "lengths": "probe lengths T (list of int)",
     "partition": "start-end, cut:K, interleaved or S:../E:..",
@@ -45,8 +51,10 @@ _RUN_KEYS = {
     "gpus": "GPUs per point (Ray)",
     "runner": "module:function running one point (default: train and probe)",
     "runs_dir": "directory of the per-point training directories",
+    "max_bytes": "memory limit of one point's training and evaluation sets, e.g. \"16G\" (default TNRNN_MAX_BYTES)",
 }
-_REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved"}
+_REPORT_KEYS = {"threshold": "accuracy above which a length counts as solved",
+                "predictions": "the theory's prediction per swept value, written before the runs (table of strings)"}
 _TABLES = {"sweep": None, "probe": _PROBE_KEYS, "theory": _THEORY_KEYS, "run": _RUN_KEYS,
            "report": _REPORT_KEYS}
 _TOP_KEYS = {"name", "description"}
@@ -180,6 +188,9 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
             raise ConfigError(f"{where}: cannot read the config: {error.strerror}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"{where}: not a text file (binary or corrupt); a sweep config is TOML text") from None
+    if len(text) > MAX_CONFIG_CHARS:  # before parsing: a million-seed list takes seconds to read
+        raise ConfigError(f"{where}: {len(text):,} characters; a sweep config is a few lines (at most "
+                          f"{MAX_CONFIG_CHARS:,} characters): sweep fewer values")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -219,12 +230,23 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
              **tables["probe"]}
     theory = {"generic_rank": True, "max_bytes": 2**28, **tables["theory"]}
     run = {"executor": "local", "workers": 1, "cpus": 1, "gpus": 0, "runner": DEFAULT_RUNNER,
-           "runs_dir": None, **tables["run"]}
+           "runs_dir": None, "max_bytes": None, **tables["run"]}
     report = {"threshold": 0.9, **tables["report"]}
     _check_types(probe, theory, run, report, fail)
     default_runner = run["runner"] == DEFAULT_RUNNER
+    if not default_runner and check_points:  # the points will run: their runner must import
+        _check_runner(run["runner"], fail)
     train_fields = _train_fields() if default_runner else {}
     valid_sweep = sorted(set(train_fields) | {"budget", "preset"})
+    from tnrnn._validation import MAX_POINTS
+
+    count = 1
+    for value in sweep.values():  # before any point is built: a typo of 10^6 seeds is refused at once
+        count *= len(value) if isinstance(value, list) else 1
+    if count > MAX_POINTS:
+        longest = max((k for k in sweep if isinstance(sweep[k], list)), key=lambda k: len(sweep[k]))
+        fail("sweep", longest, f"the lists cross into {count:,} points, more than {MAX_POINTS:,} (each one a "
+                               f"training run); sweep fewer values")
     for key, value in sweep.items():
         if default_runner and key not in train_fields and key not in ("budget", "preset"):
             fail("sweep", key, f"unknown key '{key}'; valid keys: {', '.join(valid_sweep)}")
@@ -254,47 +276,97 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
 
 
 def _check_types(probe, theory, run, report, fail) -> None:
+    """Every [probe], [theory], [run] and [report] value through the check of the flag that means the same."""
+    from tnrnn._guards import parse_bytes
+    from tnrnn._validation import check_float, check_int, check_threads
+
     def is_int(v):
         return isinstance(v, int) and not isinstance(v, bool)
 
+    def checked(table, key, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except ValueError as error:
+            fail(table, key, str(error))
+
     lengths = probe["lengths"]
-    if not isinstance(lengths, list) or not all(is_int(t) and t >= 2 for t in lengths):
-        fail("probe", "lengths", f"'lengths' must be a list of integers >= 2, got {lengths!r}")
+    if not isinstance(lengths, list) or not all(is_int(t) and 2 <= t <= 10_000 for t in lengths):
+        fail("probe", "lengths", f"'lengths' must be a list of integers >= 2 (at most 10000), got {lengths!r}")
     symbols = probe["symbols"]
     if symbols is not None and not (is_int(symbols) and symbols >= 1) and not (
             isinstance(symbols, list) and symbols and all(is_int(s) and s >= 0 for s in symbols)):
         fail("probe", "symbols", f"'symbols' must be a positive count or a list of symbols, got {symbols!r}")
     if probe["method"] not in ("auto", "dense", "sampled"):
         fail("probe", "method", f"'method' must be auto, dense or sampled, got {probe['method']!r}")
-    if not (is_int(probe["task_pairs"]) and probe["task_pairs"] >= 0):
-        fail("probe", "task_pairs", f"'task_pairs' must be an integer >= 0, got {probe['task_pairs']!r}")
-    for key in ("rows", "cols"):
-        if not (is_int(probe[key]) and probe[key] >= 1):
-            fail("probe", key, f"'{key}' must be a positive integer, got {probe[key]!r}")
-    for key in ("output_index", "step", "seed"):
-        if not is_int(probe[key]):
-            fail("probe", key, f"'{key}' must be an integer, got {probe[key]!r}")
+    if not isinstance(probe["partition"], str):
+        fail("probe", "partition", f"'partition' must be a string such as 'start-end', got {probe['partition']!r}")
+    checked("probe", "task_pairs", check_int, probe["task_pairs"], "'task_pairs'", 0, 100_000)
+    if probe["task_pairs"] == 1:
+        fail("probe", "task_pairs", "'task_pairs' must be 0 (off) or at least 2, got 1")
+    for key in ("rows", "cols"):  # as --rows and --cols of tnrnn probe
+        checked("probe", key, check_int, probe[key], f"'{key}'", 1, 1_000_000)
+    for key in ("output_index", "step"):
+        checked("probe", key, check_int, probe[key], f"'{key}'", -10_000, 10_000)
+    checked("probe", "seed", check_int, probe["seed"], "'seed'", 0, 2**63 - 1)  # as --seed
+    if probe["tolerance"] is not None:  # as --tolerance of tnrnn probe: a finite number > 0
+        # checked, not converted: the value as written is part of every point's identity
+        checked("probe", "tolerance", check_float, probe["tolerance"], "'tolerance'", 0.0, low_open=True)
     if not isinstance(probe["exact"], bool) or not isinstance(theory["generic_rank"], bool):
         fail("probe" if not isinstance(probe["exact"], bool) else "theory",
              "exact" if not isinstance(probe["exact"], bool) else "generic_rank", "must be true or false")
-    if not (is_int(theory["max_bytes"]) and theory["max_bytes"] > 0):
-        fail("theory", "max_bytes", f"'max_bytes' must be a positive integer, got {theory['max_bytes']!r}")
+    max_bytes = theory["max_bytes"]  # as --max-bytes: a count or "4G", "512M", "1e9"
+    if isinstance(max_bytes, str):
+        theory["max_bytes"] = checked("theory", "max_bytes", parse_bytes, max_bytes)
+    elif not (is_int(max_bytes) and max_bytes > 0):
+        fail("theory", "max_bytes", f"'max_bytes' must be a positive integer or a size such as \"4G\", "
+                                    f"got {max_bytes!r}")
     if run["executor"] not in ("local", "ray"):
         fail("run", "executor", f"'executor' must be local or ray, got {run['executor']!r}")
-    for key, minimum in (("workers", 1), ("cpus", 1), ("gpus", 0)):
-        value = run[key]
-        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= minimum):
-            fail("run", key, f"'{key}' must be a number >= {minimum}, got {value!r}")
+    # as --workers: an integer, bounded by the CPUs this process may use (the local pool's size)
+    run["workers"] = checked("run", "workers", check_threads, run["workers"], "'workers'")
+    # CPUs of one point, wherever it runs (a Ray node may have more than this machine): an integer, at most
+    # MAX_CPUS; a worker uses at most the CPUs it may use (tnrnn.experiments.runner)
+    checked("run", "cpus", check_int, run["cpus"], "'cpus'", 1, MAX_CPUS)
+    run["gpus"] = checked("run", "gpus", check_float, run["gpus"], "'gpus'", 0.0, 64.0)
+    if run["max_bytes"] is not None:  # as --max-bytes: a count or "16G"
+        value = run["max_bytes"]
+        run["max_bytes"] = (checked("run", "max_bytes", parse_bytes, value) if isinstance(value, str)
+                            else checked("run", "max_bytes", check_int, value, "'max_bytes'", 1, 2**62))
     if not isinstance(run["runner"], str) or run["runner"].count(":") != 1:
         fail("run", "runner", f"'runner' must be 'module:function', got {run['runner']!r}")
-    threshold = report["threshold"]
-    if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 < threshold <= 1):
-        fail("report", "threshold", f"'threshold' must be in (0, 1], got {threshold!r}")
+    if run["runs_dir"] is not None and (not isinstance(run["runs_dir"], str) or not run["runs_dir"].strip()):
+        fail("run", "runs_dir", f"'runs_dir' must be a directory name, got {run['runs_dir']!r}")
+    report["threshold"] = checked("report", "threshold", check_float, report["threshold"], "'threshold'", 0.0, 1.0,
+                                  low_open=True)
+    predictions = report.get("predictions", {})
+    if not isinstance(predictions, dict) or not all(isinstance(v, str) for v in predictions.values()):
+        fail("report", "predictions", f"'predictions' must be a table of strings (value -> prediction), "
+                                      f"got {predictions!r}")
+
+
+def _check_runner(runner: str, fail) -> None:
+    """Import a custom runner now, so a missing module or function is refused before any point runs."""
+    import importlib
+
+    module_name, function_name = runner.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # ImportError, or whatever the module raises while loading
+        fail("run", "runner", f"cannot import the runner module {module_name!r} ({type(error).__name__}: "
+                              f"{str(error).splitlines()[0] if str(error) else ''})")
+    if not callable(getattr(module, function_name, None)):
+        fail("run", "runner", f"module {module_name!r} has no function {function_name!r}")
 
 
 def _resolve_points(config: SweepConfig, fail) -> list[Point]:
+    from tnrnn._validation import MAX_SEEDS, check_int, check_train_size
     from tnrnn.nn import PRESETS, TrainConfig, make_task, width_for_budget
+    from tnrnn.nn.config import preset_fields
     from tnrnn.partitions import parse_partition
+
+    seeds = config.sweep.get("seed")
+    if isinstance(seeds, list) and len(seeds) > MAX_SEEDS:
+        fail("sweep", "seed", f"{len(seeds):,} seeds train as one ensemble per point; at most {MAX_SEEDS:,}")
 
     probe_identity = {"probe": config.probe, "theory": config.theory, "runner": config.run["runner"]}
     points: list[Point] = []
@@ -310,10 +382,10 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
             if "preset" in params:
                 if params["preset"] not in PRESETS:
                     point_fail(f"unknown preset {params['preset']!r}; valid presets: {', '.join(PRESETS)}", "preset")
-                train = {**PRESETS[params["preset"]], **train}
+                train = preset_fields(params["preset"], **train)
             defaults = TrainConfig(**{k: v for k, v in train.items()
                                       if k in ("task", "length", "cell", "depth", "alphabet", "word_length",
-                                               "orthogonal")}).to_dict()
+                                               "variant", "orthogonal")}).to_dict()
             task = make_task(defaults["task"], defaults["length"], alphabet=defaults.get("alphabet"),
                              word_length=defaults.get("word_length"), variant=defaults.get("variant"))
             if "budget" in params:
@@ -324,7 +396,14 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
                 train["hidden"] = width_for_budget(defaults["cell"], defaults["depth"], budget,
                                                    task.input_size, task.output_size,
                                                    orthogonal=defaults["orthogonal"] is not None)
-            resolved = TrainConfig(**train).to_dict()
+            if "seed" in train:  # as --seed: torch's generators take 64-bit seeds
+                check_int(train["seed"], "'seed'", 0, 2**63 - 1)
+            resolved_config = TrainConfig(**train)
+            resolved = resolved_config.to_dict()
+            # tnrnn train's own size check, for every point before the first one starts (the device
+            # is checked by run_sweep: a config for a GPU machine validates anywhere)
+            members = len(config.sweep["seed"]) if isinstance(config.sweep.get("seed"), list) else 1
+            check_train_size(resolved_config, members, config.run["max_bytes"])
         except ConfigError:
             raise
         except (ValueError, TypeError) as error:
@@ -344,6 +423,15 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
                     parse_partition(config.probe["partition"], length)
                 except ValueError as error:
                     fail("probe", "lengths", f"probe length {length}: {error}")
+            if config.probe["method"] != "dense":  # as tnrnn probe: a sampled block through the model
+                from tnrnn._guards import SizeLimitError, check_bytes
+
+                rows, cols = config.probe["rows"], config.probe["cols"]
+                try:
+                    check_bytes(8 * rows * cols * (max(config.probe["lengths"]) + 2),
+                                f"a sampled block of rows={rows} x cols={cols} sequences", None)
+                except SizeLimitError as error:
+                    fail("probe", "rows", str(error))
         train_id = _digest(resolved)
         points.append(Point(params, resolved, _digest({"train": resolved, **probe_identity}), train_id))
     ids = [p.point_id for p in points]

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tnrnn.experiments.config import DEFAULT_RUNNER, Point, SweepConfig, _digest, load_config
 from tnrnn.experiments.runner import execute_point
 from tnrnn.experiments.store import ResultsStore
 
-__all__ = ["SweepSummary", "run_sweep"]
+__all__ = ["SweepSummary", "SweepTerminated", "run_sweep"]
+
+#: Times a unit of work is started when its worker process dies (kill -9, the OOM killer): once more.
+ATTEMPTS = 2
+
+
+class SweepTerminated(KeyboardInterrupt):
+    """The sweep stopped on SIGTERM, handled as Ctrl-C: workers stopped, finished points kept."""
 
 @dataclass
 class SweepSummary:
@@ -28,12 +38,56 @@ class SweepSummary:
         Points run and stored by this call.
     seconds : float
         Wall-clock time of this call.
+    failed : list of (point_id, reason)
+        Points that could not be run: their runner raised, or their worker process died
+        twice (see :func:`run_sweep`). They are not stored, so the next run tries them again.
+    stored_elsewhere : int
+        Points this call ran that another sweep on the same store had stored first.
     """
 
     total: int
     skipped: int
     ran: int
     seconds: float
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    stored_elsewhere: int = 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_sigint():
+    """While the sweep runs, SIGTERM goes to the SIGINT handler of the moment (Ctrl-C's path).
+
+    In-process training defers it to the next step and checkpoints first; otherwise it
+    raises :class:`SweepTerminated` (a ``KeyboardInterrupt``), which stops the worker pool.
+    Main thread only (signal handlers can be set nowhere else).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+
+    def handle(signum, frame):
+        received.append(signum)
+        current = signal.getsignal(signal.SIGINT)
+        if callable(current) and current is not signal.default_int_handler:
+            current(signal.SIGINT, frame)  # e.g. training's deferred interrupt: checkpoint, then stop
+        else:
+            raise SweepTerminated()
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    except KeyboardInterrupt as error:
+        if received and not isinstance(error, SweepTerminated):
+            raise SweepTerminated() from error
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _failure_text(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _payloads(config: SweepConfig, db: Path, points: Iterable[Point]) -> list[dict]:
@@ -104,8 +158,16 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
     runner; see :func:`tnrnn.nn.train_ensemble`) and stored as one row per seed, with
     ``seconds`` the wall time of the ensemble that trained them.
 
-    Interrupting (Ctrl-C, ``kill -9``) loses nothing: finished points are committed one
-    transaction each; a half-trained ensemble resumes from its training checkpoint.
+    Interrupting (Ctrl-C, SIGTERM, ``kill -9``) loses nothing: finished points are committed
+    one transaction each; a half-trained ensemble resumes from its training checkpoint.
+    SIGTERM is handled as Ctrl-C (raising :class:`SweepTerminated`, a ``KeyboardInterrupt``):
+    the pool's workers are terminated and waited for.
+
+    A point whose runner raises, or whose worker process dies twice (``kill -9``, the
+    out-of-memory killer; the first death is retried alone), is listed in
+    ``SweepSummary.failed`` and the sweep goes on with the others. A network whose outputs
+    are not finite is not a failure: the default runner stores it with its probes marked
+    ``diverged``.
     """
     from tqdm import tqdm
 
@@ -115,9 +177,15 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
     executor = executor or config.run["executor"]
     if executor not in ("local", "ray"):
         raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
-    workers = int(workers or config.run["workers"])
-    if workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers}")
+    from tnrnn._validation import check_device, check_threads
+
+    workers = check_threads(workers if workers is not None else config.run["workers"],
+                            "--workers" if workers is not None else "[run] workers")
+    if executor == "local":  # the points run here: as many threads as this process may use, at most
+        check_threads(config.run["cpus"], "[run] cpus")
+    if executor == "local" and config.run["runner"] == DEFAULT_RUNNER:
+        for device in sorted({str(p.train.get("device", "cpu")) for p in config.points}):
+            check_device(device, "[sweep] device")  # as tnrnn train --device, before any point starts
     db = Path(db)
     with ResultsStore(db) as store:
         done = store.finished_ids()
@@ -125,56 +193,163 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
         payloads = _payloads(config, db, pending)
         bar = tqdm(total=len(config.points), initial=len(config.points) - len(pending), desc=config.name,
                    unit="point", disable=not progress)
-        ran = 0
+        ran = elsewhere = 0
+        failed: list[tuple[str, str]] = []
 
         def store_one(results, seconds):
-            nonlocal ran
+            nonlocal ran, elsewhere
             for point_id, result in results:  # one transaction per point: a kill loses no stored row
                 point = next(p for p in pending if p.point_id == point_id)
-                store.record(point_id, config.name, point.train | {"budget": point.params.get("budget")},
-                             result, seconds, train_id=point.train_id)
-                ran += 1
+                if store.record(point_id, config.name, point.train | {"budget": point.params.get("budget")},
+                                result, seconds, train_id=point.train_id):
+                    ran += 1
+                else:  # a second sweep on the same store stored it first
+                    elsewhere += 1
                 bar.update(1)
 
+        def fail_one(payload, reason):
+            for member in payload.get("points", [payload]):
+                failed.append((member["point_id"], reason))
+
         try:
-            if not payloads:
-                pass
-            elif executor == "ray":
-                _run_ray(payloads, store_one, ray_address)
-            elif workers == 1:
-                for payload in payloads:
-                    store_one(*execute_point(payload))
-            else:
-                _run_pool(payloads, store_one, workers)
+            with _sigterm_as_sigint():
+                if not payloads:
+                    pass
+                elif executor == "ray":
+                    _run_ray(payloads, store_one, fail_one, ray_address)
+                elif workers == 1:
+                    for payload in payloads:
+                        try:
+                            outcome = execute_point(payload)
+                        except Exception as error:  # this point's failure; the sweep goes on
+                            fail_one(payload, _failure_text(error))
+                            continue
+                        store_one(*outcome)
+                else:
+                    _run_pool(payloads, store_one, fail_one, workers)
         finally:
             bar.close()
     return SweepSummary(len(config.points), len(config.points) - len(pending), ran,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, failed, elsewhere)
 
 
-def _run_pool(payloads: list[dict], store_one, workers: int) -> None:
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent while idle (training defers it itself): no worker tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_pool(payloads: list[dict], store_one, fail_one, workers: int) -> None:
+    """Run the payloads in a spawn-context process pool; a pool broken by a dying worker is replaced.
+
+    A worker that dies (``kill -9``, the out-of-memory killer) breaks the whole pool and
+    interrupts every unit running beside it. The units that had started (their directory
+    lock names a worker of the broken pool) are each run again alone, in a pool of their
+    own: one that dies again is reported through ``fail_one`` (retried once, then
+    recorded), one that finishes is stored. Units that had not started go back to the
+    queue. An exception inside a unit is that unit's failure at once. Ctrl-C, SIGTERM or
+    any error here stops every worker before it returns.
+    """
+    queue = list(payloads)
+    idle_breaks = 0
+    while queue:
+        broken, pids = _pool_round(queue, store_one, fail_one, workers)
+        queue = [p for p in broken if not _started(p, pids)]
+        suspects = [p for p in broken if _started(p, pids)]
+        idle_breaks = idle_breaks + 1 if broken and not suspects else 0
+        if idle_breaks >= ATTEMPTS:  # workers die before taking any work: nothing to retry them with
+            for payload in queue:
+                fail_one(payload, "the worker processes died before starting it (killed at start-up?)")
+            return
+        for payload in suspects:  # alone: if it dies again, it is the one that kills its worker
+            again, _ = _pool_round([payload], store_one, fail_one, 1)
+            if again:
+                fail_one(payload, f"its worker process died {ATTEMPTS} times (killed by a signal, e.g. kill -9 "
+                                  f"or the out-of-memory killer)")
+
+
+@contextlib.contextmanager
+def _spawning_without_sigint():
+    """Spawn workers with Ctrl-C ignored from their first instruction (a child inherits an ignored signal).
+
+    A worker still importing when Ctrl-C reaches the process group would otherwise die
+    with a ``KeyboardInterrupt`` traceback before :func:`_ignore_sigint` runs. The parent
+    ignores SIGINT only while ``submit`` starts the processes (milliseconds).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _started(payload: dict, pids: set[int]) -> bool:
+    """Whether a worker of the broken pool (``pids``) had taken this unit's directory lock."""
+    try:
+        text = (Path(payload["run_dir"]) / ".lock").read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return text.isdigit() and int(text) in pids
+
+
+def _pool_round(payloads: list[dict], store_one, fail_one, workers: int) -> tuple[list[dict], set[int]]:
+    """One process pool over ``payloads``: ``(units interrupted by a broken pool, the pool's worker pids)``."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(payloads)), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(payloads)), mp_context=context,
+                               initializer=_ignore_sigint)
+    broken: list[dict] = []
+    pids: set[int] = set()
     try:
-        futures = {pool.submit(execute_point, payload) for payload in payloads}
-        while futures:
-            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+        with _spawning_without_sigint():
+            futures = {pool.submit(execute_point, payload): payload for payload in payloads}
+        waiting = set(futures)
+        while waiting:
+            pids |= set(pool._processes or {})  # no public API for this
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
             for future in finished:
-                store_one(*future.result())
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+                    continue
+                except Exception as error:  # raised inside the unit: its failure, the others go on
+                    fail_one(futures[future], _failure_text(error))
+                    continue
+                store_one(*outcome)
     except BaseException:
         # stop the workers now: their points resume from their checkpoints on the next run
-        processes = list((pool._processes or {}).values())  # no public API for this
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
+        _stop(pool)
         raise
-    pool.shutdown()
+    if broken:
+        _stop(pool)
+    else:
+        pool.shutdown()
+    return broken, pids
 
 
-def _run_ray(payloads: list[dict], store_one, address: str | None) -> None:
+def _stop(pool) -> None:
+    """Terminate a pool's workers, wait for them (then kill), so that none is left behind."""
+    processes = list((pool._processes or {}).values())  # no public API for this
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+
+
+def _run_ray(payloads: list[dict], store_one, fail_one, address: str | None) -> None:
     try:
         import ray
     except ImportError:
@@ -195,13 +370,18 @@ def _run_ray(payloads: list[dict], store_one, address: str | None) -> None:
     pending = {}
     for payload in payloads:
         ref = remote.options(num_cpus=payload["cpus"], num_gpus=payload["gpus"], max_retries=1).remote(payload)
-        pending[ref] = payload["point_id"]
+        pending[ref] = payload
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                pending.pop(ref)
-                store_one(*ray.get(ref))
+                payload = pending.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except Exception as error:  # the task's failure (Ray retried a dead worker once)
+                    fail_one(payload, _failure_text(error))
+                    continue
+                store_one(*outcome)
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)

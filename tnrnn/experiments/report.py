@@ -9,7 +9,8 @@ from pathlib import Path
 from tnrnn.experiments.store import ResultsStore, _exact_int
 
 __all__ = ["summary_rows", "length_rows", "log10_rank", "longest_solved", "bootstrap_interval", "steps_to_threshold",
-           "SOLVED_RULES", "markdown_table", "relative_rank", "plot_report"]
+           "SOLVED_RULES", "markdown_table", "relative_rank", "plot_report", "word_length_rows",
+           "word_length_markdown", "plot_word_length"]
 
 #: How a length counts as solved: the share of seeds whose test accuracy reaches the threshold.
 SOLVED_RULES = {"majority": 0.5, "all": 1.0, "any": 0.0}
@@ -344,13 +345,14 @@ def _draw_report(db, out, *, threshold: float, relative: float, rule: str) -> li
         accuracy_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         theory_ax.set(xlabel=xlabel, ylabel="log10 of the generic Start-End rank (RAC)", xscale="log",
                       title="theory at the same width and depth")
-        theory_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        if theory_ax.get_legend_handles_labels()[0]:  # no theory for this series: no empty legend
+            theory_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         for ax in row_axes:
             ticks = sorted({r["length"] for r in stats if (r["task"], r["cell"]) == (task, cell)})
             ax.set_xticks(ticks, [str(t) for t in ticks])
             ax.minorticks_off()
     fig.tight_layout()
-    paths.append(style.save(fig, out.with_name(out.name + "_accuracy.png")))
+    paths.append(_save_figure(fig, out.with_name(out.name + "_accuracy.png")))
 
     model_probes = [p for p in probes if p["route"] == "model" and p["rank"] is not None]
     if model_probes:
@@ -386,5 +388,159 @@ def _draw_report(db, out, *, threshold: float, relative: float, rule: str) -> li
                    title=f"{task}, {cell}: trained nets vs theory\n(Start-End, M={templates} template symbols)")
             ax.legend(fontsize=6, ncol=1)
         fig.tight_layout()
-        paths.append(style.save(fig, out.with_name(out.name + "_ranks.png")))
+        paths.append(_save_figure(fig, out.with_name(out.name + "_ranks.png")))
     return paths
+
+
+def _save_figure(fig, path: Path) -> Path:
+    """:func:`tnrnn.style.save` (atomic: the old figure or the whole new one), a full disk named as such."""
+    from tnrnn import style
+    from tnrnn._files import write_error
+
+    try:
+        return style.save(fig, path)
+    except OSError as error:
+        raise write_error(error, path, "--out figure") from None
+
+
+def _params(row: dict) -> dict:
+    try:
+        found = json.loads(row.get("params") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def word_length_rows(store: ResultsStore, threshold: float = 0.9, *, predictions: dict | None = None,
+                     confidence: float = 0.95) -> list[dict]:
+    """One row per Start-End Similarity word length, depth and width: seeds, endings, theory, prediction.
+
+    Parameters
+    ----------
+    store : ResultsStore
+    threshold : float
+        Test accuracy at which a seed counts as having solved the point.
+    predictions : dict, optional
+        Word length (as a string) -> the prediction written in the sweep config before the
+        runs (``[report] predictions``), shown beside the outcome.
+    confidence : float
+        Of the bootstrap interval of the mean test accuracy.
+
+    Returns
+    -------
+    list of dict
+        ``word_length, depth, hidden, free_parameters, length, seeds, mean, sd, low, high,
+        reached`` (seeds at or above ``threshold``), ``ended`` (how many runs ended by the
+        plateau rule, at the step cap, by divergence), ``plateau_share``, ``best_steps``
+        (the steps the tested weights are from), ``steps`` (trained), ``tested_on_best``
+        (every test score is from the best-validation weights), ``overlap_rank`` (the
+        Start-End rank that suffices at this word length, :func:`tnrnn.nn.capacity.ses_overlap_rank`)
+        and ``prediction``. Only SES points are included.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with ResultsStore(os.path.join(tempfile.mkdtemp(), "r.sqlite")) as store:
+    ...     for seed, (acc, end) in enumerate([(0.95, "plateau"), (0.5, "cap")]):
+    ...         _ = store.record(str(seed), "s", {"task": "ses", "cell": "modrelu", "depth": 1, "length": 40,
+    ...                                           "hidden": 60, "seed": seed, "word_length": 8},
+    ...                          {"summary": {"test_accuracy": acc, "ended": end, "best_step": 1000}}, 0.0)
+    ...     row = word_length_rows(store, 0.9, predictions={"8": "depth 1 below"})[0]
+    >>> row["word_length"], row["reached"], row["ended"], row["overlap_rank"], row["prediction"]
+    (8, 1, 'plateau 1, cap 1', 249, 'depth 1 below')
+    """
+    import statistics
+
+    from tnrnn.nn.capacity import ses_overlap_rank
+
+    predictions = predictions or {}
+    groups: dict[tuple, list[dict]] = {}
+    for row in store.points(full=True):
+        if row["task"] != "ses":
+            continue
+        params = _params(row)
+        key = (params.get("word_length"), row["depth"], row["hidden"], row["length"], params.get("alphabet") or 32)
+        groups.setdefault(key, []).append(row)
+    out = []
+    for key in sorted(groups, key=lambda k: tuple(-1 if v is None else v for v in k)):
+        word_length, depth, hidden, length, alphabet = key
+        rows = sorted(groups[key], key=lambda r: (r["seed"] is None, r["seed"]))
+        summaries = [json.loads(r["result"] or "{}").get("summary", {}) for r in rows]
+        scores = [r["test_accuracy"] for r in rows if r["test_accuracy"] is not None]
+        interval = bootstrap_interval(scores, confidence)
+        endings: dict[str, int] = {}
+        for summary in summaries:
+            ending = summary.get("ended") or "not recorded"
+            endings[ending] = endings.get(ending, 0) + 1
+        out.append({
+            "word_length": word_length, "depth": depth, "hidden": hidden,
+            "free_parameters": rows[0]["free_parameters"], "length": length, "seeds": len(scores),
+            "mean": statistics.fmean(scores) if scores else None,
+            "sd": statistics.stdev(scores) if len(scores) > 1 else None,
+            "low": interval[0] if interval else None, "high": interval[1] if interval else None,
+            "reached": sum(v >= threshold for v in scores),
+            "ended": ", ".join(f"{name} {count}" for name, count in sorted(endings.items(),
+                                                                          key=lambda item: item[0] != "plateau")),
+            "plateau_share": endings.get("plateau", 0) / len(rows),
+            "best_steps": [summary.get("best_step") for summary in summaries],
+            "steps": [r["steps_trained"] for r in rows],
+            "tested_on_best": all(summary.get("best_step") is not None for summary in summaries),
+            "overlap_rank": ses_overlap_rank(word_length, alphabet) if word_length else None,
+            "prediction": predictions.get(str(word_length)),
+            "threshold": threshold,
+        })
+    return out
+
+
+def word_length_markdown(rows: list[dict]) -> str:
+    """The table of :func:`word_length_rows` as Markdown (accuracy as mean ± sd [interval])."""
+    def interval(r):
+        if r["mean"] is None:
+            return "-"
+        sd = f" ± {r['sd']:.3f}" if r["sd"] is not None else ""
+        return f"{r['mean']:.3f}{sd} [{r['low']:.3f}, {r['high']:.3f}]"
+
+    table = [{"m": r["word_length"], "depth": r["depth"], "R": r["hidden"], "free params": r["free_parameters"],
+              "T": r["length"], "rank needed (1+m(n-1))": r["overlap_rank"],
+              "test accuracy: mean ± sd [95% bootstrap]": interval(r),
+              f">= {r['threshold']:g}": f"{r['reached']}/{r['seeds']}", "ended": r["ended"],
+              "tested at step": ", ".join("-" if s is None else str(s) for s in r["best_steps"]),
+              "steps trained": ", ".join(str(s) for s in r["steps"]),
+              "prediction (stated before the runs)": r["prediction"] or "-"} for r in rows]
+    return markdown_table(table)
+
+
+def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: float | None = None) -> Path:
+    """Test accuracy against SES word length, one colour per depth (seeds, mean, interval); returns the PNG.
+
+    The top axis gives the Start-End rank that suffices at each word length
+    (``1 + m (n - 1)``); chance (1/3) and ``threshold`` are drawn dashed.
+    """
+    from tnrnn import style
+
+    if not rows:
+        raise ValueError("no SES points to draw: run the word-length sweep first")
+    with style.context():
+        fig, ax = style.figure()
+        depths = sorted({r["depth"] for r in rows})
+        lengths = sorted({r["word_length"] for r in rows})
+        for depth in depths:
+            mine = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["word_length"])
+            xs = [r["word_length"] for r in mine]
+            colour = style.depth_color(depth)
+            ax.errorbar(xs, [r["mean"] for r in mine], yerr=[[r["mean"] - r["low"] for r in mine],
+                                                                [r["high"] - r["mean"] for r in mine]],
+                        fmt=style.depth_marker(depth) + "-", color=colour, capsize=3,
+                        label=f"{style.depth_label(depth)}, R={mine[0]['hidden']} "
+                              f"({mine[0]['free_parameters']} free)")
+        ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance 1/3")
+        if threshold is not None:
+            ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
+        ax.set(xlabel="word length m", ylabel="test accuracy (best-validation weights)", ylim=(0, 1.02),
+               xticks=lengths, title=f"SES, T = {rows[0]['length']}: mean and 95% bootstrap interval")
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(lengths, [str(next(r["overlap_rank"] for r in rows if r["word_length"] == m))
+                                 for m in lengths])
+        top.set_xlabel("Start-End rank that suffices, 1 + m(n-1)")
+        style.legend_outside(ax, where="below")
+        return style.save(fig, path)

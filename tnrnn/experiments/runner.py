@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,11 @@ def execute_point(payload: dict) -> tuple[list[tuple[str, dict]], float]:
     run_dir = Path(payload["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with open(run_dir / ".lock", "w") as lock:
+    with open(run_dir / ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.truncate(0)  # who holds it: a sweep whose worker died asks whether this unit had started
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
         try:
             result = _load_runner(payload["runner"])(payload)
         finally:
@@ -64,14 +68,17 @@ def train_and_probe(payload: dict) -> dict:
 
     import torch
 
+    from tnrnn._validation import usable_cpus
     from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
 
-    torch.set_num_threads(max(1, int(payload.get("cpus", 1))))
+    # the point's CPUs, never more than this process may use (a million threads is a segmentation fault)
+    torch.set_num_threads(max(1, min(int(payload.get("cpus", 1)), usable_cpus())))
     configs = [TrainConfig.from_dict(point["train"]) for point in payload["points"]]
     shared = dataclasses.replace(configs[0], seed=0)
     if any(dataclasses.replace(c, seed=0) != shared for c in configs):
         raise ValueError("the points of one ensemble must differ only by seed")
-    ensemble = train_ensemble(configs[0], payload["seeds"], payload["run_dir"], progress=False)
+    ensemble = train_ensemble(configs[0], payload["seeds"], payload["run_dir"], progress=False,
+                              threads=max(1, int(payload.get("cpus", 1))))
     results = {}
     for point, summary in zip(payload["points"], ensemble["members"]):
         directory = member_dir(payload["run_dir"], summary["seed"])
@@ -83,10 +90,11 @@ def train_and_probe(payload: dict) -> dict:
 
 def _curve(directory: Path) -> list[dict]:
     """The validation curve of a run: step, validation loss and accuracy at every evaluation."""
+    from tnrnn._runfiles import read_metrics
     from tnrnn.nn.training import METRICS_FILE
 
-    lines = (json.loads(line) for line in (directory / METRICS_FILE).read_text().splitlines() if line.strip())
-    return [{"step": m["step"], "val_loss": m["val_loss"], "accuracy": m["accuracy"]} for m in lines]
+    lines, _ = read_metrics(directory / METRICS_FILE)  # structure checked, named if wrong
+    return [{"step": m["step"], "val_loss": m.get("val_loss"), "accuracy": m.get("accuracy")} for m in lines]
 
 
 def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
@@ -98,11 +106,16 @@ def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
         result["theory_task"] = _theory(task.alphabet_size, config.hidden, config.depth,
                                         task.sequence_length, "start-end", compute=False)
     if probe_cfg.get("task_pairs"):
-        from tnrnn.probe import task_probe
+        from tnrnn.probe import NonFiniteOutputError, task_probe
 
-        found = task_probe(model, task, pairs=probe_cfg["task_pairs"], seed=probe_cfg["seed"],
-                           output_index=probe_cfg["output_index"])
-        result["task_probe"] = _jsonable(found.to_dict())
+        try:
+            found = task_probe(model, task, pairs=probe_cfg["task_pairs"], seed=probe_cfg["seed"],
+                               output_index=probe_cfg["output_index"])
+        except NonFiniteOutputError:  # a diverged network is a result too: recorded, the sweep goes on
+            result["task_probe"] = {"method": "diverged", "pairs": probe_cfg["task_pairs"]}
+            result["diverged"] = True
+        else:
+            result["task_probe"] = _jsonable(found.to_dict())
     for length in probe_cfg["lengths"]:
         result["probes"].extend(_probe_rows(model, task, config, length, probe_cfg, theory_cfg))
     return result

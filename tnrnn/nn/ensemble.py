@@ -30,15 +30,18 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch.nn.utils import parametrize
 
+from tnrnn.nn.orthogonal import ScaledCayley
 from tnrnn.nn.recurrence import recurrence
 from tnrnn.nn.stack import DeepRNN
 
-__all__ = ["stacked_forward", "check_stackable"]
+__all__ = ["stacked_forward", "check_stackable", "clip_linf_members"]
 
 
 def check_stackable(models: Sequence[DeepRNN]) -> None:
@@ -60,32 +63,90 @@ def check_stackable(models: Sequence[DeepRNN]) -> None:
                              f"{found}, member 0 is {shape}: members must share one architecture")
 
 
+def clip_linf_members(grad: torch.Tensor, threshold: float) -> torch.Tensor:
+    """:func:`~tnrnn.nn.cells.clip_linf` of every member's matrix ``grad[k]``, with no host sync.
+
+    Each ``(R, R)`` slice is rescaled to an ∞-norm of at most ``threshold``; a slice with a
+    non-finite entry becomes 0. The same numbers as clipping the members one by one.
+
+    Examples
+    --------
+    >>> g = torch.tensor([[[1.0, -20.0]], [[1.0, 2.0]], [[float("nan"), 1.0]]])
+    >>> clip_linf_members(g, 10.0).tolist()
+    [[[0.5, -10.0]], [[1.0, 2.0]], [[0.0, 0.0]]]
+    """
+    flat = grad.reshape(grad.shape[0], -1)
+    finite = torch.isfinite(flat).all(1)
+    largest = flat.abs().amax(1)
+    scale = torch.where(largest > threshold, threshold / largest, torch.ones_like(largest))
+    shape = (-1,) + (1,) * (grad.dim() - 1)
+    return torch.where(finite.view(shape), grad * scale.view(shape), torch.zeros_like(grad))
+
+
+def _stacked_hidden(layers) -> torch.Tensor:
+    """``W^H`` of every member, ``(K, R, R)``: one batched scaled Cayley solve where the map allows it."""
+    first = layers[0]
+    maps = [layer.recurrent.parametrizations.weight[0] if parametrize.is_parametrized(layer.recurrent, "weight")
+            else None for layer in layers]
+    if not all(isinstance(m, ScaledCayley) for m in maps) or any(
+            not torch.equal(m.scaling, maps[0].scaling) for m in maps):
+        return torch.stack([layer.recurrent_matrix() for layer in layers])
+    upper = torch.stack([layer.recurrent.parametrizations.weight.original for layer in layers]).triu(1)
+    skew = upper - upper.mT
+    eye = torch.eye(skew.shape[-1], dtype=skew.dtype, device=skew.device)
+    w = torch.linalg.solve(eye + skew, eye - skew) * maps[0].scaling
+    if first.recurrent_clip is not None and w.requires_grad and torch.is_grad_enabled():
+        w.register_hook(functools.partial(clip_linf_members, threshold=first.recurrent_clip))
+    return w
+
+
 def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
-                    initial_states: torch.Tensor | None = None) -> torch.Tensor:
+                    initial_states: torch.Tensor | None = None, *, last_step_only: bool = False) -> torch.Tensor:
     """Per-step outputs of K networks, each on its own batch, in one pass.
 
     Parameters
     ----------
     models : sequence of DeepRNN
         K members of one architecture (see :func:`check_stackable`).
-    inputs : torch.Tensor, shape (K, B, T, input_size)
-        Member k reads ``inputs[k]``.
+    inputs : torch.Tensor, shape (K, B, T, input_size), or integer (K, B, T)
+        Member k reads ``inputs[k]``. Integer inputs are symbols, read as their one-hot
+        vectors: the first layer's drive is then a row lookup of ``W^I`` instead of a
+        product with the one-hot vector (the same numbers, without the product).
     initial_states : torch.Tensor, shape (K, L, B, R), optional
         ``h^l_0`` of every member and layer (tanh and modReLU; default 0).
+    last_step_only : bool
+        Read out the last step only (tasks whose loss reads nothing else): the output is
+        then ``(K, B, 1, output_size)``, and neither the readout nor its gradient touches
+        the other steps.
 
     Returns
     -------
     torch.Tensor, shape (K, B, T, output_size)
         ``out[k]`` equals ``models[k](inputs[k], initial_states[k])`` up to float rounding.
 
+    Raises
+    ------
+    ValueError
+        Members of different architectures, inputs or initial states of the wrong shape,
+        symbols outside the input alphabet.
+
     Notes
     -----
     O(K · B · T · L · R²) arithmetic in O(T · L) batched products (forward; the same
-    backward), against O(K · T · L) products for K separate forward passes.
+    backward), against O(K · T · L) products for K separate forward passes. The scaled
+    Cayley maps of all members are one batched solve, and their gradient clip one
+    batched operation with no host synchronisation (:func:`clip_linf_members`).
     """
     check_stackable(models)
     first = models[0]
-    if inputs.dim() != 4 or inputs.shape[0] != len(models) or inputs.shape[-1] != first.input_size:
+    tokens = not inputs.is_floating_point()
+    if tokens:
+        if inputs.dim() != 3 or inputs.shape[0] != len(models):
+            raise ValueError(f"symbol inputs must have shape ({len(models)}, batch, T), got {tuple(inputs.shape)}")
+        if inputs.numel() and (int(inputs.min()) < 0 or int(inputs.max()) >= first.input_size):
+            raise ValueError(f"symbol inputs must lie in [0, {first.input_size}), got values in "
+                             f"[{int(inputs.min())}, {int(inputs.max())}]")
+    elif inputs.dim() != 4 or inputs.shape[0] != len(models) or inputs.shape[-1] != first.input_size:
         raise ValueError(f"inputs must have shape ({len(models)}, batch, T, {first.input_size}), "
                          f"got {tuple(inputs.shape)}")
     if initial_states is not None:
@@ -97,22 +158,32 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
     members, batch, steps = inputs.shape[:3]
     # Member-major (K, T, B, ·) throughout: every whole-sequence product is one batched
     # product over (K, T·B, ·) views, and the recurrence indexes steps along axis 1.
-    h = inputs.transpose(1, 2).reshape(members, steps * batch, -1)
-    with parametrize.cached():  # each member's orthogonal map evaluated once
+    if tokens:
+        offsets = torch.arange(members, device=inputs.device).mul_(first.input_size).view(members, 1)
+        rows = inputs.transpose(1, 2).reshape(members, steps * batch) + offsets  # rows of the stacked W^I
+    else:
+        h = inputs.transpose(1, 2).reshape(members, steps * batch, -1)
+    with parametrize.cached():  # each member's orthogonal map evaluated once (maps not batched below)
         for index in range(first.depth):
             layers = [model.layers[index] for model in models]
-            drive = torch.bmm(h, torch.stack([layer.input.weight for layer in layers]).transpose(1, 2))
+            w_input = torch.stack([layer.input.weight for layer in layers])
+            if index == 0 and tokens:
+                table = w_input.transpose(1, 2).reshape(members * first.input_size, -1)
+                drive = F.embedding(rows, table)
+            else:
+                drive = torch.bmm(h, w_input.transpose(1, 2))
             if layers[0].input.bias is not None:
                 drive = drive + torch.stack([layer.input.bias for layer in layers]).unsqueeze(1)
             drive = drive.view(members, steps, batch, -1)
-            w = torch.stack([layer.recurrent_matrix() for layer in layers])
+            w = _stacked_hidden(layers)
             bias = getattr(layers[0], "bias", None)
             if bias is not None:
                 bias = torch.stack([layer.bias for layer in layers]).unsqueeze(1)
             initial = None if initial_states is None else initial_states[:, index]
             h = recurrence(layers[0].kind, drive, w, bias, initial).view(members, steps * batch, -1)
+    if last_step_only:
+        h, steps = h.view(members, steps, batch, -1)[:, -1], 1
     out = torch.bmm(h, torch.stack([model.readout.weight for model in models]).transpose(1, 2))
     if first.readout.bias is not None:
         out = out + torch.stack([model.readout.bias for model in models]).unsqueeze(1)
     return out.view(members, steps, batch, -1).transpose(1, 2)
-

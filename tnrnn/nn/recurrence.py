@@ -60,8 +60,9 @@ class _Recurrence(torch.autograd.Function):
                 initial: torch.Tensor | None):
         w_t = w.transpose(-1, -2)
         states_storage = torch.empty_like(drives)
-        states, drive = _time_major(states_storage), _time_major(drives)
-        steps = states.shape[0]
+        # every step's view made once (indexing a tensor per step costs more than the step's ops here)
+        states, drive = _time_major(states_storage).unbind(0), _time_major(drives).unbind(0)
+        steps = len(states)
         if kind == "rac":
             states[0].copy_(drive[0])
             for t in range(1, steps):
@@ -91,26 +92,27 @@ class _Recurrence(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor):
         states_storage, w, drives_storage, initial = ctx.saved_tensors
         kind = ctx.kind
-        states, grad_states = _time_major(states_storage), _time_major(grad_output.contiguous())
-        steps = states.shape[0]
+        states = _time_major(states_storage).unbind(0)
+        grad_states = _time_major(grad_output.contiguous()).unbind(0)
+        steps = len(states)
         # ∂L/∂z_t (tanh, modrelu) or ∂L/∂(h_{t-1} W^T) (rac)
         grad_inner_storage = torch.empty_like(states_storage)
-        grad_inner = _time_major(grad_inner_storage)
+        grad_inner = _time_major(grad_inner_storage).unbind(0)
         # ∂L/∂h_t through the readout, the layer above and h_{t+1}: two buffers used in turn,
         # so that the loop allocates nothing (small tensors stay in cache).
         buffers = [torch.empty_like(states[0]), torch.empty_like(states[0])]
         g = grad_states[steps - 1]
         grad_bias = None
         if kind == "rac":
-            drives = _time_major(drives_storage)
+            drives = _time_major(drives_storage).unbind(0)
             carried_storage = torch.empty_like(states_storage)  # W^H h_{t-1}, with W^H h_0 = 1
-            carried = _time_major(carried_storage)
+            carried = _time_major(carried_storage).unbind(0)
             carried[0].fill_(1.0)
             if steps > 1:
                 _member_rows(_shifted(carried_storage, first=False)).copy_(
                     _member_rows(_shifted(states_storage, first=True)) @ w.transpose(-1, -2))
             grad_drives_storage = torch.empty_like(states_storage)
-            grad_drives = _time_major(grad_drives_storage)
+            grad_drives = _time_major(grad_drives_storage).unbind(0)
             for t in range(steps - 1, -1, -1):
                 torch.mul(g, carried[t], out=grad_drives[t])
                 if t > 0:

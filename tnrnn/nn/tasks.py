@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -83,7 +84,12 @@ class Task:
         Number of distinct input symbols (one-hot width) for symbol tasks, else None.
     baseline_loss : float
         Loss of the best memoryless predictor (see the module docstring).
+    last_step_only : bool
+        Whether ``loss`` and ``metric`` read the last step's output only (they then accept
+        outputs with a time axis of length 1): ses and adding.
     """
+
+    last_step_only: ClassVar[bool] = False
 
     name: str
     length: int
@@ -235,6 +241,7 @@ class StartEndSimilarityTask(Task):
 
     alphabet: int = 32
     word_length: int = 30
+    last_step_only: ClassVar[bool] = True
 
     @property
     def blank(self) -> bool:
@@ -333,6 +340,8 @@ class AddingTask(Task):
     >>> tuple(x.shape), bool(torch.allclose((x[..., 0] * x[..., 1]).sum(1), y))
     ((2, 4, 2), True)
     """
+
+    last_step_only: ClassVar[bool] = True
 
     def sample_tokens(self, batch_size, generator):
         raise ValueError("task 'adding' has real-valued inputs, not symbols: use sample()")

@@ -13,7 +13,10 @@ on a fixed validation set; an evaluation that does not improve the best validati
 by more than ``plateau_threshold`` counts against ``plateau_patience``; when the patience
 runs out the learning rates are multiplied by ``plateau_factor``, and at the
 ``max_plateaus``-th plateau training stops and the best weights are restored. A non-finite
-training loss also stops the run (event ``diverged``) and restores the best weights.
+training loss also stops the run (event ``diverged``) and restores the best weights. The
+summary's validation and test scores are always those of the best-validation weights (also
+when the run reaches its step cap), with the step they are from (``best_step``) and how the
+run ended (``ended``: ``plateau``, ``cap`` or ``diverged``).
 
 Resumption: the checkpoint holds everything the next step depends on (weights, RMSprop
 state and learning rates, the data generator's state, the running training loss, the
@@ -37,7 +40,23 @@ from pathlib import Path
 
 import torch
 
-from tnrnn._files import atomic_write, output_dir, read_json, read_jsonl, remove_stale_temps, safe_torch_load
+from tnrnn._files import (
+    atomic_write_text,
+    output_dir,
+    read_json,
+    remove_stale_temps,
+    safe_torch_load,
+    save_torch,
+)
+from tnrnn._runfiles import (
+    append_metrics,
+    check_checkpoint,
+    check_ensemble_checkpoint,
+    check_weights,
+    read_manifest,
+    read_metrics,
+    rewrite_metrics,
+)
 from tnrnn.nn.config import TrainConfig
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
@@ -62,26 +81,21 @@ _EVAL_STATE_SEED_OFFSET = 3 << 40  # initial states drawn during evaluation
 
 
 def _write_json(path: Path, obj) -> None:
-    def write(tmp):
-        with open(tmp, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-
-    atomic_write(path, write)
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n", "run file")
 
 
 def _read_config(path: Path) -> TrainConfig:
     data = read_json(path, "run config")  # names the file on bad JSON
     if not isinstance(data, dict):
         raise ValueError(f"run config {str(path)!r} is not a JSON object; fix or delete it")
-    return TrainConfig.from_dict(data)
+    try:
+        return TrainConfig.from_dict(data)
+    except (ValueError, TypeError) as error:  # the value's check, with the file that holds it
+        raise ValueError(f"run config {str(path)!r}: {error}; fix or delete it") from None
 
 
 def _read_metrics(path: Path, up_to_step: int | None = None) -> list[dict]:
-    if not path.exists():
-        return []
-    lines = read_jsonl(path, "metrics file")  # drops a torn last line with a note
-    return [m for m in lines if up_to_step is None or m["step"] <= up_to_step]
+    return read_metrics(path, up_to_step)[0]  # structure checked; a torn last line dropped with a note
 
 
 def _load_checkpoint(path: Path, device) -> dict:
@@ -209,7 +223,9 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
     """Create ``out_dir``; check a previous run there matches ``config``. Returns whether to resume.
 
     ``resume`` (default: a checkpoint exists in ``out_dir``) is decided by the caller for
-    ensemble members, whose checkpoint of record is the ensemble's.
+    ensemble members, whose checkpoint of record is the ensemble's. The caller writes
+    ``config.json`` once the checkpoint and metrics are checked, so a refused run
+    directory is left exactly as it was.
     """
     output_dir(out_dir, "out_dir")
     remove_stale_temps(out_dir)  # left by a save that a crash interrupted
@@ -224,7 +240,6 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
                              f"(stored != requested): {'; '.join(differences)}; use another --out directory")
     elif (out_dir / METRICS_FILE).exists():
         (out_dir / METRICS_FILE).unlink()  # metrics of a run that never checkpointed
-    _write_json(config_path, config.to_dict())
     return resume
 
 
@@ -241,7 +256,7 @@ class _Run:
         self.free_parameters = count_free_parameters(self.model)
         self.state = {"step": 0, "train_sum": 0.0, "train_count": 0, "best_loss": math.inf,
                       "best_tracked": math.inf, "bad_evals": 0, "plateaus": 0, "stopped": False,
-                      "elapsed": 0.0, "last": None}
+                      "elapsed": 0.0, "last": None, "best_step": None, "ended": None}
         self.best_model = None
         self.metrics_path = out_dir / METRICS_FILE
         self.checkpoint_path = out_dir / CHECKPOINT_FILE
@@ -257,25 +272,44 @@ class _Run:
                 "best_model": self.best_model, "config": self.config.to_dict()}
 
     def restore(self, payload: dict, source: Path) -> None:
+        check_checkpoint(payload, source, seed=self.config.seed)
         _load_model_state(self.model, payload["model"], source)
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.data.set_state(payload["data_generator"].cpu())
+        if payload.get("best_model") is not None:  # restored at an early stop: it must fit the model too
+            check_weights(payload["best_model"], {k: tuple(v.shape) for k, v in self.model.state_dict().items()},
+                          f"checkpoint {str(source)!r}", "its best weights")
+        try:
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.data.set_state(payload["data_generator"].cpu())
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as error:
+            raise ValueError(f"checkpoint {str(source)!r}: its optimiser or data-generator state does not fit this "
+                             f"run ({type(error).__name__}: {str(error)[:120]}); delete it (and retrain or resume "
+                             f"from scratch) or restore a good copy") from None
         self.state.update(payload["state"])
         self.state.setdefault("best_tracked", self.state["best_loss"])
+        self.state.setdefault("best_step", None)  # checkpoints written before these were recorded
+        self.state.setdefault("ended", "plateau" if self.state["stopped"] else None)
         self.best_model = payload.get("best_model")
-        kept = _read_metrics(self.metrics_path, self.state["step"])
-        self.metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
+        kept, clean = read_metrics(self.metrics_path, self.state["step"])
+        if not clean:  # a torn line or lines logged after the checkpoint: a new file, renamed over the old
+            rewrite_metrics(self.metrics_path, kept)
 
     def save(self) -> None:
         payload = self.payload()
-        atomic_write(self.checkpoint_path, lambda tmp: torch.save(payload, tmp))
+        save_torch(payload, self.checkpoint_path)
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype."""
-        inputs, targets = self.task.sample(self.config.batch_size, self.data)
+    def batch(self, tokens: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype.
+
+        ``tokens``: a symbol task's inputs as symbols ``(B, T)`` instead of one-hot vectors
+        (the same draw from the data generator).
+        """
+        if tokens:
+            inputs, targets = self.task.sample_tokens(self.config.batch_size, self.data)
+        else:
+            inputs, targets = self.task.sample(self.config.batch_size, self.data)
         initial = _initial_states(self.config, self.config.batch_size, self.data)
         dtype = next(self.model.parameters()).dtype
-        return (inputs.to(self.device, dtype), targets.to(self.device),
+        return (inputs.to(self.device) if tokens else inputs.to(self.device, dtype), targets.to(self.device),
                 None if initial is None else initial.to(self.device, dtype))
 
     def finish_step(self, loss_value: float) -> None:
@@ -303,18 +337,19 @@ class _Run:
             state["best_loss"] = val_loss
         if val_loss < state["best_tracked"] - config.plateau_threshold:
             state["best_tracked"], state["bad_evals"] = val_loss, 0
+            state["best_step"] = state["step"]
             self.best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:  # as Keras' ReduceLROnPlateau: the reference moves only by improvements > threshold
             state["bad_evals"] += 1
         if diverged:
             line["event"] = "diverged: non-finite training loss; best weights restored"
-            state["stopped"] = True
+            state["stopped"], state["ended"] = True, "diverged"
         elif config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
             state["plateaus"] += 1
             state["bad_evals"] = 0
             if state["plateaus"] >= config.max_plateaus:
                 line["event"] = "early stop: best weights restored"
-                state["stopped"] = True
+                state["stopped"], state["ended"] = True, "plateau"
             else:
                 line["event"] = f"plateau {state['plateaus']}: learning rates x{config.plateau_factor}"
                 for group in optimizer.param_groups:
@@ -332,8 +367,7 @@ class _Run:
                          "accuracy": line.get("restored_accuracy", val_metric),
                          "train_loss": line["train_loss"]}
         line["seconds"] = state["elapsed"]
-        with open(self.metrics_path, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
+        append_metrics(self.metrics_path, line)  # the whole line or nothing, never rewritten
         return line
 
     def _score(self, fixed: _FixedSet) -> tuple[float, float]:
@@ -341,23 +375,60 @@ class _Run:
                               config=self.config, seed=self.config.seed + _EVAL_STATE_SEED_OFFSET)
 
     def summary(self) -> dict:
-        """The run's summary; scores the final weights on the separate test set."""
+        """The run's summary: validation and test scores of the best-validation weights.
+
+        Whatever ended the run (the plateau rule, the step cap, a divergence), the scored
+        weights are those of the best validation check, as in the published code (which
+        restores its best checkpoint before testing); ``best_step`` says which step they
+        are from and ``ended`` how the run ended. The network's own weights (those the
+        next step would continue from) are left as they were.
+        """
         state, config = self.state, self.config
-        if state["last"] is None:  # resumed a finished run, or zero steps: score the current weights
+        current = None
+        if self.best_model is not None:
+            current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.model.load_state_dict(self.best_model)
+        try:
             val_loss, val_metric = self._score(self.validation)
-            state["last"] = {"val_loss": val_loss, "accuracy": val_metric, "train_loss": None}
-        test_loss, test_metric = self._score(
-            _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
-        return {"seed": config.seed, "steps": state["step"], "final_loss": state["last"]["val_loss"],
-                "baseline_loss": self.task.baseline_loss, "accuracy": state["last"]["accuracy"],
+            test_loss, test_metric = self._score(
+                _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
+        finally:
+            if current is not None:
+                self.model.load_state_dict(current)
+        ended = state.get("ended") or ("cap" if state["step"] >= config.steps else "interrupted")
+        last = state["last"] or {}
+        return {"seed": config.seed, "steps": state["step"], "final_loss": val_loss,
+                "baseline_loss": self.task.baseline_loss, "accuracy": val_metric,
                 "test_loss": test_loss, "test_accuracy": test_metric, "parameters": self.parameters,
                 "free_parameters": self.free_parameters, "best_loss": state["best_loss"],
-                "train_loss": state["last"]["train_loss"], "stopped_early": state["stopped"],
+                "best_step": state.get("best_step") if self.best_model is not None else None,
+                "ended": ended, "last_val_loss": last.get("val_loss"), "last_accuracy": last.get("accuracy"),
+                "train_loss": last.get("train_loss"), "stopped_early": state["stopped"],
                 "seconds": state["elapsed"], "task": config.task, "cell": config.cell, "depth": config.depth,
                 "hidden": config.hidden, "out_dir": str(self.dir)}
 
 
 # --- the loop ------------------------------------------------------------------------------
+
+
+class _torch_threads:
+    """Run a block with ``torch.set_num_threads(threads)`` (None: unchanged), then restore the setting."""
+
+    def __init__(self, threads: int | None) -> None:
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        self.threads, self.before = threads, None
+
+    def __enter__(self):
+        if self.threads is not None:
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self.before is not None:
+            torch.set_num_threads(self.before)
+        return False
 
 
 def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
@@ -389,7 +460,8 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
                         run.state["elapsed"] = time.perf_counter() - started
                     save()
                     raise KeyboardInterrupt
-                batches = [run.batch() for run in active]
+                symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
+                batches = [run.batch(tokens=symbols) for run in active]
                 for run in active:
                     run.optimizer.zero_grad(set_to_none=True)
                 if len(runs) == 1:
@@ -400,7 +472,8 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
 
                     inputs = torch.stack([b[0] for b in batches])
                     initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
-                    outputs = stacked_forward([run.model for run in active], inputs, initial).unbind(0)
+                    outputs = stacked_forward([run.model for run in active], inputs, initial,
+                                              last_step_only=active[0].task.last_step_only).unbind(0)
                 losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
                 torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
                 values = torch.stack(losses).tolist()
@@ -429,7 +502,7 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterable[Callback] = (),
-          progress: bool = True) -> dict:
+          progress: bool = True, threads: int | None = 1) -> dict:
     """Train the network of ``config`` and write the run to ``out_dir`` (resuming if it holds one).
 
     Parameters
@@ -442,14 +515,21 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
         mode); a returned dict is merged into that metrics line.
     progress : bool
         Show a tqdm progress bar.
+    threads : int or None
+        torch CPU threads while training (restored afterwards); default 1: on a shared
+        2-core machine torch's default of one thread per core ran 5-25x slower. None
+        leaves torch's setting alone.
 
     Returns
     -------
     dict
         ``seed``, ``steps``, ``final_loss`` and ``accuracy`` (validation loss and metric of
-        the final weights, the best ones after an early stop), ``test_loss`` and
-        ``test_accuracy`` (the same on the separate test set), ``best_loss`` (the lowest
-        validation loss of any evaluation), ``baseline_loss``, ``parameters`` (stored),
+        the best-validation weights, whatever ended the run), ``test_loss`` and
+        ``test_accuracy`` (the same weights on the separate test set), ``best_step`` (the
+        step those weights are from), ``ended`` (``"plateau"``: stopped by the plateau
+        rule; ``"cap"``: reached ``config.steps``; ``"diverged"``), ``best_loss`` (the
+        lowest validation loss of any evaluation), ``last_val_loss`` and ``last_accuracy``
+        (the last evaluation), ``baseline_loss``, ``parameters`` (stored),
         ``free_parameters`` (an orthogonal R×R matrix counts R(R-1)/2), ``train_loss``,
         ``stopped_early``, ``seconds``, ``out_dir`` and the architecture.
 
@@ -467,12 +547,15 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    thread_setting = _torch_threads(threads)  # checked before anything is written
     out_dir = Path(out_dir)
     resume = _prepare_dir(out_dir, config)
     run = _Run(config, out_dir, config.make_task(), torch.device(config.device))
     if resume:
         run.restore(_load_checkpoint(run.checkpoint_path, run.device), run.checkpoint_path)
-    _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
+    _write_json(out_dir / CONFIG_FILE, config.to_dict())  # after the checks: a refused directory stays as it was
+    with thread_setting:
+        _train_runs([run], run.save, callbacks, progress, f"{config.task} {config.cell} L={config.depth}")
     return run.summary()
 
 
@@ -493,7 +576,7 @@ def member_dir(out_dir: str | os.PathLike, seed: int) -> Path:
 
 
 def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
-                   callbacks: Iterable[Callback] = (), progress: bool = True) -> dict:
+                   callbacks: Iterable[Callback] = (), progress: bool = True, threads: int | None = 1) -> dict:
     """Train one network per seed, all together, and write each seed's run to its own directory.
 
     The members share ``config`` except ``seed``; each has its own initialisation,
@@ -514,7 +597,7 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
         Ensemble directory (created): ``ensemble.json`` (the seeds), ``ensemble.pt`` (the
         checkpoint of every member, written atomically: the one a resumption reads) and
         ``seed-<s>/`` per member (``config.json``, ``metrics.jsonl``, ``checkpoint.pt``).
-    callbacks, progress
+    callbacks, progress, threads
         As for :func:`train` (callbacks run for every member).
 
     Returns
@@ -545,6 +628,7 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     seeds = _check_seeds(seeds)
+    thread_setting = _torch_threads(threads)
     if config.cell not in ("rac", "tanh", "modrelu"):
         raise ValueError(f"cell {config.cell!r} cannot be trained as an ensemble (its layers are torch's fused "
                          f"modules): use rac, tanh or modrelu, or train each seed alone")
@@ -554,12 +638,11 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
     manifest_path, checkpoint_path = out_dir / ENSEMBLE_FILE, out_dir / ENSEMBLE_CHECKPOINT_FILE
     common = {k: v for k, v in config.to_dict().items() if k != "seed"}
     if manifest_path.exists():
-        stored = read_json(manifest_path, "ensemble manifest")
-        if stored.get("seeds") != seeds:
+        stored = read_manifest(manifest_path)
+        if stored["seeds"] != seeds:
             raise ValueError(f"{out_dir} holds an ensemble of seeds {stored.get('seeds')}, not {seeds}: resume "
                              f"with the same --seeds or use another --out directory")
     resume = checkpoint_path.exists()
-    _write_json(manifest_path, {"seeds": seeds, "config": common})
     task = config.make_task()
     device = torch.device(config.device)
     runs = []
@@ -569,19 +652,26 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
         _prepare_dir(directory, member_config, resume=resume)
         runs.append(_Run(member_config, directory, task, device))
     if resume:
-        checkpoint = _load_checkpoint(checkpoint_path, device)
+        checkpoint = check_ensemble_checkpoint(_load_checkpoint(checkpoint_path, device), checkpoint_path, seeds)
+        for run in runs:  # every member's history checked before any is touched
+            read_metrics(run.metrics_path, note=lambda text: None)
         for run, payload in zip(runs, checkpoint["members"]):
             run.restore(payload, checkpoint_path)
+    # written after the checks: a refused ensemble directory stays as it was
+    _write_json(manifest_path, {"seeds": seeds, "config": common})
+    for run in runs:
+        _write_json(run.dir / CONFIG_FILE, run.config.to_dict())
 
     def save() -> None:
         payloads = [run.payload() for run in runs]
-        atomic_write(checkpoint_path, lambda tmp: torch.save({"seeds": seeds, "members": payloads}, tmp))
+        save_torch({"seeds": seeds, "members": payloads}, checkpoint_path, "ensemble checkpoint")
         for run, payload in zip(runs, payloads):  # each member's directory stays a complete run
-            atomic_write(run.checkpoint_path, lambda tmp, payload=payload: torch.save(payload, tmp))
+            save_torch(payload, run.checkpoint_path)
 
     started = time.perf_counter()
-    _train_runs(runs, save, callbacks, progress,
-                f"{config.task} {config.cell} L={config.depth} x{len(seeds)} seeds")
+    with thread_setting:
+        _train_runs(runs, save, callbacks, progress,
+                    f"{config.task} {config.cell} L={config.depth} x{len(seeds)} seeds")
     return {"members": [run.summary() for run in runs], "seeds": seeds,
             "seconds": time.perf_counter() - started, "out_dir": str(out_dir)}
 
@@ -592,8 +682,9 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
     Returns
     -------
     (model, config, task)
-        The model (eval mode, on ``device``) holds the checkpoint's weights (the best weights
-        if the run stopped early).
+        The model (eval mode, on ``device``) holds the run's best-validation weights (the
+        weights its test score is from), or the checkpoint's current weights if it has
+        none (no evaluation yet).
 
     Raises
     ------
@@ -606,7 +697,12 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
             raise ValueError(f"{out_dir} is not a training run: {name} is missing")
     config = _read_config(out_dir / CONFIG_FILE)
     task = config.make_task()
+    from tnrnn._validation import check_train_size
+
+    check_train_size(config, 1, None, source=f"run config {str(out_dir / CONFIG_FILE)!r}", training=False)
     model = build_model(config, task)
-    checkpoint = _load_checkpoint(out_dir / CHECKPOINT_FILE, "cpu")
-    _load_model_state(model, checkpoint["model"], out_dir / CHECKPOINT_FILE)
+    checkpoint = check_checkpoint(_load_checkpoint(out_dir / CHECKPOINT_FILE, "cpu"), out_dir / CHECKPOINT_FILE,
+                                  seed=config.seed)
+    best = checkpoint.get("best_model")  # the tested weights: the best-validation ones where recorded
+    _load_model_state(model, checkpoint["model"] if best is None else best, out_dir / CHECKPOINT_FILE)
     return model.to(device).eval(), config, task
