@@ -1,12 +1,14 @@
 # tnrnn: `make demo` runs the main job, `make test` the tests (lint, docs site, pytest).
 # Both create .venv on first use. `make docs` builds the site into site/, `make wheel-check`
 # installs the built wheel in a fresh virtualenv and runs tnrnn from outside the checkout.
+# `make notebooks-env` adds JupyterLab to the same environment (the checkout stays the editable
+# install), `make notebooks` re-executes every notebook at full size.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 SITE ?= site
 
-.PHONY: install demo test lint docs bench wheel-check clean
+.PHONY: install demo test lint docs bench wheel-check clean notebooks-env notebooks
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,16 @@ docs: install
 
 lint: install
 	$(VENV)/bin/ruff check tnrnn tests benchmarks notebooks
+
+$(VENV)/.notebooks: $(VENV)/.installed
+	# -e: the notebook extras join the editable install instead of replacing it with a copy
+	$(PY) -m pip install -q -e '.[notebooks]'
+	touch $@
+
+notebooks-env: $(VENV)/.notebooks
+
+notebooks: notebooks-env
+	$(PY) notebooks/build.py --execute
 
 wheel-check: install
 	PYTHON=$(PY) .ci/wheel-check

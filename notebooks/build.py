@@ -100,12 +100,12 @@ saturates at R = 3 at once (the paper's theorem); depth 2 grows with T; depth 3 
 trivial bound `M^{T/2}` as far as they can be computed.
 
 In the figure, depth-3 and depth-4 ranks coincide where computed, so their markers overlap; skipped
-cells have no marker. Solid lines are the best proven upper bound per depth, the dashed line the paper's
-depth-2 lower bound, filled markers certified ranks, open markers with error bars proven intervals."""),
+cells show their proven interval as a bar. Solid lines are the best proven upper bound per depth, the dashed line the paper's
+depth-2 lower bound, filled markers certified ranks, bars between their two ends proven intervals."""),
         code("""
-fig = plot_depth_table(rows)
+fig = plot_depth_table(rows)  # a matplotlib Figure made without pyplot: display it
 fig.set_dpi(90)
-plt.show()"""),
+display(fig)"""),
         md("""
 ## Where the paper's depth-2 lower bound is loose
 
@@ -195,7 +195,7 @@ this profile is certified (exact generic rank, as printed above); the random wei
 across cuts.
 
 Sizes here are modest (a few minutes on 2 CPU cores); `tnrnn depth-table` and `tnrnn rank --profile`
-go further (see the README)."""),
+go further (see the documentation pages on ranks and the CLI)."""),
     ]
 
 
@@ -654,7 +654,7 @@ after 300–450 steps and solve the task by step 450–500, while bias 1 stays a
 its last evaluations (it drops only at step 1000); once a variant has learnt the task its fitted rate turns negative (the gradient grows
 back towards the marked inputs) and the condition fails, whereas it keeps holding while the model
 sits at the baseline. This matches the seed paper's statement that the condition holds early in
-training; the README's timescale section has the 7-variant experiment at T = 200 with two seeds.
+training; the documentation's time-scale page (docs/lens-timescales.md) has the 7-variant experiment at T = 200 with two seeds.
 One seed and a small model here: trends, not significance."""),
     ]
 
@@ -766,8 +766,8 @@ plt.show()"""),
 so within a fixed training budget the short lags are learnt and the long bump is not; at σ_W = 0.5
 it keeps essentially its full error. The RNN and its scaled convolution end with the same shape of
 error profile over lags (small at short lags, rising with the lag), as the kernel theory predicts; at finite width their loss curves separate somewhat
-during training (the gap shrinks like n^{−1/2}, README). The measured kernel approaches the diagonal theory as n grows (the
-off-diagonal ratio falls roughly like n^{−1/2}). One seed per width; see the README's linear section
+during training (the gap shrinks like n^{−1/2}, see docs/lens-linear.md). The measured kernel approaches the diagonal theory as n grows (the
+off-diagonal ratio falls roughly like n^{−1/2}). One seed per width; see the documentation's linear-RNN page (docs/lens-linear.md)
 for the full width sweep."""),
     ]
 

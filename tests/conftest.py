@@ -13,6 +13,11 @@ settings.register_profile("ci", max_examples=25, deadline=None)
 settings.register_profile("dev", max_examples=15, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+# The tests' work is small: one thread each (TNRNN_THREADS overrides), the package's own policy
+from tnrnn import _threads  # noqa: E402
+
+_threads.set_threads(_threads.parse_threads(os.environ.get("TNRNN_THREADS", "1")))
+
 
 def brute_force_output(weights, sequence, features=None) -> int | float:
     """y for one sequence by plain Python loops (ints mod p or floats): the reference.

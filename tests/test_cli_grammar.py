@@ -102,3 +102,31 @@ def test_library_wording_is_translated_for_cli_users(capsys):
                  "--max-bytes", "1M"]) == 2
     err = capsys.readouterr().err
     assert "--max-bytes" in err and "max_bytes /" not in err and "--method scalable" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "depth-table", "compare"])
+def test_lists_of_depths_and_lengths_take_the_same_letters(command):
+    sub = _subparsers()[command]
+    short = sub.parse_args(["-L", "1", "2", "-T", "8", "12"])
+    long = sub.parse_args(["--depths", "1", "2", "--lengths", "8", "12"])
+    assert (short.depths, short.lengths) == (long.depths, long.lengths) == ([1, 2], [8, 12])
+
+
+@pytest.mark.parametrize("command", ["compare", "demo", "depth-table", "rank", "train"])
+def test_commands_with_progress_bars_take_no_progress(command):
+    assert "--no-progress" in _visible(_subparsers()[command])
+
+
+def test_unknown_arguments_name_the_subcommand_and_its_help(capsys):
+    assert main(["bounds", "-M", "2", "-R", "2", "-L", "1", "-T", "4", "--frobnicate", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "tnrnn bounds: error: unrecognized arguments: --frobnicate 3 (see tnrnn bounds --help)" in err
+
+
+def test_draw_does_not_suggest_a_flag_it_lacks(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["draw", "-M", "3", "-R", "3", "-L", "3", "-T", "40"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tnrnn draw: error:")
+    assert "--method scalable" not in err.replace("`tnrnn rank --method scalable`", "")
+    assert list(tmp_path.iterdir()) == []  # no empty fresh directory left behind

@@ -358,7 +358,8 @@ def test_report_figures_on_a_full_disk_keep_the_old_figure(small_store, tmp_path
 def test_a_plot_on_a_full_disk_names_the_flag_and_keeps_the_old_figure(tmp_path):
     figure = tmp_path / "c.png"
     figure.write_bytes(b"old figure")
-    done = tnrnn_child("compare", "-M", "2", "-R", "2", "-T", "4", "6", "--plot", figure, limit=2000)
+    # --force: replacing an existing figure is asked for (without it, refused before any work)
+    done = tnrnn_child("compare", "-M", "2", "-R", "2", "-T", "4", "6", "--plot", figure, "--force", limit=2000)
     assert_promise(done.returncode, done.stderr, codes=(2,))
     assert f"--plot {str(figure)!r}" in done.stderr and "file-size limit" in done.stderr and "[Errno" not in done.stderr
     assert figure.read_bytes() == b"old figure" and sorted(p.name for p in tmp_path.iterdir()) == ["c.png"]

@@ -33,4 +33,30 @@ def test_reproduce_quick_writes_every_job(tmp_path, capsys):
 
 def test_reproduce_rejects_unknown_job(tmp_path, capsys):
     assert main(["reproduce", "--only", "nope", "--out", str(tmp_path)]) == 2
-    assert "unknown figure job(s) ['nope']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "tnrnn reproduce: error: --only nope: unknown figure job(s); choose from demo, compare" in err
+
+
+def test_reproduce_never_replaces_figures_it_did_not_make(tmp_path, capsys):
+    out = tmp_path / "figures"
+    out.mkdir()
+    (out / "network_depth1.png").write_bytes(b"a committed figure")
+    assert main(["reproduce", "--only", "networks", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "network_depth1.png" in err and "--force" in err
+    assert (out / "network_depth1.png").read_bytes() == b"a committed figure"
+    assert not (out / "network_depth2.png").exists() and not (out / "runs").exists()
+    assert main(["reproduce", "--only", "networks", "--out", str(out), "--force"]) == 0
+    assert (out / "network_depth1.png").stat().st_size > 5_000
+
+
+def test_reproduce_without_out_writes_a_fresh_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--only", "networks"]) == 0
+    out = capsys.readouterr().out
+    made = [p for p in tmp_path.iterdir()]
+    assert len(made) == 1 and made[0].name.startswith("tnrnn-reproduce-"), made
+    assert f"writing to {made[0].name}/" in out
+    assert {p.name for p in made[0].glob("*.png")} == {"network_depth1.png", "network_depth2.png"}
+    # its own directory: a second run replaces its files without --force
+    assert main(["reproduce", "--only", "networks", "--out", str(made[0])]) == 0

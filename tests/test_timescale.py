@@ -299,7 +299,9 @@ def test_cli_experiment_runs_the_entry_point_and_summarizes(tmp_path, monkeypatc
         f"timescale_copying_2_{kind}.png" for kind in ("loss", "hist", "condition"))
     assert all((tmp_path / p).exists() for p in out["figures"])
     assert [row["variant"] for row in out["runs"]] == [v.name for v in ts.DEFAULT_VARIANTS]
-    assert (tmp_path / "runs" / "timescale_quick" / "seed0" / "results.jsonl").exists()
+    # the runs go inside --out (nothing is written outside it)
+    assert (tmp_path / "fig" / "runs" / "timescale_quick" / "seed0" / "results.jsonl").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["fig"]
 
 
 def test_last_steps_loss_restricts_the_loss_and_changes_the_profile():

@@ -53,6 +53,8 @@ _EXPORTS = {
     "load_config": "tnrnn.experiments",
     "run_sweep": "tnrnn.experiments",
     "ResultsStore": "tnrnn.experiments",
+    "set_threads": "tnrnn._threads",
+    "threads": "tnrnn._threads",
 }
 
 __all__ = sorted([*_EXPORTS, "bounds"])

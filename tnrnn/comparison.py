@@ -127,41 +127,39 @@ class Comparison:
         }
 
     def plot(self, path: str | Path | None = None, *, svg: bool = False):
-        """Rank (or its interval) against T, one line per depth, log scale; returns the figure.
+        """Rank (or its interval) against T, one line per depth, log scale; returns the ``Figure``.
 
-        Certified ranks are filled markers; an uncertified cell is an open marker at its lower
-        bound with a bar up to its upper bound. Saved to ``path`` (PNG, SVG by suffix) when given.
+        Certified ranks are filled markers joined by a line; a cell whose generic rank is
+        only known to lie in ``[lower, upper]`` (``lower < upper``) is a bar between those
+        two ends, with caps, and no point. Saved to ``path`` (PNG, SVG by suffix) when given.
+        The figure is made without pyplot (see :func:`tnrnn.style.figure`).
         """
-        from matplotlib.figure import Figure
-
         from tnrnn import style
 
-        fig = Figure(figsize=style.SINGLE)
-        ax = fig.add_subplot()
-        span = (max(self.lengths) - min(self.lengths)) or 1
-        for i, d in enumerate(self.depths):
-            colour, marker = style.depth_color(d), style.depth_marker(d)
-            size, order = 4 + 1.6 * i, 10 - i  # deeper: larger markers drawn below, so equal values stay visible
-            dodge = (i - (len(self.depths) - 1) / 2) * 0.012 * span  # intervals side by side
-            rows = [self.cells[(d, t)] for t in self.lengths]
-            done = [(t, float(r["lower"])) for t, r in zip(self.lengths, rows) if r["certified"]]
-            ax.plot([t for t, _ in done], [v for _, v in done], color=colour, marker=marker, ms=size,
-                    zorder=order, label=f"depth {d}")  # a line through certified ranks only
-            for t, r in zip(self.lengths, rows):
-                if not r["certified"]:
-                    ax.plot([t + dodge], [float(r["lower"])], marker=marker, ms=size, color=colour,
-                            markerfacecolor="white", linestyle="none", zorder=order)
-                    ax.vlines(t + dodge, float(r["lower"]), float(r["upper"]), color=colour, alpha=0.7, lw=2,
-                              zorder=order)
-        ax.set_yscale("log")
-        ax.set_xlabel("length T")
-        ax.set_ylabel("generic Start-End rank")
-        ax.set_title(f"Start-End rank by depth, M={self.templates}, R={self.hidden}\n"
-                     "filled: certified; open with bar: proven interval", fontsize=9)
-        ax.grid(True, alpha=0.3)
-        style.legend_outside(ax)
-        if path is not None:
-            style.save(fig, path, svg=svg)
+        with style.context():
+            fig, ax = style.figure()
+            span = (max(self.lengths) - min(self.lengths)) or 1
+            for i, d in enumerate(self.depths):
+                colour, marker = style.depth_color(d), style.depth_marker(d)
+                size, order = 4 + 1.6 * i, 10 - i  # deeper: larger markers drawn below, equal values stay visible
+                dodge = (i - (len(self.depths) - 1) / 2) * 0.012 * span  # intervals side by side
+                rows = [self.cells[(d, t)] for t in self.lengths]
+                done = [(t, float(r["lower"])) for t, r in zip(self.lengths, rows) if r["lower"] == r["upper"]]
+                ax.plot([t for t, _ in done], [v for _, v in done], color=colour, marker=marker, ms=size,
+                        zorder=order, label=style.depth_label(d))  # a line through certified ranks only
+                open_ = [(t + dodge, r) for t, r in zip(self.lengths, rows) if r["lower"] < r["upper"]]
+                if open_:
+                    style.interval(ax, [t for t, _ in open_], [r["lower"] for _, r in open_],
+                                   [r["upper"] for _, r in open_], color=colour, zorder=order,
+                                   label=f"{style.depth_label(d)}: proven interval")
+            ax.set_yscale("log")
+            ax.set_xlabel("length T")
+            ax.set_ylabel("generic Start-End rank")
+            ax.set_title(f"Start-End rank by depth, M={self.templates}, R={self.hidden}\n"
+                         "points: certified rank; bars: proven interval [lower, upper]")
+            style.legend_outside(ax)
+            if path is not None:
+                style.save(fig, path, svg=svg)
         return fig
 
 

@@ -169,48 +169,45 @@ def format_depth_table(rows: list[dict]) -> str:
 
 
 def plot_depth_table(rows: list[dict], path: str | Path | None = None, *, ax=None):
-    """Rank against T by depth, log scale: computed ranks as points, bounds as lines.
+    """Rank against T by depth, log scale: computed ranks as points, intervals as bars, bounds as lines.
 
-    Solid line: the best proven upper bound (minimum of the closed forms); dashed: the
-    paper's depth-2 lower bound. Filled markers are certified ranks; open markers are
-    exact ranks at random weights whose generic value is only known to lie in
-    ``[lower, upper]`` (drawn as an error bar). Returns the matplotlib ``Figure``; saves it
-    to ``path`` when given.
+    One colour and marker per depth (:func:`tnrnn.style.depth_color`). Thin line: the best
+    proven upper bound (minimum of the closed forms); dashed: the paper's depth-2 lower
+    bound. Filled markers are certified ranks; a cell whose generic rank is only known to
+    lie in ``[lower, upper]`` (``lower < upper``) is a bar between those two ends. Returns
+    the matplotlib ``Figure`` (made without pyplot); saves it to ``path`` when given.
     """
-    import matplotlib
+    from tnrnn import style
 
-    if ax is None and path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7.5, 4.8))
-    depths = sorted({r["depth"] for r in rows})
-    colors = plt.cm.viridis([i / max(len(depths) - 1, 1) * 0.85 for i in range(len(depths))])
-    for depth, color in zip(depths, colors):
-        sub = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["length"])
-        lengths = [r["length"] for r in sub]
-        ax.plot(lengths, [as_float(r["upper"]) for r in sub], "-", color=color, lw=1.2, alpha=0.8,
-                label=f"L={depth} proven upper bound")
-        for cert in (True, False):
-            pts = [r for r in sub if r["certified"] == cert and r["rank"] is not None]
-            if not pts:
-                continue
-            ax.errorbar([r["length"] for r in pts], [r["rank"] for r in pts],
-                        yerr=[[0] * len(pts), [as_float(r["upper"]) - r["rank"] for r in pts]],
-                        fmt="o", ms=6, color=color, mfc=color if cert else "white", capsize=3,
-                        label=f"L={depth} rank" + (" (certified)" if cert else " (interval)"), zorder=3)
-        if any(r["depth2_lower"] is not None for r in sub):
-            ax.plot(lengths, [as_float(r["depth2_lower"]) for r in sub], "--", color=color, lw=1.2,
-                    label=f"L={depth} paper lower bound C(min(M,R)+T/2-1, T/2)")
-    first = rows[0]
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("generic Start-End separation rank")
-    ax.set_title(f"Start-End rank by depth (M={first['templates']}, R={first['hidden']}; exact mod p)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
+    with style.context():
+        fig, ax = (ax.figure, ax) if ax is not None else style.figure()
+        depths = sorted({r["depth"] for r in rows})
+        span = (max(r["length"] for r in rows) - min(r["length"] for r in rows)) or 1
+        for i, depth in enumerate(depths):
+            dodge = (i - (len(depths) - 1) / 2) * 0.012 * span  # intervals of equal cells side by side
+            color, marker, name = style.depth_color(depth), style.depth_marker(depth), style.depth_label(depth)
+            sub = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["length"])
+            lengths = [r["length"] for r in sub]
+            ax.plot(lengths, [as_float(r["upper"]) for r in sub], "-", color=color, lw=1, alpha=0.6,
+                    label=f"{name}: proven upper bound")
+            certified = [r for r in sub if r["lower"] == r["upper"]]
+            if certified:
+                ax.plot([r["length"] for r in certified], [as_float(r["lower"]) for r in certified], marker,
+                        ms=6, color=color, linestyle="none", zorder=3, label=f"{name}: certified rank")
+            open_ = [r for r in sub if r["lower"] != r["upper"]]
+            if open_:
+                style.interval(ax, [r["length"] + dodge for r in open_], [as_float(r["lower"]) for r in open_],
+                               [as_float(r["upper"]) for r in open_], color=color, zorder=3,
+                               label=f"{name}: proven interval")
+            if any(r["depth2_lower"] is not None for r in sub):
+                ax.plot(lengths, [as_float(r["depth2_lower"]) for r in sub], "--", color=color, lw=1.2,
+                        label=f"{name}: paper lower bound C(min(M,R)+T/2-1, T/2)")
+        first = rows[0]
+        ax.set_yscale("log")
+        ax.set_xlabel("length T")
+        ax.set_ylabel("generic Start-End rank")
+        ax.set_title(f"Start-End rank by depth (M={first['templates']}, R={first['hidden']}; exact mod p)")
+        style.legend_outside(ax, where="below", ncol=2)
+        if path is not None:
+            style.save(fig, path)
     return fig

@@ -4,7 +4,7 @@ Time runs left to right; each chain of one layer (the top layer once, every copy
 lower layer's chain once per use) is one row, upper layers on top and the copies of a
 lower chain stacked under the layer that uses them. Tensors of the start set S and the
 end set E have two colours; the bonds of a minimum S/E cut (:func:`tnrnn.tensornet.mincut_bound`)
-are drawn thick and red. Open input legs ``x_t`` end on labelled terminals at the bottom.
+are drawn thick in vermillion (orange-red). Open input legs ``x_t`` end on labelled terminals at the bottom.
 
 The same positions drive quimb's own drawing: :func:`quimb_positions` gives a ``fix``
 mapping for :meth:`quimb.tensor.TensorNetwork.draw`::
@@ -231,9 +231,13 @@ def draw_network(spec: RACSpec, length: int, partition: Partition | str = "start
     title = (f"RAC tensor network: M={spec.templates}, R={spec.hidden}, L={spec.depth}, T={length}, "
              f"{len(slots)} tensors")
     if cut is not None:
+        from tnrnn.bounds import format_count
+
         bonds = len(cut.cut_inds)
+        trivial = spec.templates ** min(len(partition.start), len(partition.end))  # the matrix's smaller side
         title += (f"\n{partition.name} partition; min cut: {bonds} bond{'s' if bonds != 1 else ''}, "
-                  f"rank <= {cut.value}")
+                  f"rank <= {format_count(min(cut.value, trivial))}"
+                  + (f" (the cut allows {format_count(cut.value)})" if cut.value > trivial else ""))
     ax.set_title(title, fontsize=10)
     legend = [Line2D([], [], marker="s", ls="", color="0.5", mec="black", ms=9, label="H: hidden $W^{H,l}$"),
               Line2D([], [], marker="o", ls="", color="0.5", mec="black", ms=9, label="I: input $W^{I,l}$"),

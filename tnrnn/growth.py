@@ -129,61 +129,58 @@ def polynomial_regime_fits(rows: list[dict], depth: int = 3) -> dict:
 def plot_rank_growth(rows: Sequence[dict], path: str | Path | None = None, *, fits: dict | None = None):
     """Rank against T (log scale), one panel per (M, R), one colour per depth.
 
-    Filled markers: certified ranks; open markers: exact ranks at random weights whose
-    generic value is only known to lie in ``[lower, upper]``, drawn as a bar; ``fits``
-    maps ``(M, R, L)`` to :func:`fit_power_law` results drawn as dashed lines.
-    Returns the Figure.
+    Filled markers: certified ranks; a generic rank only known to lie in ``[lower, upper]``
+    is a bar between those ends, with an open marker at the exact rank at the random
+    weights drawn; ``fits`` maps ``(M, R, L)`` to :func:`fit_power_law` results drawn as
+    dashed lines. Returns the ``Figure`` (made without pyplot).
     """
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from tnrnn import style
 
     widths = sorted({(r["templates"], r["hidden"]) for r in rows})
-    fig, axes = plt.subplots(1, len(widths), figsize=(6.2 * len(widths), 4.6), squeeze=False)
-    for ax, (m, r) in zip(axes[0], widths):
-        for depth in sorted({row["depth"] for row in rows if (row["templates"], row["hidden"]) == (m, r)}):
-            series = [row for row in rows if (row["templates"], row["hidden"], row["depth"]) == (m, r, depth)
-                      and row.get("rank") is not None]
-            color, marker = f"C{depth - 1}", "os^D"[(depth - 1) % 4]
-            cert = [(row["length"], row["rank"]) for row in series if row["certified"]]
-            unc = [row for row in series if not row["certified"]]
-            if cert:
-                ax.plot(*zip(*cert), marker, color=color, ms=(6, 6, 9, 4)[(depth - 1) % 4],
-                        label=f"L={depth} certified")
-            if unc:
-                ts = [row["length"] for row in unc]
-                ax.errorbar(ts, [row["rank"] for row in unc],
-                            yerr=[[row["rank"] - row["lower"] for row in unc],
-                                  [row["upper"] - row["rank"] for row in unc]],
-                            fmt=marker, color=color, mfc="white", ms=5, capsize=3,
-                            label=f"L={depth} at random weights, interval as bar")
-            if series:
-                ax.plot([row["length"] for row in series], [row["rank"] for row in series], "-", color=color,
-                        lw=0.8, alpha=0.6)
-            fit = (fits or {}).get((m, r, depth))
-            if fit and series:
-                t = np.linspace(min(fit["lengths"]), max(fit["lengths"]), 100)
-                ax.plot(t, fit["prefactor"] * t ** fit["exponent"], "--", color=color, lw=1,
-                        label=f"L={depth} fit {fit['prefactor']:.3g} T^{fit['exponent']:.2f}")
-        ts = sorted({row["length"] for row in rows if (row["templates"], row["hidden"]) == (m, r)})
-        ax.plot(ts, [m ** (t // 2) for t in ts], ":", color="0.5", lw=1, label="M^(T/2) (trivial bound)")
-        ax.set_yscale("log")
-        top = max(row["rank"] for row in rows if (row["templates"], row["hidden"]) == (m, r)
-                  and row.get("rank") is not None)
-        ax.set_ylim(0.8, top * 8)
-        ax.set_xlabel("length T")
-        ax.set_ylabel("generic Start-End separation rank")
-        ax.set_title(f"M={m}, R={r}")
-        ax.grid(True, which="both", alpha=0.3)
-        style.legend_outside(ax, where="below", ncol=2)  # inside, it hid the last points of M=R=3
-    fig.tight_layout()
-    if path is not None:
-        style.save(fig, path)
+    with style.context():
+        fig, axes = style.figure(1, len(widths), figsize=(6.2 * len(widths), 4.6), squeeze=False)
+        for ax, (m, r) in zip(axes[0], widths):
+            _draw_growth_panel(ax, rows, m, r, fits)
+        if path is not None:
+            style.save(fig, path)
     return fig
+
+
+def _draw_growth_panel(ax, rows: Sequence[dict], m: int, r: int, fits: dict | None) -> None:
+    from tnrnn import style
+
+    for depth in sorted({row["depth"] for row in rows if (row["templates"], row["hidden"]) == (m, r)}):
+        series = [row for row in rows if (row["templates"], row["hidden"], row["depth"]) == (m, r, depth)
+                  and row.get("rank") is not None]
+        color, marker, name = style.depth_color(depth), style.depth_marker(depth), style.depth_label(depth)
+        cert = [(row["length"], row["rank"]) for row in series if row["lower"] == row["upper"]]
+        unc = [row for row in series if row["lower"] != row["upper"]]
+        if cert:
+            ax.plot(*zip(*cert), marker, color=color, ms=(6, 6, 9, 4)[(depth - 1) % 4],
+                    label=f"{name}: certified")
+        if unc:
+            style.interval(ax, [row["length"] for row in unc], [row["lower"] for row in unc],
+                           [row["upper"] for row in unc], color=color, label=f"{name}: proven interval")
+            ax.plot([row["length"] for row in unc], [row["rank"] for row in unc], marker, color=color,
+                    mfc="white", ms=5, label=f"{name}: rank at the random weights drawn")
+        if series:
+            ax.plot([row["length"] for row in series], [row["rank"] for row in series], "-", color=color,
+                    lw=0.8, alpha=0.6)
+        fit = (fits or {}).get((m, r, depth))
+        if fit and series:
+            t = np.linspace(min(fit["lengths"]), max(fit["lengths"]), 100)
+            ax.plot(t, fit["prefactor"] * t ** fit["exponent"], "--", color=color, lw=1,
+                    label=f"{name}: fit {fit['prefactor']:.3g} T^{fit['exponent']:.2f}")
+    ts = sorted({row["length"] for row in rows if (row["templates"], row["hidden"]) == (m, r)})
+    ax.plot(ts, [m ** (t // 2) for t in ts], ":", color="0.5", lw=1, label="M^(T/2) (trivial bound)")
+    ax.set_yscale("log")
+    top = max(row["rank"] for row in rows if (row["templates"], row["hidden"]) == (m, r)
+              and row.get("rank") is not None)
+    ax.set_ylim(0.8, top * 8)
+    ax.set_xlabel("length T")
+    ax.set_ylabel("generic Start-End rank")
+    ax.set_title(f"M={m}, R={r}")
+    style.legend_outside(ax, where="below", ncol=2)  # inside, it hid the last points of M=R=3
 
 
 def growth_figure(out_dir: str | Path = "figures", *, quick: bool = False,

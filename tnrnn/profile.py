@@ -257,38 +257,38 @@ def rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "auto",
 def plot_rank_profile(profile: RankProfile, path: str | Path | None = None, *, ax=None):
     """Rank against cut position, log scale, with the closed-form upper bound as a line.
 
-    Filled markers: certified ranks; open markers: exact ranks at random weights whose
-    generic value is only known to lie in ``[lower, upper]``. Returns the Figure.
+    Filled markers: certified ranks; a generic rank only known to lie in ``[lower, upper]``
+    is a bar between those ends, with an open marker at the exact rank at the random
+    weights drawn. Returns the ``Figure`` (made without pyplot, saved through
+    :func:`tnrnn.style.save`).
     """
-    import matplotlib
+    from tnrnn import style
 
-    if ax is None and path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.2))
-    cuts = profile.cuts
-    res = profile.results
-    ax.plot(cuts, [r.upper for r in res], "-", color="0.5", lw=1.2, label="closed-form upper bound")
-    cert = [(k, r.rank) for k, r in zip(cuts, res) if r.certified]
-    unc = [(k, r.rank) for k, r in zip(cuts, res) if not r.certified]
-    if cert:
-        ax.plot(*zip(*cert), "o", color="C0", ms=5, label="rank (certified)")
-    if unc:
-        ax.plot(*zip(*unc), "o", color="C1", mfc="white", ms=5, label="rank at random weights (interval)")
-    best = profile.argmax
-    ax.axvline(best, color="C3", ls=":", lw=1, label=f"largest rank {max(profile.ranks)}: cut k={best}")
-    ax.axvline(profile.length / 2, color="0.3", ls="--", lw=0.8, label="Start-End cut T/2")
-    spec = profile.spec
-    ax.set_yscale("log")
-    ax.set_xlabel("cut position k (prefix length)")
-    ax.set_ylabel("separation rank at the cut")
-    ax.set_title(f"Rank profile over cuts: M={spec.templates}, R={spec.hidden}, L={spec.depth}, "
-                 f"T={profile.length}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+    with style.context():
+        fig, ax = (ax.figure, ax) if ax is not None else style.figure()
+        cuts = profile.cuts
+        res = profile.results
+        colour = style.depth_color(profile.spec.depth)
+        ax.plot(cuts, [float(r.upper) for r in res], "-", color="0.5", lw=1.2, label="closed-form upper bound")
+        cert = [(k, r.rank) for k, r in zip(cuts, res) if r.lower == r.upper]
+        unc = [(k, r) for k, r in zip(cuts, res) if r.lower != r.upper]
+        if cert:
+            ax.plot(*zip(*cert), "o", color=colour, ms=5, label="rank (certified)")
+        if unc:
+            style.interval(ax, [k for k, _ in unc], [r.lower for _, r in unc], [r.upper for _, r in unc],
+                           color=colour, label="proven interval")
+            ax.plot([k for k, _ in unc], [r.rank for _, r in unc], "o", color=colour, mfc="white", ms=5,
+                    label="rank at the random weights drawn")
+        best = profile.argmax
+        ax.axvline(best, color=style.color(5), ls=":", lw=1, label=f"largest rank {max(profile.ranks)}: cut k={best}")
+        ax.axvline(profile.length / 2, color="0.3", ls="--", lw=0.8, label="Start-End cut T/2")
+        spec = profile.spec
+        ax.set_yscale("log")
+        ax.set_xlabel("cut position k (prefix length)")
+        ax.set_ylabel("separation rank at the cut")
+        ax.set_title(f"Rank profile over cuts: M={spec.templates}, R={spec.hidden}, L={spec.depth}, "
+                     f"T={profile.length}")
+        style.legend_outside(ax)
+        if path is not None:
+            style.save(fig, path)
     return fig

@@ -1,10 +1,11 @@
-"""Regenerate every figure in ``figures/`` from scratch (``tnrnn reproduce [--quick]``).
+"""Regenerate every figure of ``figures/`` from scratch (``tnrnn reproduce [--quick] [--out DIR]``).
 
 Every figure is made by the same ``tnrnn`` command (or library entry point) the README
 shows, so a figure and its documented recipe cannot drift apart. ``quick`` shrinks the
 sizes so the whole set runs in CI in a few minutes; the committed figures come from the
-full run (about 30 minutes on 2 cores, most of it training). Training runs go to
-``runs_dir`` (default ``runs/``) and are resumed, not repeated, when present.
+full run (``tnrnn reproduce --out figures --force``; most of its time is training).
+Training runs go to ``runs_dir`` (default ``OUT/runs``) and are resumed, not repeated,
+when present.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _demo(out: Path, runs: Path, quick: bool) -> list[Path]:
     path = out / "demo_rank_vs_length.png"
     # full size: the default --max-block certifies depth 3 at T = 16 (a 6561-row block, seconds)
     sizes = ["--lengths", 2, 4, 6, 8] if quick else []
-    _cli("demo", "--out", path, *sizes)
+    _cli("demo", "--plot", path, "--force", *sizes)
     return [path]
 
 
@@ -68,13 +69,14 @@ def _depth_table(out: Path, runs: Path, quick: bool) -> list[Path]:
     path = out / "depth_table.png"
     lengths = [2, 4, 6, 8] if quick else list(range(2, 29, 2))  # depth 4 at T = 28: a 16384-row block
     _cli("depth-table", "-M", 2, "-R", 2, "--depths", 1, 2, 3, 4, "--lengths", *lengths, "--draws", 2,
-         "--out", path)
+         "--plot", path, "--force")
     return [path]
 
 
 def _rank_profile(out: Path, runs: Path, quick: bool) -> list[Path]:
     path = out / "rank_profile.png"
-    _cli("rank", "-M", 3, "-R", 3, "-L", 2, "-T", 12 if quick else 32, "--profile", "--plot", path)
+    _cli("rank", "-M", 3, "-R", 3, "-L", 2, "-T", 12 if quick else 32, "--profile", "--plot", path,
+         "--force")
     return [path]
 
 
@@ -82,11 +84,11 @@ def _networks(out: Path, runs: Path, quick: bool) -> list[Path]:
     paths = []
     for depth in (1, 2):
         path = out / f"network_depth{depth}.png"
-        _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6, "--out", path)
+        _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6, "--plot", path, "--force")
         paths.append(path)
         if depth == 2:  # the front page shows this one: an SVG next to the PNG
             _cli("draw", "--templates", 2, "--hidden", 3, "--depth", depth, "--length", 6,
-                 "--out", path.with_suffix(".svg"))
+                 "--plot", path.with_suffix(".svg"), "--force")
             paths.append(path.with_suffix(".svg"))
     return paths
 
@@ -96,7 +98,7 @@ def _training(out: Path, runs: Path, quick: bool) -> list[Path]:
 
     steps, every = (20, 10) if quick else (600, 25)
     common = ["--cell", "modrelu", "--orthogonal", "matrix_exp", "--seed", 0, "--batch-size", 64,
-              "--lr", 2e-3, "--lr-orthogonal", 2e-4, "--threads", 1, "--quiet", "--steps", steps,
+              "--lr", 2e-3, "--lr-orthogonal", 2e-4, "--threads", 1, "--no-progress", "--steps", steps,
               "--eval-every", every]
     # depth 1 widened to as many stored parameters as depth 2 at R=48 (7929, 7587, 7153)
     tasks = {"copying": (["--length", 30], 79), "ses": (["--length", 20, "--word-length", 5,
@@ -133,7 +135,7 @@ def _timescale(out: Path, runs: Path, quick: bool) -> list[Path]:
 def _linear(out: Path, runs: Path, quick: bool) -> list[Path]:
     from tnrnn.linear.figures import main
 
-    if main(["--out", str(out), *(["--quick"] if quick else [])]) != 0:
+    if main(["--out", str(out), "--force", *(["--quick"] if quick else [])]) != 0:
         raise RuntimeError("python -m tnrnn.linear.figures failed")
     return sorted(out.glob("linear_*.png"))
 
@@ -173,25 +175,47 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def reproduce(out_dir: str | Path = "figures", *, quick: bool = False, only: list[str] | None = None,
-              runs_dir: str | Path = "runs", progress: bool = True) -> dict[str, list[Path]]:
+def existing_outputs(out_dir: str | Path, only: list[str] | None = None) -> list[Path]:
+    """The files in ``out_dir`` that the jobs ``only`` (default all) would replace.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "depth_table.png").write_bytes(b"")
+    >>> [p.name for p in existing_outputs(d)], existing_outputs(d, ["demo"])
+    (['depth_table.png'], [])
+    """
+    out = Path(out_dir)
+    return sorted({p for name in (only or list(JOBS)) for pattern in OUTPUTS.get(name, ()) for p in out.glob(pattern)})
+
+
+def reproduce(out_dir: str | Path, *, quick: bool = False, only: list[str] | None = None,
+              runs_dir: str | Path | None = None, progress: bool = True,
+              force: bool = False) -> dict[str, list[Path]]:
     """Run the figure jobs and return the files each wrote.
 
     Parameters
     ----------
     out_dir : path
-        Where figures go (created if missing).
+        Where figures go (created if missing). The committed figures are regenerated only
+        when this is the checkout's ``figures/`` and ``force`` is true.
     quick : bool
         Small sizes (what CI runs).
     only : list of str, optional
         Names of jobs to run (default: all of :data:`JOBS`).
-    runs_dir : path
-        Where training runs and sweep databases go; finished work there is reused.
+    runs_dir : path, optional
+        Where training runs and sweep databases go (default ``out_dir/runs``); finished work
+        there is reused.
+    force : bool
+        Replace figures already in ``out_dir`` (otherwise refused, unless tnrnn made the
+        directory for its output, see :mod:`tnrnn._outputs`).
 
     Raises
     ------
     ValueError
-        If ``only`` names an unknown job (before anything runs).
+        If ``only`` names an unknown job, or figures would be replaced without ``force``
+        (before anything runs).
     """
     from tqdm.auto import tqdm
 
@@ -199,7 +223,11 @@ def reproduce(out_dir: str | Path = "figures", *, quick: bool = False, only: lis
     unknown = [n for n in names if n not in JOBS]
     if unknown:
         raise ValueError(f"unknown figure job(s) {unknown}: choose from {list(JOBS)}")
-    out, runs = Path(out_dir), Path(runs_dir)
+    from tnrnn._outputs import check_replace_all
+
+    check_replace_all(existing_outputs(out_dir, names), "--out", force)
+    out = Path(out_dir)
+    runs = Path(runs_dir) if runs_dir is not None else out / "runs"
     out.mkdir(parents=True, exist_ok=True)
     runs.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[Path]] = {}

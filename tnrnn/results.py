@@ -74,6 +74,9 @@ def spectrum(matrix: np.ndarray, tolerance: float | None = None) -> Spectrum:
     >>> s = spectrum(np.diag([1.0, 1e-3, 0.0]))
     >>> s.rank, round(s.log_gap, 6), s.log_gap_index
     (2, 3.0, 1)
+    >>> s = spectrum(np.diag([1.0, 1e-170]))  # the second weight underflows: no nan, no warning
+    >>> s.rank, s.entropy, s.effective_rank
+    (1, 0.0, 1.0)
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2:
@@ -91,8 +94,9 @@ def spectrum(matrix: np.ndarray, tolerance: float | None = None) -> Spectrum:
         log_gap, log_gap_index = 0.0, int(positive.size)
     if top > 0:
         weights = (positive / top) ** 2
+        weights = weights[weights > 0]  # a ratio below ~1e-162 squares to 0: its term w log w -> 0
         weights /= weights.sum()
-        entropy = float(-(weights * np.log(weights)).sum())
+        entropy = max(0.0, float(-(weights * np.log(weights)).sum()))  # no -0.0
     else:
         entropy = 0.0
     return Spectrum(values, tol, rank, log_gap, log_gap_index, entropy, math.exp(entropy) if top > 0 else 0.0)

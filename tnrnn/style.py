@@ -8,7 +8,14 @@ one width, one resolution and one set of colours:
   distinguishable under the common colour-vision deficiencies; :func:`color` picks one by
   index and :func:`depth_color` gives depth ``L`` the same colour in every figure;
 - :func:`legend_outside` puts a legend to the right of (or below) the axes, never on the data;
-- :func:`save` writes a figure atomically at :data:`DPI`, optionally with an SVG next to the PNG.
+- :func:`figure` makes a :class:`matplotlib.figure.Figure` with its axes *without pyplot*
+  (no global state, no backend switch: a notebook's ``plt.show()`` keeps working, and a
+  returned figure displays itself in Jupyter), drawn inside :func:`context`;
+- :func:`depth_label` is the one label form of a depth (``"depth 2"``);
+- :func:`interval` draws a proven interval ``[lower, upper]`` as a bar between its two ends
+  (never as a point at its lower end, which would look like a collapse of the rank);
+- :func:`save` writes a figure atomically at :data:`DPI`, optionally with an SVG next to the
+  PNG. It is the only place in the package that calls ``savefig``.
 
 Examples
 --------
@@ -33,7 +40,12 @@ __all__ = [
     "color",
     "depth_color",
     "depth_marker",
+    "depth_label",
     "rc",
+    "context",
+    "styled",
+    "figure",
+    "interval",
     "legend_outside",
     "save",
 ]
@@ -92,6 +104,17 @@ def depth_marker(depth: int) -> str:
     return MARKERS[(depth - 1) % len(MARKERS)]
 
 
+def depth_label(depth: int) -> str:
+    """The label of depth ``depth`` in every legend: ``"depth 2"``.
+
+    Examples
+    --------
+    >>> depth_label(2)
+    'depth 2'
+    """
+    return f"depth {depth}"
+
+
 def rc() -> dict[str, Any]:
     """Matplotlib rc parameters of the style, for ``matplotlib.rc_context(style.rc())``.
 
@@ -117,6 +140,107 @@ def rc() -> dict[str, Any]:
         "axes.spines.right": False,
         "axes.prop_cycle": cycler(color=list(PALETTE)),
     }
+
+
+def context():
+    """``matplotlib.rc_context`` with :func:`rc`: draw a figure inside it so that its text uses the style.
+
+    Examples
+    --------
+    >>> with context():
+    ...     fig, ax = figure()
+    >>> ax.xaxis.label.get_fontsize() == rc()["axes.labelsize"]
+    True
+    """
+    import matplotlib
+
+    return matplotlib.rc_context(rc())
+
+
+def styled(function):
+    """Decorator: run a drawing function inside :func:`context`.
+
+    Examples
+    --------
+    >>> @styled
+    ... def label_size():
+    ...     fig, ax = figure()
+    ...     return ax.xaxis.label.get_fontsize()
+    >>> label_size() == rc()["axes.labelsize"]
+    True
+    """
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with context():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None, **kwargs):
+    """A new ``Figure`` and its axes (``Figure.subplots``), without pyplot; returns ``(fig, axes)``.
+
+    ``figsize`` defaults to :data:`SINGLE` for one column and :data:`WIDE` for more.
+    Keyword arguments go to :meth:`matplotlib.figure.Figure.subplots` (``squeeze=``,
+    ``sharex=`` ...). Call it inside :func:`context` to get the style's fonts and grid.
+
+    Examples
+    --------
+    >>> fig, (left, right) = figure(1, 2)
+    >>> tuple(fig.get_size_inches()) == WIDE, fig._repr_png_()[:4] == b"\\x89PNG"
+    (True, True)
+    """
+    fig = _figure_class()(figsize=figsize or (SINGLE if ncols == 1 else WIDE), dpi=DPI)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+_FIGURE_CLASS: Any = None
+
+
+def _figure_class():
+    """``matplotlib.figure.Figure`` with a ``_repr_png_``: Jupyter shows it (``display(fig)``, or as a
+    cell's value) without pyplot and whatever the backend."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
+
+        class StyledFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                import io
+
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+                return buffer.getvalue()
+
+        StyledFigure.__module__ = __name__
+        _FIGURE_CLASS = StyledFigure
+    return _FIGURE_CLASS
+
+
+def interval(ax, x, lower, upper, *, color: str, label: str | None = None, zorder: float = 2, **kwargs):
+    """Draw proven intervals ``[lower, upper]`` at ``x`` as vertical bars with caps at both ends.
+
+    No marker is drawn at either end: a point at the lower end (often 1) would read as the
+    rank itself. Scalars or sequences; ``lower == upper`` gives a cap only (use a marker for
+    certified values instead). Extra keyword arguments go to ``Axes.errorbar``.
+
+    Examples
+    --------
+    >>> fig, ax = figure()
+    >>> bars = interval(ax, [20, 24], [1, 3], [5e4, 5e5], color=depth_color(3), label="depth 3 interval")
+    >>> len(ax.collections), ax.get_legend_handles_labels()[1]
+    (1, ['depth 3 interval'])
+    """
+    import numpy as np
+
+    x = np.atleast_1d(np.asarray(x, dtype=float))
+    low = np.atleast_1d(np.asarray([float(v) for v in np.atleast_1d(lower)]))
+    high = np.atleast_1d(np.asarray([float(v) for v in np.atleast_1d(upper)]))
+    return ax.errorbar(x, low, yerr=[np.zeros_like(low), high - low], fmt="none", ecolor=color,
+                       elinewidth=2, capsize=4, capthick=1.5, alpha=0.8, label=label, zorder=zorder,
+                       **kwargs)
 
 
 def legend_outside(ax, *, where: str = "right", **kwargs):

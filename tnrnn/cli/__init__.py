@@ -13,7 +13,7 @@ import argparse
 import importlib
 import sys
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "COMMANDS", "THREAD_KINDS"]
 
 #: Subcommand name -> module under ``tnrnn.cli``.
 COMMANDS: dict[str, str] = {
@@ -30,6 +30,21 @@ COMMANDS: dict[str, str] = {
     "reproduce": "reproduce",
     "timescale": "timescale",
     "linear-kernel": "linear_kernel",
+}
+
+#: Commands that compute, each with the kind of work its default thread count suits (see
+#: :func:`tnrnn._threads.default_threads`): every one of them takes ``--threads``.
+THREAD_KINDS: dict[str, str] = {
+    "rank": "compute",
+    "demo": "compute",
+    "compare": "compute",
+    "depth-table": "compute",
+    "reproduce": "compute",
+    "train": "small",
+    "sweep": "small",
+    "probe": "small",
+    "timescale": "small",
+    "linear-kernel": "small",
 }
 
 
@@ -54,8 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"tnrnn.cli.{module_name}")
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
+        if name in THREAD_KINDS:
+            from tnrnn.cli._common import add_threads
+
+            add_threads(sub, THREAD_KINDS[name])
         sub.set_defaults(_run=module.run)
     return parser
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]
 
 
 #: Library wording -> command-line wording, applied to every error message shown to a CLI user.
@@ -76,7 +100,7 @@ def _expected(error: BaseException) -> bool:
     return sqlite3 is not None and isinstance(error, sqlite3.Error)
 
 
-def _one_line(error: BaseException, args=None) -> str:
+def _one_line(error: BaseException, args=None, options: frozenset[str] = frozenset({"--method"})) -> str:
     if isinstance(error, MemoryError):
         return "out of memory: use smaller sizes (or a lower --max-bytes, so the guard refuses earlier)"
     import errno
@@ -95,6 +119,8 @@ def _one_line(error: BaseException, args=None) -> str:
         text = str(error) or type(error).__name__
     if type(error).__module__.startswith("sqlite3"):
         text = f"results store: {text}"
+    if "--method" not in options:  # a command without --method (draw): point to the command that has it
+        text = text.replace("method='scalable'", "`tnrnn rank --method scalable` for the rank")
     for library, cli in _CLI_WORDS:
         text = text.replace(library, cli)
     return " ".join(text.split())
@@ -108,10 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     and returns 2, without a traceback; usage errors exit 2 through argparse. Whatever a
     command printed before failing stays printed. Ctrl-C returns 130.
     """
-    from tnrnn import _guards
+    from tnrnn import _guards, _threads
 
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # named by the subcommand, with its help, not by the top-level parser
+            _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:  # usage errors (status 2, message printed by argparse) and --help (0)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     saved_limit, saved_env_error = _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR
@@ -122,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tnrnn {args.command}: error: {_guards.ENV_ERROR}", file=sys.stderr)
         return 2
     try:
+        if args.command in THREAD_KINDS:  # --threads, else TNRNN_THREADS, else the default of the work
+            if args.threads is not None:
+                from tnrnn._validation import check_threads
+
+                args.threads = check_threads(args.threads, "--threads")  # at most the usable CPUs, with a note
+            with _threads.threads(args.threads, THREAD_KINDS[args.command]):
+                return int(args._run(args) or 0)
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print(f"tnrnn {args.command}: interrupted", file=sys.stderr)
@@ -130,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         if not _expected(error):
             raise  # a bug: keep the traceback
         sys.stdout.flush()
-        print(f"tnrnn {args.command}: error: {_one_line(error, args)}", file=sys.stderr)
+        options = frozenset(flag for action in _subparser(parser, args.command)._actions
+                            for flag in action.option_strings)
+        print(f"tnrnn {args.command}: error: {_one_line(error, args, options)}", file=sys.stderr)
         return 2
     finally:
         _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR = saved_limit, saved_env_error

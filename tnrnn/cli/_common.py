@@ -10,7 +10,13 @@ The grammar (written out for users in ``docs/cli.md``):
   have their own flag (``--db``, ``--csv``, ``--markdown``). Missing parent directories
   are created; a location under a regular file or in a directory that cannot be written
   is refused before any work.
+* Without ``--out``/``--plot`` a command that must write makes a fresh directory
+  ``tnrnn-COMMAND-TIME`` and prints it; an existing file is replaced only with ``--force``
+  (or inside a directory tnrnn made for its output), see :mod:`tnrnn._outputs`.
 * ``--no-progress`` turns progress bars off (they are off with ``--json`` too).
+* ``--threads N`` sets the threads of torch, BLAS and python-flint for every command that
+  computes (default: ``TNRNN_THREADS``, else one for training-like work and the idle CPUs
+  this process may use for exact ranks; see :mod:`tnrnn._threads`).
 * ``--max-bytes`` raises or lowers the memory limit of size guards (default 4 GiB, or
   ``TNRNN_MAX_BYTES``).
 """
@@ -120,6 +126,26 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 def add_progress(parser: argparse.ArgumentParser) -> None:
     """``--no-progress`` (the one progress flag)."""
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (also off with --json)")
+
+
+def threads_int(text: str) -> int:
+    """argparse type: a thread count, an integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of threads (1, 2, ...), got {text!r}")
+    return value
+
+
+def add_threads(parser: argparse.ArgumentParser, kind: str = "compute") -> None:
+    """``--threads N``: threads of torch, BLAS and python-flint (the one policy of :mod:`tnrnn._threads`)."""
+    default = ("1" if kind == "small" else "the idle CPUs this process may use")
+    parser.add_argument("--threads", type=threads_int, default=None, metavar="N",
+                        help=f"threads for torch, BLAS and flint (default: TNRNN_THREADS, else {default})")
+
+
+def add_force(parser: argparse.ArgumentParser) -> None:
+    """``--force``: replace existing files (otherwise refused, see :mod:`tnrnn._outputs`)."""
+    parser.add_argument("--force", action="store_true", help="replace existing output files")
 
 
 def add_max_bytes(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from tnrnn._guards import DEFAULT_MAX_BLOCK
-from tnrnn.cli._common import add_max_seconds, check_rank_table, positive_int, print_json, seed_int
+from tnrnn.cli._common import (
+    add_force,
+    add_max_seconds,
+    add_progress,
+    check_rank_table,
+    positive_int,
+    print_json,
+    progress,
+    seed_int,
+)
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
 
@@ -21,18 +30,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the first draw (default 0)")
     add_max_seconds(parser)
     parser.add_argument("--plot", default=None, metavar="FILE", help="the figure file, .png or .svg: rank against T by depth")
+    add_force(parser)
+    add_progress(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object (table, summary, cells)")
 
 
 def run(args) -> int:
     from tnrnn._files import output_file
+    from tnrnn._outputs import check_replace
     from tnrnn.comparison import compare
 
-    if args.plot:
-        output_file(args.plot, "--plot", (".png", ".svg"))  # before the work, not after
+    if args.plot:  # before the work, not after
+        check_replace(output_file(args.plot, "--plot", (".png", ".svg")), "--plot", args.force)
     check_rank_table(args, args.draws, args.max_seconds)
     result = compare(args.templates, args.hidden, args.depths, args.lengths, max_block=args.max_block,
-                     draws=args.draws, seed=args.seed, progress=False)
+                     draws=args.draws, seed=args.seed, progress=progress(args))
     if args.plot:
         result.plot(args.plot)
     if args.json:

@@ -20,14 +20,14 @@ from tnrnn.cli.demo import add_plot_arguments, plot_path
 
 HELP = "generic Start-End ranks by depth and length (the depth conjecture data), table and plot"
 
-DEFAULT_PLOT = "figures/depth_table.png"
+DEFAULT_PLOT = "depth_table.png"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--templates", "-M", type=positive_int, default=2, help="M (default 2)")
     parser.add_argument("--hidden", "-R", type=positive_int, default=2, help="R (default 2)")
-    parser.add_argument("--depths", type=positive_int, nargs="+", default=[1, 2, 3, 4], help="default 1 2 3 4")
-    parser.add_argument("--lengths", type=positive_int, nargs="+", default=list(range(2, 25, 2)),
+    parser.add_argument("--depths", "-L", type=positive_int, nargs="+", default=[1, 2, 3, 4], help="default 1 2 3 4")
+    parser.add_argument("--lengths", "-T", type=positive_int, nargs="+", default=list(range(2, 25, 2)),
                         help="even lengths T (default 2 4 ... 24)")
     parser.add_argument("--method", default="auto", choices=("auto", "dense", "tn", "scalable"),
                         help="auto (default), dense, tn or scalable")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tnrnn.cli._common import (
     add_architecture,
+    add_force,
     add_json,
     add_max_bytes,
     add_max_seconds,
@@ -46,6 +47,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cuts", type=positive_int, nargs="+", default=None,
                         help="with --profile: only these cuts")
     parser.add_argument("--plot", default=None, help="with --profile: save the profile plot (.png or .svg) here")
+    add_force(parser)
     add_max_bytes(parser)
     add_max_seconds(parser)
     add_progress(parser)
@@ -100,8 +102,10 @@ def _run_profile(args) -> int:
         raise ValueError(f"--profile needs --length >= 2 (a cut at k=1..T-1), got {args.length}")
     if args.cuts is not None and not all(1 <= k < args.length for k in args.cuts):
         raise ValueError(f"--cuts must lie in [1, {args.length - 1}] for --length {args.length}, got {args.cuts}")
-    if args.plot:
-        output_file(args.plot, "--plot", (".png", ".svg"))  # refuse a bad location before the work
+    if args.plot:  # refuse a bad location or an existing file before the work
+        from tnrnn._outputs import check_replace
+
+        check_replace(output_file(args.plot, "--plot", (".png", ".svg")), "--plot", args.force)
     start = time.perf_counter()
     stream = iter_rank_profile(spec, args.length, cuts=args.cuts, method=args.method, draws=args.draws,
                                prime=args.prime, seed=args.seed, max_bytes=args.max_bytes,

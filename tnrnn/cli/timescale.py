@@ -41,11 +41,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--experiment", action="store_true",
                         help="instead: train every gate variant on adding and copying, write "
-                             "FIGURES/timescale_*.png and print the summary (resumes from runs/timescale)")
+                             "OUT/timescale_*.png and print the summary (resumes from the runs in --runs)")
     parser.add_argument("--quick", action="store_true", help="with --experiment: tiny sizes")
-    parser.add_argument("--out", default="figures",
-                        help="with --experiment: figure directory, created if missing (default figures)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="with --experiment: figure directory, created if missing (default: a fresh "
+                             "tnrnn-timescale-TIME directory)")
     parser.add_argument("--figures", dest="out", help=argparse.SUPPRESS)  # old name of --out
+    parser.add_argument("--runs", default=None, metavar="DIR",
+                        help="with --experiment: directory of the training runs, reused when present "
+                             "(default OUT/runs)")
+    parser.add_argument("--force", action="store_true", help="with --experiment: replace existing figures")
     add_progress(parser)
 
 
@@ -80,6 +85,7 @@ def _fmt(value) -> str:
 
 def _experiment(args) -> int:
     from tnrnn._files import output_dir
+    from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
     from tnrnn.timescale import (
         experiment_results_dir,
         load_comparison,
@@ -87,9 +93,19 @@ def _experiment(args) -> int:
         timescale_experiment,
     )
 
-    output_dir(args.out, "--out")
-    paths = timescale_experiment(args.out, quick=args.quick, seed=args.seed, progress=progress(args))
-    rows = summarize_comparison(load_comparison(experiment_results_dir(args.quick, args.seed)))
+    if args.out is None:
+        out = fresh_dir("timescale")
+        announce("timescale", out, args.json)
+    else:
+        from pathlib import Path
+
+        check_replace_all(sorted(Path(args.out).glob("timescale_*.png")), "--out", args.force)
+        out = prepare_dir(args.out)
+    runs = output_dir(args.runs, "--runs") if args.runs is not None else out / "runs"
+    results = runs / experiment_results_dir(args.quick, args.seed).relative_to("runs")
+    paths = timescale_experiment(out, quick=args.quick, seed=args.seed, results_dir=results,
+                                 progress=progress(args))
+    rows = summarize_comparison(load_comparison(results))
     if args.json:
         print_json({"figures": [str(p) for p in paths], "runs": rows})
         return 0

@@ -79,7 +79,6 @@ def add_arguments(parser) -> None:
                         help="evaluations without improvement that make a plateau; 0 disables (default 10)")
     parser.add_argument("--max-plateaus", type=positive_int, help="stop at this plateau (default 2)")
     parser.add_argument("--device", help="torch device: cpu (default), cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default 1 for training)")
     add_max_bytes(parser)
     add_progress(parser)
     parser.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)  # old name
@@ -113,22 +112,20 @@ def config_from(args):
 
 
 def run(args) -> int:
-    import torch
-
     from tnrnn._files import output_dir
-    from tnrnn._validation import check_seed_list, check_threads, check_train_size
+    from tnrnn._validation import check_seed_list, check_train_size
     from tnrnn.cli._common import check_device, print_json
     from tnrnn.nn import train, train_ensemble
 
-    if args.threads is not None:
-        torch.set_num_threads(check_threads(args.threads, "--threads"))
     check_device(args.device)
     config = config_from(args)
     if args.seeds is not None:
         check_seed_list(args.seeds, "--seeds")  # before any directory is made
     check_train_size(config, len(args.seeds or [None]), args.max_bytes)
     output_dir(args.out, "--out")
-    threads = args.threads or 1  # training runs on one thread unless told otherwise
+    from tnrnn._threads import get_threads
+
+    threads = get_threads()  # what the package's policy set for this command: --threads, TNRNN_THREADS, else 1
     if args.seeds is not None:
         summary = train_ensemble(config, args.seeds, args.out, progress=progress(args), threads=threads)
     else:

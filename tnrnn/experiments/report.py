@@ -201,7 +201,15 @@ def _mean(values):
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
-    """A GitHub Markdown table of dict rows (``None`` shown as ``-``)."""
+    """A GitHub Markdown table of dict rows (``None`` shown as ``-``, integers of 16 digits or more as ``~1.23e+89``).
+
+    Examples
+    --------
+    >>> print(markdown_table([{"T": 24, "upper": 3 * 10**89}]), end="")
+    | T | upper |
+    |---|---|
+    | 24 | ~3.00e+89 |
+    """
     if not rows:
         return "(no rows)\n"
     columns = columns or list(rows[0])
@@ -211,6 +219,15 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
             return "-"
         if isinstance(value, float):
             return f"{value:.3g}"
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)  # huge bounds are stored as decimal strings
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+            try:  # bounded: a 90-digit bound is not read digit by digit
+                return f"~{float(value):.2e}"
+            except OverflowError:
+                from tnrnn.bounds import format_count
+
+                return str(format_count(value))
         return str(value)
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -247,10 +264,14 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
       network of each depth against the probe length T, with the theory's interval for
       the RAC of the same width and depth over the same symbols.
     """
-    import matplotlib
+    from tnrnn import style
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with style.context():
+        return _draw_report(db, out, threshold=threshold, relative=relative, rule=rule)
+
+
+def _draw_report(db, out, *, threshold: float, relative: float, rule: str) -> list[Path]:
+    from tnrnn import style
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -263,11 +284,10 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
     paths = []
     series = sorted({(r["task"], r["cell"]) for r in points})
     depths = sorted({r["depth"] for r in points})
-    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito: colour-blind safe
-    colours = {d: palette[i % len(palette)] for i, d in enumerate(depths)}
+    colours = {d: style.depth_color(d) for d in depths}  # the colour of a depth in every figure
     probed = any(r["task_energy_rank_99"] is not None for r in stats)
     panels = 3 if probed else 2
-    fig, axes = plt.subplots(len(series), panels, figsize=(4.2 * panels, 3.9 * len(series)), squeeze=False)
+    fig, axes = style.figure(len(series), panels, figsize=(4.2 * panels, 3.9 * len(series)), squeeze=False)
     seed_scores = {}
     for row in points:
         score = row["test_accuracy"] if row["test_accuracy"] is not None else row["accuracy"]
@@ -281,7 +301,8 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
             if not rows:
                 continue
             colour, lengths = colours[depth], [r["length"] for r in rows]
-            label = f"L={depth}, R={rows[0]['hidden']} ({rows[0]['free_parameters'] or rows[0]['parameters']} free)"
+            label = (f"{style.depth_label(depth)}, R={rows[0]['hidden']} "
+                     f"({rows[0]['free_parameters'] or rows[0]['parameters']} free)")
             accuracy_ax.plot(lengths, [r["mean"] for r in rows], "o-", color=colour, label=label)
             accuracy_ax.fill_between(lengths, [r["low"] for r in rows], [r["high"] for r in rows], color=colour,
                                      alpha=0.18, lw=0)
@@ -290,18 +311,26 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
                 jitter = [r["length"] * (1 + 0.012 * (depth - (len(depths) + 1) / 2))] * len(scores)
                 accuracy_ax.plot(jitter, scores, ".", color=colour, alpha=0.55, ms=5)
             if all(r["theory_lower"] is not None for r in rows):
-                no_lower = all(log10_rank(r["theory_lower"]) == 0 for r in rows) and depth > 1
-                theory_ax.plot(lengths, [log10_rank(r["theory_lower"]) for r in rows], "v-", color=colour,
-                               label=f"L={depth}: lower bound" + (" (none in closed form: 1)" if no_lower else ""))
-                theory_ax.plot(lengths, [log10_rank(r["theory_upper"]) for r in rows], "^--", color=colour, lw=1,
-                               label=f"L={depth}: upper bound")
+                # the proven interval [lower, upper] as a bar between its two ends (a known value: a point)
+                low = [log10_rank(r["theory_lower"]) for r in rows]
+                high = [log10_rank(r["theory_upper"]) for r in rows]
+                dodge = [t * (1 + 0.02 * (depth - (len(depths) + 1) / 2)) for t in lengths]
+                exact = [(x, lo) for x, lo, hi in zip(dodge, low, high) if lo == hi]
+                bars = [(x, lo, hi) for x, lo, hi in zip(dodge, low, high) if lo != hi]
+                if exact:
+                    theory_ax.plot(*zip(*exact), style.depth_marker(depth), color=colour,
+                                   label=f"{style.depth_label(depth)}: exact")
+                if bars:
+                    style.interval(theory_ax, *zip(*bars), color=colour,
+                                   label=f"{style.depth_label(depth)}: proven interval")
             if probed:
                 energy = [r["task_energy_rank_99"] for r in rows]
                 low = [min(v for v in _seed_values(points, task, cell, depth, r["length"])) for r in rows]
                 high = [max(v for v in _seed_values(points, task, cell, depth, r["length"])) for r in rows]
                 row_axes[2].errorbar(lengths, energy, yerr=[[e - lo for e, lo in zip(energy, low)],
                                                             [hi - e for e, hi in zip(energy, high)]],
-                                     fmt="o-", color=colour, capsize=3, label=f"L={depth}: trained networks")
+                                     fmt="o-", color=colour, capsize=3,
+                                     label=f"{style.depth_label(depth)}: trained networks")
         if probed:
             target = sorted({(r["length"], r["target_energy_rank_99"]) for r in stats
                              if (r["task"], r["cell"]) == (task, cell) and r["target_energy_rank_99"] is not None})
@@ -316,21 +345,19 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
         accuracy_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         theory_ax.set(xlabel=xlabel, ylabel="log10 of the generic Start-End rank (RAC)", xscale="log",
                       title="theory at the same width and depth")
-        theory_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        if theory_ax.get_legend_handles_labels()[0]:  # no theory for this series: no empty legend
+            theory_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         for ax in row_axes:
             ticks = sorted({r["length"] for r in stats if (r["task"], r["cell"]) == (task, cell)})
             ax.set_xticks(ticks, [str(t) for t in ticks])
             ax.minorticks_off()
     fig.tight_layout()
-    path = out.with_name(out.name + "_accuracy.png")
-    _save_figure(fig, path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    paths.append(path)
+    paths.append(_save_figure(fig, out.with_name(out.name + "_accuracy.png")))
 
     model_probes = [p for p in probes if p["route"] == "model" and p["rank"] is not None]
     if model_probes:
         by_point = {r["point_id"]: r for r in points}
-        fig, axes = plt.subplots(1, len(series), figsize=(5.6 * len(series), 4.4), squeeze=False)
+        fig, axes = style.figure(1, len(series), figsize=(5.6 * len(series), 4.4), squeeze=False)
         for (task, cell), ax in zip(series, axes[0]):
             for depth in depths:
                 # the best-trained network of this depth (highest validation accuracy)
@@ -348,31 +375,30 @@ def plot_report(db: str | os.PathLike, out: str | os.PathLike, *, threshold: flo
                 hi = [max(_exact_int(p["theory_upper"]) for p in rows if p["length"] == t) for t in ts]
                 colour = colours[depth]
                 trained = by_point[best]
-                ax.plot(ts, rank, "o-", color=colour, label=f"L={depth} (task length {trained['length']}, "
+                name = style.depth_label(depth)
+                ax.plot(ts, rank, "o-", color=colour, label=f"{name} (task length {trained['length']}, "
                                                              f"accuracy {trained['accuracy']:.2f}): float rank")
-                ax.plot(ts, coarse, "s:", color=colour, label=f"L={depth}: rank at {relative:g} sigma_max")
+                ax.plot(ts, coarse, "s:", color=colour, label=f"{name}: rank at {relative:g} sigma_max")
                 lo, hi = [float(v) for v in lo], [float(v) for v in hi]
                 ax.fill_between(ts, lo, hi, color=colour, alpha=0.15)
-                ax.plot(ts, hi, "--", color=colour, lw=1, label=f"L={depth}: theory interval")
+                ax.plot(ts, hi, "--", color=colour, lw=1, label=f"{name}: theory interval")
                 ax.plot(ts, lo, "--", color=colour, lw=1)
             templates = model_probes[0]["templates"]
             ax.set(xlabel="probe length T", ylabel="Start-End rank", yscale="log",
                    title=f"{task}, {cell}: trained nets vs theory\n(Start-End, M={templates} template symbols)")
             ax.legend(fontsize=6, ncol=1)
         fig.tight_layout()
-        path = out.with_name(out.name + "_ranks.png")
-        _save_figure(fig, path, dpi=90)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save_figure(fig, out.with_name(out.name + "_ranks.png")))
     return paths
 
 
-def _save_figure(fig, path: Path, **options) -> None:
-    """``fig.savefig`` (PNG) through a temporary file renamed over ``path``: the old figure or the whole new one."""
-    from tnrnn._files import atomic_write, write_error
+def _save_figure(fig, path: Path) -> Path:
+    """:func:`tnrnn.style.save` (atomic: the old figure or the whole new one), a full disk named as such."""
+    from tnrnn import style
+    from tnrnn._files import write_error
 
     try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **options))
+        return style.save(fig, path)
     except OSError as error:
         raise write_error(error, path, "--out figure") from None
 
@@ -490,14 +516,12 @@ def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: fl
     The top axis gives the Start-End rank that suffices at each word length
     (``1 + m (n - 1)``); chance (1/3) and ``threshold`` are drawn dashed.
     """
-    import matplotlib.pyplot as plt
-
     from tnrnn import style
 
     if not rows:
         raise ValueError("no SES points to draw: run the word-length sweep first")
-    with plt.rc_context(style.rc()):
-        fig, ax = plt.subplots(figsize=style.SINGLE)
+    with style.context():
+        fig, ax = style.figure()
         depths = sorted({r["depth"] for r in rows})
         lengths = sorted({r["word_length"] for r in rows})
         for depth in depths:
@@ -507,7 +531,8 @@ def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: fl
             ax.errorbar(xs, [r["mean"] for r in mine], yerr=[[r["mean"] - r["low"] for r in mine],
                                                                 [r["high"] - r["mean"] for r in mine]],
                         fmt=style.depth_marker(depth) + "-", color=colour, capsize=3,
-                        label=f"L={depth}, R={mine[0]['hidden']} ({mine[0]['free_parameters']} free)")
+                        label=f"{style.depth_label(depth)}, R={mine[0]['hidden']} "
+                              f"({mine[0]['free_parameters']} free)")
         ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance 1/3")
         if threshold is not None:
             ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
@@ -518,6 +543,4 @@ def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: fl
                                  for m in lengths])
         top.set_xlabel("Start-End rank that suffices, 1 + m(n-1)")
         style.legend_outside(ax, where="below")
-        saved = style.save(fig, path)
-        plt.close(fig)
-    return saved
+        return style.save(fig, path)

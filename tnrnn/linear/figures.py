@@ -1,6 +1,6 @@
 """The three figures of the linear-RNN lens, and a script that makes them.
 
-``python -m tnrnn.linear.figures [--out figures] [--quick]`` writes
+``python -m tnrnn.linear.figures [--out DIR] [--quick]`` writes
 ``linear_kernel_convergence.png``, ``linear_training_equivalence.png`` and
 ``linear_lag_bias.png`` and prints the measured numbers (a few minutes on 2 CPU cores).
 """
@@ -15,19 +15,16 @@ import numpy as np
 
 from tnrnn.linear.theory import decay_length
 
+#: The files :func:`main` writes.
+FIGURES = ("linear_kernel_convergence.png", "linear_training_equivalence.png", "linear_lag_bias.png")
+
 __all__ = ["plot_kernel_convergence", "plot_training_equivalence", "plot_lag_bias", "kernel_table", "main"]
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _styled(function):
     from tnrnn import style
 
-    plt.rcParams.update(style.rc())  # one style for every tnrnn figure
-    return plt
+    return style.styled(function)
 
 
 def _save(fig, path) -> Path:
@@ -63,6 +60,7 @@ def kernel_table(results) -> str:
     return format_table(header, rows)
 
 
+@_styled
 def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png") -> Path:
     """Left: theory ``beta_j^2`` and empirical ``Theta_jj`` per lag by width. Right: errors vs width.
 
@@ -72,12 +70,11 @@ def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png
         From :func:`~tnrnn.linear.kernel.kernel_sweep` (one sigma_w, several widths and seeds).
     path : path-like
     """
-    plt = _pyplot()
     groups = _by_width(results)
     first = results[0]
     from tnrnn import style
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(style.WIDE[0], style.WIDE[1] + 1.2))
+    fig, (ax1, ax2) = style.figure(1, 2, figsize=(style.WIDE[0], style.WIDE[1] + 1.2))
     lags = np.array(first.lags)
     ax1.plot(lags, first.theory, "k-", lw=2, label=r"theory $\beta_j^2=(j+1)\sigma_C^2\sigma_F^2\sigma_W^{2(j-1)}$"
              if first.parameterization == "ntk" else r"theory $\beta_j^2$ (standard)")
@@ -104,16 +101,15 @@ def plot_kernel_convergence(results, path="figures/linear_kernel_convergence.png
     style.legend_outside(ax2, where="below", ncol=1, fontsize=7)
     fig.tight_layout()
     out = _save(fig, path)
-    plt.close(fig)
     return out
 
 
+@_styled
 def plot_training_equivalence(result, path="figures/linear_training_equivalence.png") -> Path:
     """Loss, learned impulse responses, predictions and the RNN-vs-scaled-model gap of one run."""
-    plt = _pyplot()
     from tnrnn import style
 
-    fig, axes = plt.subplots(2, 2, figsize=(style.WIDE[0], 7.5))
+    fig, axes = style.figure(2, 2, figsize=(style.WIDE[0], 7.5))
     r = result
     lags = np.arange(1, r.target.size + 1)
     ax = axes[0, 0]
@@ -150,18 +146,17 @@ def plot_training_equivalence(result, path="figures/linear_training_equivalence.
                  f"$\\sigma_W$={r.sigma_w}, $\\sigma_C$={r.sigma_c}, $\\sigma_F$={r.sigma_f}")
     fig.tight_layout()
     out = _save(fig, path)
-    plt.close(fig)
     return out
 
 
+@_styled
 def plot_lag_bias(results, path="figures/linear_lag_bias.png") -> Path:
     """Final error per lag for several sigma_w (RNN, scaled model, diagonal theory) and their ``beta_j^2``."""
-    plt = _pyplot()
     from matplotlib.lines import Line2D
 
     from tnrnn import style
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(style.WIDE[0], style.WIDE[1] + 1.0))
+    fig, (ax1, ax2) = style.figure(1, 2, figsize=(style.WIDE[0], style.WIDE[1] + 1.0))
     floor = 1e-10
     for color, r in zip(style.PALETTE, results):
         lags = np.arange(1, r.target.size + 1)
@@ -183,24 +178,33 @@ def plot_lag_bias(results, path="figures/linear_lag_bias.png") -> Path:
     style.legend_outside(ax2, where="below", ncol=2)
     fig.tight_layout()
     out = _save(fig, path)
-    plt.close(fig)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Make the three figures and print the measured numbers."""
-    import torch
 
     from tnrnn.linear.kernel import kernel_sweep
     from tnrnn.linear.training import train_side_by_side
 
     parser = argparse.ArgumentParser(prog="python -m tnrnn.linear.figures", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures", help="output folder (default figures/)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: a fresh tnrnn-linear-TIME directory, printed)")
+    parser.add_argument("--force", action="store_true", help="replace existing figures in --out")
     parser.add_argument("--quick", action="store_true", help="small widths and few steps (smoke run)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest on a busy CPU)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
+    from tnrnn._threads import set_threads
+
+    set_threads(args.threads)
+    from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
+
+    if args.out is None:
+        out = fresh_dir("linear")
+        announce("linear", out)
+    else:
+        check_replace_all([Path(args.out) / name for name in FIGURES], "--out", args.force)
+        out = prepare_dir(args.out)
 
     if args.quick:
         results = kernel_sweep([50, 200], 12, 0.9, seeds=range(2))

@@ -34,55 +34,47 @@ def plot_training(runs, out: str | os.PathLike, *, title: str | None = None, log
     ValueError
         A run without metrics, or runs of different tasks (different baselines).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tnrnn import style
 
     if isinstance(runs, dict):
         items = list(runs.items())
     else:
         items = [(None, r) for r in (runs if isinstance(runs, (list, tuple)) else [runs])]
-    fig, ax = plt.subplots(figsize=(7.0, 5.2), dpi=110)
-    baselines, names = set(), []
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (label, path) in enumerate(items):
-        path = Path(path)
-        metrics_path = path / "metrics.jsonl" if path.is_dir() else path
-        run_dir = metrics_path.parent
-        if not metrics_path.exists():
-            raise ValueError(f"no metrics at {metrics_path}")
-        lines = [json.loads(x) for x in metrics_path.read_text().splitlines() if x.strip()]
-        if not lines:
-            raise ValueError(f"{metrics_path} is empty")
-        config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
-        if label is None:
-            label = _run_label(config)
-        names.append(_task_title(config))
-        baselines.add(round(lines[0]["baseline_loss"], 12))
-        steps = [m["step"] for m in lines]
-        color = colors[i % len(colors)]
-        ax.plot(steps, [m["val_loss"] for m in lines], "-o", ms=3, color=color, label=f"{label}: validation")
-        ax.plot(steps, [m["train_loss"] for m in lines], ":", color=color, alpha=0.8, label=f"{label}: training")
-    if len(baselines) != 1:
-        raise ValueError(f"runs of different tasks cannot share a plot (baselines {sorted(baselines)})")
-    baseline = baselines.pop()
-    ax.axhline(baseline, color="black", ls="--", lw=1, label=f"memoryless baseline {baseline:.4g}")
-    if log_loss:
-        ax.set_yscale("log")
-    ax.set_xlabel("training step (batches)")
-    task = config.get("task")
-    ax.set_ylabel({"copying": "cross-entropy per step (nats)", "ses": "cross-entropy of the label (nats)",
-                   "adding": "mean squared error"}.get(task, "loss"))
-    ax.set_title(title or names[0], fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    with style.context():
+        fig, ax = style.figure(figsize=(7.0, 5.2))
+        baselines, names = set(), []
+        for i, (label, path) in enumerate(items):
+            path = Path(path)
+            metrics_path = path / "metrics.jsonl" if path.is_dir() else path
+            run_dir = metrics_path.parent
+            if not metrics_path.exists():
+                raise ValueError(f"no metrics at {metrics_path}")
+            lines = [json.loads(x) for x in metrics_path.read_text().splitlines() if x.strip()]
+            if not lines:
+                raise ValueError(f"{metrics_path} is empty")
+            config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
+            if label is None:
+                label = _run_label(config)
+            names.append(_task_title(config))
+            baselines.add(round(lines[0]["baseline_loss"], 12))
+            steps = [m["step"] for m in lines]
+            color = style.color(i)
+            ax.plot(steps, [m["val_loss"] for m in lines], "-o", ms=3, color=color, label=f"{label}: validation")
+            ax.plot(steps, [m["train_loss"] for m in lines], ":", color=color, alpha=0.8,
+                    label=f"{label}: training")
+        if len(baselines) != 1:
+            raise ValueError(f"runs of different tasks cannot share a plot (baselines {sorted(baselines)})")
+        baseline = baselines.pop()
+        ax.axhline(baseline, color="black", ls="--", lw=1, label=f"memoryless baseline {baseline:.4g}")
+        if log_loss:
+            ax.set_yscale("log")
+        ax.set_xlabel("training step (batches)")
+        task = config.get("task")
+        ax.set_ylabel({"copying": "cross-entropy per step (nats)", "ses": "cross-entropy of the label (nats)",
+                       "adding": "mean squared error"}.get(task, "loss"))
+        ax.set_title(title or names[0])
+        style.legend_outside(ax, where="below", ncol=2)
+        return style.save(fig, out)
 
 
 def _run_label(config: dict) -> str:
@@ -94,7 +86,7 @@ def _run_label(config: dict) -> str:
     task = TrainConfig.from_dict(config).make_task()
     params = parameter_count(config["cell"], config["depth"], config["hidden"], task.input_size, task.output_size)
     orth = f", {config['orthogonal']}" if config.get("orthogonal") else ""
-    return f"{config['cell']} L={config['depth']} R={config['hidden']} ({params} params{orth})"
+    return f"{config['cell']} depth {config['depth']}, R={config['hidden']} ({params} params{orth})"
 
 
 def _task_title(config: dict) -> str:
