@@ -32,6 +32,16 @@ import tempfile
 import time
 from pathlib import Path
 
+
+def _sibling(name: str):
+    """Another benchmark script of this folder, imported by path (benchmarks are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 ROOT = Path(__file__).resolve().parents[1]
 MEASUREMENTS = ROOT / "docs" / "measurements.json"
 PERFORMANCE = ROOT / "docs" / "performance.md"
@@ -48,21 +58,9 @@ ENTRIES: dict[str, tuple[str, list[str], str | None]] = {
     "reproduce-quick": ("every figure job at small size, into a fresh directory", ["reproduce", "--quick"], None),
 }
 
-_CHILD = """
-import sys
-from tnrnn import _threads
-chosen = []
-_real = _threads.set_threads
-def _spy(n=None, kind="compute"):
-    value = _real(n, kind)
-    chosen.append(value)
-    return value
-_threads.set_threads = _spy
-from tnrnn.cli import main
-status = main(sys.argv[1:])
-print("THREADS", chosen[0] if chosen else 0, file=sys.stderr)
-sys.exit(status)
-"""
+#: The child program that runs a command and reports the thread count the policy chose (shared
+#: with the threads benchmark, which defines it).
+_CHILD = _sibling("bench_threads")._CHILD
 
 
 def format_seconds(seconds: float) -> str:
