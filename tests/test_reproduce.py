@@ -1,5 +1,6 @@
 """`tnrnn reproduce --quick` regenerates every registered figure (what CI runs)."""
 
+import json
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -60,3 +61,23 @@ def test_reproduce_without_out_writes_a_fresh_directory(tmp_path, capsys, monkey
     assert {p.name for p in made[0].glob("*.png")} == {"network_depth1.png", "network_depth2.png"}
     # its own directory: a second run replaces its files without --force
     assert main(["reproduce", "--only", "networks", "--out", str(made[0])]) == 0
+
+
+def test_a_job_named_twice_runs_once_and_json_draws_no_progress_bar(tmp_path, capsys):
+    import tnrnn.reproduce as reproduce_module
+
+    calls = []
+    real = reproduce_module.JOBS["networks"]
+
+    def counted(out, runs, quick):
+        calls.append(1)
+        return real(out, runs, quick)
+
+    reproduce_module.JOBS["networks"] = counted
+    try:
+        assert main(["reproduce", "--only", "networks", "networks", "--out", str(tmp_path / "f"), "--json"]) == 0
+    finally:
+        reproduce_module.JOBS["networks"] = real
+    captured = capsys.readouterr()
+    assert calls == [1] and list(json.loads(captured.out)["figures"]) == ["networks"]
+    assert "figures:" not in captured.err and "it/s" not in captured.err

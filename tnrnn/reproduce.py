@@ -219,7 +219,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, only: list[str] | Non
     """
     from tqdm.auto import tqdm
 
-    names = list(JOBS) if not only else list(only)
+    names = list(JOBS) if not only else list(dict.fromkeys(only))  # a job named twice runs once
     unknown = [n for n in names if n not in JOBS]
     if unknown:
         raise ValueError(f"unknown figure job(s) {unknown}: choose from {list(JOBS)}")

@@ -40,9 +40,10 @@ def run(args) -> int:
         check_replace_all(existing_outputs(args.out, args.only), "--out", args.force)  # before any work
         out = prepare_dir(args.out)
     runs = output_dir(args.runs, "--runs") if args.runs is not None else out / "runs"
-    if args.json:  # the jobs' own output goes to stderr: stdout holds the one JSON object
+    if args.json:  # the jobs' own output goes to stderr: stdout holds the one JSON object; no progress bar
         with contextlib.redirect_stdout(sys.stderr):
-            written = reproduce(out, quick=args.quick, only=args.only, runs_dir=runs, force=args.force)
+            written = reproduce(out, quick=args.quick, only=args.only, runs_dir=runs, force=args.force,
+                                progress=False)
     else:
         written = reproduce(out, quick=args.quick, only=args.only, runs_dir=runs, force=args.force)
     if args.json:
