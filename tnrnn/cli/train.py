@@ -113,9 +113,10 @@ def config_from(args):
 
 def run(args) -> int:
     from tnrnn._files import output_dir
-    from tnrnn._validation import check_seed_list, check_train_size
+    from tnrnn._validation import check_seed_list
     from tnrnn.cli._common import check_device, print_json
     from tnrnn.nn import train, train_ensemble
+    from tnrnn.nn.budget import check_train_size
 
     check_device(args.device)
     config = config_from(args)

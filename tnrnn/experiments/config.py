@@ -359,8 +359,9 @@ def _check_runner(runner: str, fail) -> None:
 
 
 def _resolve_points(config: SweepConfig, fail) -> list[Point]:
-    from tnrnn._validation import MAX_SEEDS, check_int, check_train_size
+    from tnrnn._validation import MAX_SEEDS, check_int
     from tnrnn.nn import PRESETS, TrainConfig, make_task, width_for_budget
+    from tnrnn.nn.budget import check_train_size
     from tnrnn.nn.config import preset_fields
     from tnrnn.partitions import parse_partition
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["parameter_count", "width_for_budget"]
+__all__ = ["parameter_count", "width_for_budget", "check_train_size"]
 
 _GATES = {"lstm": 4, "gru": 3}
 
@@ -111,3 +111,59 @@ def width_for_budget(cell: str, depth: int, budget: int, input_size: int, output
         else:
             high = mid
     return low
+
+
+def check_train_size(config, members: int = 1, max_bytes: int | None = None, *, source: str = "",
+                     training: bool = True) -> None:
+    """Refuse a network, evaluation set or batch beyond the memory limit before building it (float32).
+
+    The same check guards ``tnrnn train``, every point of ``tnrnn sweep`` (before the first
+    one starts) and the loading of a run's ``config.json`` by ``tnrnn probe``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    members : int
+        Networks trained together (an ensemble's seeds).
+    max_bytes : int, optional
+        The limit (default ``TNRNN_MAX_BYTES`` or 4 GiB).
+    source : str
+        Where the configuration came from, prefixed to the message (``"sweep.toml point (depth=2)"``).
+    training : bool
+        Also the optimiser state, the evaluation sets and the backpropagated batch (False:
+        the weights only, as loading a run for a probe needs).
+
+    Raises
+    ------
+    SizeLimitError
+        With the predicted memory and the limit.
+
+    Examples
+    --------
+    >>> from tnrnn.nn import TrainConfig
+    >>> check_train_size(TrainConfig(task="ses", length=8, cell="rac", depth=1, hidden=4))
+    """
+    from tnrnn._guards import SizeLimitError, check_bytes
+
+    task = config.make_task()
+    hidden, depth = config.hidden, config.depth
+    parameters = members * parameter_count(config.cell, depth, hidden, task.input_size, task.output_size)
+    try:
+        # training: weights, gradients, optimiser state and the best copy: 4 float32 copies
+        check_bytes((16 if training else 4) * parameters,
+                    f"{members} {config.cell} network(s) of depth {depth}, width {hidden} ({parameters:,} parameters)",
+                    max_bytes)
+        if not training:
+            return
+        steps = task.sequence_length
+        check_bytes(4 * members * max(config.val_size, config.test_size) * steps * (task.input_size + 2),
+                    f"{members} evaluation set(s) of {max(config.val_size, config.test_size)} sequences of {steps} "
+                    f"steps", max_bytes)
+        # activations kept for backpropagation: about 8 float32 per unit, step and example
+        check_bytes(32 * members * config.batch_size * steps * hidden * depth,
+                    f"{members} batch(es) of {config.batch_size} sequences of {steps} steps through width {hidden}, "
+                    f"depth {depth}", max_bytes)
+    except SizeLimitError as error:
+        if source:
+            raise SizeLimitError(f"{source}: {error}") from None
+        raise

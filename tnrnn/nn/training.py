@@ -697,7 +697,7 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
             raise ValueError(f"{out_dir} is not a training run: {name} is missing")
     config = _read_config(out_dir / CONFIG_FILE)
     task = config.make_task()
-    from tnrnn._validation import check_train_size
+    from tnrnn.nn.budget import check_train_size
 
     check_train_size(config, 1, None, source=f"run config {str(out_dir / CONFIG_FILE)!r}", training=False)
     model = build_model(config, task)
