@@ -161,8 +161,8 @@ def _word_length_section(args, threshold: float, text: list[str]):
         predictions = load_config(args.config, check_points=False).report.get("predictions", {})
     with ResultsStore(args.db) as store:
         rows = word_length_rows(store, threshold, predictions=predictions)
-    if len({r["word_length"] for r in rows}) < 2:
-        return text, None
+    if not rows or (len({r["word_length"] for r in rows}) < 2 and not predictions):
+        return text, None  # not a word-length sweep
     text = text + ["\n## Per word length (SES), over seeds: how the runs ended, the theory's prediction\n",
                    word_length_markdown(rows)]
     return text, rows

@@ -102,12 +102,17 @@ def spread_teacher(symbols: int, hidden: int, length: int, student_width: int, *
 
 
 def train_student(target: torch.Tensor, symbols: int, length: int, depth: int, hidden: int, *, seed: int,
-                  steps: int = 3000, lr: float = 0.01, start: DeepRNN | None = None) -> tuple[float, DeepRNN]:
+                  steps: int = 3000, lr: float = 0.01, start: DeepRNN | None = None,
+                  normalize: bool = False) -> tuple[float, DeepRNN]:
     """Fit a RAC student to ``target`` (the teacher's Start-End matrix) on all sequences, full batch.
 
     Adam with the rate divided by 10 at 60% and 85% of ``steps``; the best relative error seen is
     returned (with the student, at its last weights). ``start`` continues a student (a curriculum).
+    ``normalize`` fits ``target`` divided by its root mean square (the relative error, and so the
+    floor, do not change; a student starting at outputs of order 1 need not grow them first).
     """
+    if normalize:
+        target = target / target.pow(2).mean().sqrt()
     student = start if start is not None else _rac(symbols, hidden, depth, 10_000 + seed)
     inputs = all_sequences(symbols, length)
     optimizer = torch.optim.Adam(student.parameters(), lr=lr)
@@ -145,7 +150,7 @@ def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tu
 
 
 def floor_experiment(symbols: int = 2, teacher_hidden: int = 5, lengths=(8,), seeds: int = 20,
-                     steps: int = 2000, teacher_steps: int = 1000) -> dict:
+                     steps: int = 2000, teacher_steps: int = 1000, normalize: bool = False) -> dict:
     """Teacher, exact floors for every shallow width, depth-1 and depth-2 students; a JSON-ready dict.
 
     Students: depth 1 at the widest width within the teacher's parameter count, depth 2 at the
@@ -157,7 +162,8 @@ def floor_experiment(symbols: int = 2, teacher_hidden: int = 5, lengths=(8,), se
 
     teacher_parameters = parameter_count("rac", 2, teacher_hidden, symbols, 1)
     shallow = max(r for r in range(1, 64) if parameter_count("rac", 1, r, symbols, 1) <= teacher_parameters)
-    result = {"symbols": symbols, "teacher": {"depth": 2, "hidden": teacher_hidden,
+    result = {"symbols": symbols, "normalize": normalize, "steps": steps, "teacher_steps": teacher_steps,
+              "teacher": {"depth": 2, "hidden": teacher_hidden,
                                               "parameters": teacher_parameters},
               "students": {"1": {"hidden": shallow, "parameters": parameter_count("rac", 1, shallow, symbols, 1)},
                            "2": {"hidden": teacher_hidden, "parameters": teacher_parameters}},
@@ -171,12 +177,15 @@ def floor_experiment(symbols: int = 2, teacher_hidden: int = 5, lengths=(8,), se
         floors = {r: eckart_young_floor(target, r) for r in range(1, min(target.shape) + 1)}
         entry = {"matrix": list(target.shape), "spectrum": [float(s) for s in sigma],
                  "floor": {str(r): f for r, f in floors.items() if r <= 2 * shallow},
-                 "shallow_floor": floors[shallow], "spread_trace": trace, "students": {}}
+                 "shallow_floor": floors[shallow], "spread_trace": trace, "students": {},
+                 # the spreading is chaotic (not reproducible bit for bit across processes): keep the teacher
+                 "teacher_weights": {k: v.tolist() for k, v in teacher.state_dict().items()}}
         for depth in (1, 2):
             hidden = shallow if depth == 1 else teacher_hidden
             errors, trained = [], []
             for seed in range(seeds):
-                error, student = train_student(target, symbols, length, depth, hidden, seed=seed, steps=steps)
+                error, student = train_student(target, symbols, length, depth, hidden, seed=seed, steps=steps,
+                                               normalize=normalize)
                 errors.append(error)
                 trained.append(student)
             below = sum(e < floors[shallow] for e in errors)
@@ -184,7 +193,8 @@ def floor_experiment(symbols: int = 2, teacher_hidden: int = 5, lengths=(8,), se
                                              "interval": clopper_pearson(below, seeds)}
             if length != lengths[0] and str(depth) in previous:
                 curriculum = [train_student(target, symbols, length, depth, hidden, seed=seed, steps=steps,
-                                            start=previous[str(depth)][seed])[0] for seed in range(seeds)]
+                                            start=previous[str(depth)][seed], normalize=normalize)[0]
+                              for seed in range(seeds)]
                 below = sum(e < floors[shallow] for e in curriculum)
                 entry["students"][f"{depth} (curriculum from T={lengths[0]})"] = {
                     "errors": curriculum, "below_floor": below, "interval": clopper_pearson(below, seeds)}
@@ -218,9 +228,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--lengths", type=int, nargs="+", default=[8])
+    parser.add_argument("--normalize", action="store_true", help="fit the target divided by its RMS")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    result = floor_experiment(lengths=tuple(args.lengths), seeds=args.seeds, steps=args.steps)
+    result = floor_experiment(lengths=tuple(args.lengths), seeds=args.seeds, steps=args.steps,
+                              normalize=args.normalize)
     from tnrnn._files import atomic_write
 
     out = Path(args.out)
