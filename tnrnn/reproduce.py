@@ -115,8 +115,9 @@ def _training(out: Path, runs: Path, quick: bool) -> list[Path]:
 
 
 def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
-    # the full sweeps are hours on a 2-core CPU (5 seeds x 3 depths x 4 or 3 lengths, as ensembles)
-    names = ["quick_sweep"] if quick else ["ses_depth", "copying_depth"]
+    # the full sweeps are hours on a 2-core CPU (5 seeds x 3 depths x 3 or 4 lengths or word lengths,
+    # as ensembles; the word-length sweep trains to the plateau: about a day)
+    names = ["quick_sweep"] if quick else ["ses_depth", "copying_depth", "ses_word_length"]
     paths = []
     for name in names:
         config, db = config_path(f"{name}.toml"), runs / f"{name}.sqlite"
@@ -169,7 +170,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "rank-growth": ("rank_vs_length.png",),
     "networks": ("network_depth*.png", "network_depth2.svg"),
     "training": ("training_*.png",),
-    "sweeps": ("ses_depth_*.png", "copying_depth_*.png", "quick_sweep_*.png"),
+    "sweeps": ("ses_depth_*.png", "copying_depth_*.png", "ses_word_length_*.png", "quick_sweep_*.png"),
     "timescale": ("timescale_*.png",),
     "linear": ("linear_*.png",),
 }
