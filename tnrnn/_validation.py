@@ -20,6 +20,7 @@ __all__ = [
     "positive_int",
     "check_int",
     "check_float",
+    "float_span",
     "usable_cpus",
     "check_threads",
     "MAX_THREADS_FACTOR",
@@ -96,6 +97,20 @@ def check_int(value, source: str, minimum: int | None = None, maximum: int | Non
     return int(value)
 
 
+def float_span(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+               high_open: bool = False) -> str:
+    """A range as messages write it.
+
+    Examples
+    --------
+    >>> float_span(0.0, low_open=True), float_span(0.0, 1.0)
+    ('(0, inf]', '[0, 1]')
+    """
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    return f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+
+
 def check_float(value, source: str, low: float | None = None, high: float | None = None, *,
                 low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a finite ``float`` in the range (closed unless ``*_open``), the same range as the flag's.
@@ -115,9 +130,7 @@ def check_float(value, source: str, low: float | None = None, high: float | None
     ...
     ValueError: sweep.toml:9 [probe] tolerance must be a finite number in (0, inf], got nan
     """
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
-    span = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+    span = float_span(low, high, low_open=low_open, high_open=high_open)
     ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
     if ok:
         try:

@@ -70,24 +70,24 @@ def prime_int(text: str) -> int:
 
 def finite_float(low: float | None = None, high: float | None = None, *, low_open: bool = False,
                  high_open: bool = False):
-    """argparse type factory: a finite float in the given (closed unless ``*_open``) range."""
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
-    span = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+    """argparse type factory: a finite float in the given (closed unless ``*_open``) range.
+
+    The range check is :func:`tnrnn._validation.check_float`'s (the one config files and
+    environment variables go through); only the message is argparse's.
+    """
+    from tnrnn._validation import check_float, float_span
+
+    span = float_span(low, high, low_open=low_open, high_open=high_open)
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        ok = math.isfinite(value)
-        if ok and low is not None:
-            ok = value > low if low_open else value >= low
-        if ok and high is not None:
-            ok = value < high if high_open else value <= high
-        if not ok:
-            raise argparse.ArgumentTypeError(f"must be a finite number in {span}, got {text!r}")
-        return value
+        try:
+            return check_float(value, "value", low, high, low_open=low_open, high_open=high_open)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a finite number in {span}, got {text!r}") from None
 
     parse.__name__ = "number"
     return parse
