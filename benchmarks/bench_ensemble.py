@@ -24,6 +24,10 @@ Run::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py               # K=5, 150 steps, 3 repeats
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py --length 96 --repeats 1
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py --with-validation   # checks included
+
+``--with-validation`` adds the validation checks at the protocol's ratio (100,000 sequences
+every 1000 steps), which the sweep pays too.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ from tnrnn.nn import TrainConfig, train_ensemble
 a = json.loads(sys.argv[1])
 config = TrainConfig.preset("paper", task="ses", length=a["length"], word_length=a["word_length"],
                             depth=a["depth"], hidden=a["hidden"], steps=a["steps"], batch_size=a["batch"],
-                            eval_every=10 * a["steps"], val_size=128, test_size=128, plateau_patience=0)
+                            eval_every=a["eval_every"], val_size=a["val_size"], test_size=128,
+                            plateau_patience=0)
 with tempfile.TemporaryDirectory() as scratch:
     train_ensemble(TrainConfig.from_dict({**config.to_dict(), "steps": 3}), list(range(a["members"])),
                    scratch + "/warm", progress=False)
@@ -99,6 +104,9 @@ def main() -> None:
     parser.add_argument("--word-length", type=int, default=8)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--with-validation", action="store_true",
+                        help="include validation at the protocol's ratio (100,000 sequences per 1000 steps: "
+                             "one check at the end over 100 x steps sequences); default: training steps only")
     args = parser.parse_args()
     widths = {1: 60, 2: 36, 3: 28}
     with tempfile.TemporaryDirectory() as scratch:
@@ -106,13 +114,16 @@ def main() -> None:
                                  check=True).stdout
         subprocess.run(["tar", "-x", "-C", scratch], input=archive, check=True)
         print(f"SES T={args.length} m={args.word_length}, batch {args.batch}, K={args.members} members, "
-              f"{args.steps} steps, 1 thread; baseline {args.baseline}; load average {os.getloadavg()[0]:.2f}")
+              f"{args.steps} steps, 1 thread; baseline {args.baseline}; "
+              f"{'with validation (100 x steps sequences)' if args.with_validation else 'training only'}; "
+              f"load average {os.getloadavg()[0]:.2f}")
         print(f"{'depth':>5} {'R':>3} {'baseline m-steps/s':>19} {'current m-steps/s':>18} {'ratio':>6} "
               f"{'GFLOP/s':>8} {'load':>5}")
         for depth in args.depths:
             settings = {"length": args.length, "word_length": args.word_length, "depth": depth,
                         "hidden": widths.get(depth, 28), "steps": args.steps, "batch": args.batch,
-                        "members": args.members}
+                        "members": args.members, "eval_every": 10 * args.steps,
+                        "val_size": 100 * args.steps if args.with_validation else 128}
             base, mine, loads = [], [], []
             for _ in range(args.repeats):
                 base.append(_run(scratch, settings))

@@ -38,6 +38,14 @@ def _addmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tens
     return (torch.addmm if a.dim() == 2 else torch.baddbmm)(bias, a, b, out=out)
 
 
+def _carry(outside: torch.Tensor | None, grad_inner: torch.Tensor, w: torch.Tensor,
+           out: torch.Tensor) -> torch.Tensor:
+    """``∂L/∂h_{t-1}``: ``outside + grad_inner @ w`` into ``out`` (``outside`` None: no term from outside)."""
+    if outside is None:
+        return torch.matmul(grad_inner, w, out=out)
+    return _addmm(outside, grad_inner, w, out=out)
+
+
 def _time_major(x: torch.Tensor) -> torch.Tensor:
     """A view indexed by time first: ``(T, B, R)`` as it is, ``(K, T, B, R)`` as ``(T, K, B, R)``."""
     return x if x.dim() == 3 else x.transpose(0, 1)
@@ -57,7 +65,7 @@ def _shifted(x: torch.Tensor, first: bool) -> torch.Tensor:
 class _Recurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None,
-                initial: torch.Tensor | None):
+                initial: torch.Tensor | None, last_only: bool):
         w_t = w.transpose(-1, -2)
         states_storage = torch.empty_like(drives)
         # every step's view made once (indexing a tensor per step costs more than the step's ops here)
@@ -69,6 +77,7 @@ class _Recurrence(torch.autograd.Function):
                 torch.matmul(states[t - 1], w_t, out=states[t])
                 states[t].mul_(drive[t])
         else:
+            magnitude = torch.empty_like(states[0]) if kind == "modrelu" else None
             for t in range(steps):
                 h = states[t]
                 if t == 0:
@@ -81,11 +90,13 @@ class _Recurrence(torch.autograd.Function):
                 if kind == "tanh":
                     h.tanh_()
                 else:
-                    magnitude = h.abs().add_(bias).clamp_(min=0)
+                    torch.abs(h, out=magnitude).add_(bias).clamp_(min=0)
                     h.sign_().mul_(magnitude)
-        ctx.kind = kind
+        ctx.kind, ctx.last_only = kind, last_only
         ctx.bias_shape = None if bias is None else bias.shape
         ctx.save_for_backward(states_storage, w, drives if kind == "rac" else None, initial)
+        if last_only:  # a copy: the saved states are not handed out
+            return states[steps - 1].clone()
         return states_storage
 
     @staticmethod
@@ -93,8 +104,13 @@ class _Recurrence(torch.autograd.Function):
         states_storage, w, drives_storage, initial = ctx.saved_tensors
         kind = ctx.kind
         states = _time_major(states_storage).unbind(0)
-        grad_states = _time_major(grad_output.contiguous()).unbind(0)
         steps = len(states)
+        # ∂L/∂h_t from outside the recurrence (the readout, the layer above); with last_only
+        # only the last step has one, and the earlier steps skip adding it.
+        if ctx.last_only:
+            grad_states = [None] * (steps - 1) + [grad_output]
+        else:
+            grad_states = _time_major(grad_output.contiguous()).unbind(0)
         # ∂L/∂z_t (tanh, modrelu) or ∂L/∂(h_{t-1} W^T) (rac)
         grad_inner_storage = torch.empty_like(states_storage)
         grad_inner = _time_major(grad_inner_storage).unbind(0)
@@ -117,7 +133,7 @@ class _Recurrence(torch.autograd.Function):
                 torch.mul(g, carried[t], out=grad_drives[t])
                 if t > 0:
                     torch.mul(g, drives[t], out=grad_inner[t])
-                    g = _addmm(grad_states[t - 1], grad_inner[t], w, out=buffers[t % 2])
+                    g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
         else:
             modrelu = kind == "modrelu"
             if modrelu:
@@ -126,16 +142,16 @@ class _Recurrence(torch.autograd.Function):
             for t in range(steps - 1, -1, -1):
                 h = states[t]
                 if modrelu:
-                    torch.sign(h, out=scratch)  # ∂h/∂b = sign(h); ∂h/∂z = [h != 0] = |sign(h)|
+                    # ∂h/∂b = s = sign(h) and ∂h/∂z = [h != 0] = s², both exact: g s, then (g s) s
+                    torch.sign(h, out=scratch)
                     torch.mul(g, scratch, out=grad_inner[t])
                     grad_bias += grad_inner[t]
-                    scratch.abs_()
-                    torch.mul(g, scratch, out=grad_inner[t])
+                    grad_inner[t].mul_(scratch)
                 else:
                     torch.mul(h, h, out=grad_inner[t])
                     torch.addcmul(g, g, grad_inner[t], value=-1.0, out=grad_inner[t])  # g (1 - h²)
                 if t > 0:
-                    g = _addmm(grad_states[t - 1], grad_inner[t], w, out=buffers[t % 2])
+                    g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
             grad_drives_storage = grad_inner_storage
             if modrelu:
                 grad_bias = grad_bias.sum(-2).reshape(ctx.bias_shape)
@@ -148,11 +164,11 @@ class _Recurrence(torch.autograd.Function):
                 grad_w = torch.zeros_like(w)
             if initial is not None:  # the first step's term g_1^T h_0
                 grad_w = grad_w + grad_inner[0].transpose(-1, -2) @ initial
-        return None, grad_drives_storage, grad_w, grad_bias, None
+        return None, grad_drives_storage, grad_w, grad_bias, None, None
 
 
 def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None,
-               initial: torch.Tensor | None = None) -> torch.Tensor:
+               initial: torch.Tensor | None = None, *, last_only: bool = False) -> torch.Tensor:
     """States ``(T, B, R)`` of one recurrent layer from its input drives ``(T, B, R)``.
 
     With a leading member axis (``drives`` ``(K, T, B, R)``, ``w`` ``(K, R, R)``,
@@ -173,10 +189,14 @@ def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Ten
         The modReLU bias (modrelu only).
     initial : torch.Tensor, shape (B, R) or (K, B, R), optional
         The state ``h_0`` (tanh and modrelu; default 0), a constant: no gradient flows to it.
+    last_only : bool
+        Return the last state only, ``(B, R)`` or ``(K, B, R)``: for a top layer whose
+        readout reads nothing else (the same numbers as ``recurrence(...)[-1]``, and its
+        backward pass adds no outside gradient at the other steps).
 
     Returns
     -------
-    torch.Tensor, the shape of ``drives``
+    torch.Tensor, the shape of ``drives`` (without its time axis if ``last_only``)
 
     Notes
     -----
@@ -192,6 +212,8 @@ def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Ten
     >>> stacked = recurrence("rac", torch.stack([d, 2 * d]), torch.stack([w, w]))
     >>> bool(torch.allclose(stacked[0], h)), tuple(stacked.shape)
     (True, (2, 5, 2, 3))
+    >>> bool(torch.equal(recurrence("rac", d, w, last_only=True), h[-1]))
+    True
     """
     if kind not in KINDS:
         raise ValueError(f"unknown recurrence {kind!r}; valid: {', '.join(KINDS)}")
@@ -214,4 +236,4 @@ def recurrence(kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Ten
         if tuple(initial.shape) != expected_initial:
             raise ValueError(f"initial must have shape {expected_initial}, got {tuple(initial.shape)}")
         initial = initial.detach().contiguous()
-    return _Recurrence.apply(kind, drives.contiguous(), w, bias, initial)
+    return _Recurrence.apply(kind, drives.contiguous(), w, bias, initial, bool(last_only))
