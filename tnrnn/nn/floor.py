@@ -74,8 +74,22 @@ def eckart_young_floor(matrix: torch.Tensor, rank: int) -> float:
 
 
 def _rac(symbols: int, hidden: int, depth: int, seed: int) -> DeepRNN:
+    """A float64 RAC with one output, every weight drawn from ``seed``.
+
+    ``DeepRNN``'s default readout comes from torch's global generator; it is redrawn here from
+    the same distribution (``nn.Linear``'s, uniform in ±1/√R) with the seeded generator, so that
+    a seed gives the same network in every process.
+
+    Examples
+    --------
+    >>> bool(torch.equal(_rac(2, 3, 2, 7).readout.weight, _rac(2, 3, 2, 7).readout.weight))
+    True
+    """
     generator = torch.Generator().manual_seed(seed)
-    return DeepRNN("rac", symbols, 1, hidden=hidden, depth=depth, generator=generator).double()
+    net = DeepRNN("rac", symbols, 1, hidden=hidden, depth=depth, generator=generator).double()
+    with torch.no_grad():
+        net.readout.weight.uniform_(-1 / math.sqrt(hidden), 1 / math.sqrt(hidden), generator=generator)
+    return net
 
 
 def spread_teacher(symbols: int, hidden: int, length: int, student_width: int, *, steps: int = 1500,
