@@ -18,7 +18,8 @@ sequences (full batch), reporting how many land below the floor with a Clopperâ€
 A depth-1 student below its floor would contradict the theorem (a bug, not a result).
 
 Run ``python -m tnrnn.nn.floor --out experiments/results/floor`` (T = 8, 20 seeds per depth:
-about fifteen minutes on one shared core).
+about fifteen minutes on one shared core). :mod:`tnrnn.nn.floor_trials` tries other training
+strategies on a stored teacher.
 
 Examples
 --------

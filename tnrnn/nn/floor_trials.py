@@ -270,9 +270,13 @@ def load_teacher(source: str | Path | dict, length: int = 8) -> tuple[DeepRNN, f
 
     Examples
     --------
-    >>> teacher, floor = load_teacher("experiments/results/floor.json")  # doctest: +SKIP
-    >>> round(floor, 3)  # doctest: +SKIP
-    0.302
+    >>> net = _rac(2, 2, 2, 0)
+    >>> weights = {k: v.tolist() for k, v in net.state_dict().items()}
+    >>> stored = {"symbols": 2, "teacher": {"depth": 2, "hidden": 2},
+    ...           "lengths": {"4": {"shallow_floor": 0.1, "teacher_weights": weights}}}
+    >>> teacher, floor = load_teacher(stored, 4)
+    >>> bool(torch.equal(teacher.readout.weight, net.readout.weight)), floor
+    (True, 0.1)
     """
     result = json.loads(Path(source).read_text()) if not isinstance(source, dict) else source
     entry = result["lengths"].get(str(length))
