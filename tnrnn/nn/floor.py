@@ -18,7 +18,8 @@ sequences (full batch), reporting how many land below the floor with a Clopper�
 A depth-1 student below its floor would contradict the theorem (a bug, not a result).
 
 Run ``python -m tnrnn.nn.floor --out experiments/results/floor`` (T = 8, 20 seeds per depth:
-about fifteen minutes on one shared core).
+about fifteen minutes on one shared core). :mod:`tnrnn.nn.floor_trials` tries other training
+strategies on a stored teacher.
 
 Examples
 --------
@@ -74,8 +75,22 @@ def eckart_young_floor(matrix: torch.Tensor, rank: int) -> float:
 
 
 def _rac(symbols: int, hidden: int, depth: int, seed: int) -> DeepRNN:
+    """A float64 RAC with one output, every weight drawn from ``seed``.
+
+    ``DeepRNN``'s default readout comes from torch's global generator; it is redrawn here from
+    the same distribution (``nn.Linear``'s, uniform in ±1/√R) with the seeded generator, so that
+    a seed gives the same network in every process.
+
+    Examples
+    --------
+    >>> bool(torch.equal(_rac(2, 3, 2, 7).readout.weight, _rac(2, 3, 2, 7).readout.weight))
+    True
+    """
     generator = torch.Generator().manual_seed(seed)
-    return DeepRNN("rac", symbols, 1, hidden=hidden, depth=depth, generator=generator).double()
+    net = DeepRNN("rac", symbols, 1, hidden=hidden, depth=depth, generator=generator).double()
+    with torch.no_grad():
+        net.readout.weight.uniform_(-1 / math.sqrt(hidden), 1 / math.sqrt(hidden), generator=generator)
+    return net
 
 
 def spread_teacher(symbols: int, hidden: int, length: int, student_width: int, *, steps: int = 1500,
