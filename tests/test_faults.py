@@ -335,7 +335,8 @@ def test_exports_on_a_full_disk_keep_the_old_file_and_print_the_results_first(sm
     export = tmp_path / ("old.csv" if flag == "--csv" else "old.md")
     export.write_text("the previous export\n")
     before = snapshot(tmp_path)
-    done = tnrnn_child("report", "--db", small_store, flag, export, "--json", limit=200)
+    # --force: replacing the export is asked for (without it, refused before any work)
+    done = tnrnn_child("report", "--db", small_store, flag, export, "--json", "--force", limit=200)
     assert_promise(done.returncode, done.stderr, codes=(2,))
     assert json.loads(done.stdout)["points"] == 4  # the results reached stdout before the file failed
     assert flag in done.stderr and str(export) in done.stderr and "file-size limit" in done.stderr
@@ -348,7 +349,7 @@ def test_report_figures_on_a_full_disk_keep_the_old_figure(small_store, tmp_path
     figures.mkdir()
     (figures / "sweep_accuracy.png").write_bytes(b"old figure")
     before = snapshot(tmp_path)
-    done = tnrnn_child("report", "--db", small_store, "--out", figures, limit=2000)
+    done = tnrnn_child("report", "--db", small_store, "--out", figures, "--force", limit=2000)
     assert_promise(done.returncode, done.stderr, codes=(2,))
     assert "## Per length" in done.stdout  # the tables first
     assert "sweep_accuracy.png" in done.stderr and "file-size limit" in done.stderr
