@@ -13,6 +13,7 @@ Run::
     python benchmarks/bench_docs.py                 # the quick entries (about 2 minutes on 2 cores)
     python benchmarks/bench_docs.py --only compare  # one entry (merged into the file)
     python benchmarks/bench_docs.py --tests         # also the whole test suite (minutes; counts)
+    python benchmarks/bench_docs.py --only test-suite  # only the whole test suite (the other rows kept)
     python benchmarks/bench_docs.py --table         # only regenerate the table in performance.md
 
 Each command runs as its own process, with the thread policy's default (no ``--threads``,
@@ -57,6 +58,9 @@ ENTRIES: dict[str, tuple[str, list[str], str | None]] = {
                         ["rank", "-M", "3", "-R", "3", "-L", "3", "-T", "16", "--json"], "rank"),
     "reproduce-quick": ("every figure job at small size, into a fresh directory", ["reproduce", "--quick"], None),
 }
+
+#: The key of the whole test suite's entry (``--tests``, or ``--only test-suite`` alone).
+TEST_SUITE = "test-suite"
 
 #: The child program that runs a command and reports the thread count the policy chose (shared
 #: with the threads benchmark, which defines it).
@@ -160,7 +164,8 @@ def write_table(data: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", choices=sorted(ENTRIES), default=None, help="measure these entries")
+    parser.add_argument("--only", nargs="+", choices=[*sorted(ENTRIES), TEST_SUITE], default=None,
+                        help=f"measure these entries ({TEST_SUITE}: the whole test suite, several minutes)")
     parser.add_argument("--tests", action="store_true", help="also time the whole test suite (several minutes)")
     parser.add_argument("--table", action="store_true", help="only regenerate the table in docs/performance.md")
     args = parser.parse_args(argv)
@@ -168,11 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.table:
         data["environment"] = _environment()
         for key in args.only or list(ENTRIES):
+            if key == TEST_SUITE:
+                data["entries"][key] = measure_tests()
+                print(f"{key}: {format_seconds(data['entries'][key]['seconds'])} {data['entries'][key]['value']}")
+                continue
             data["entries"][key] = measure_command(key)
             print(f"{key}: {format_seconds(data['entries'][key]['seconds'])} "
                   f"(threads {data['entries'][key]['threads']}, load {data['entries'][key]['load_before']})")
-        if args.tests:
-            data["entries"]["test-suite"] = measure_tests()
+        if args.tests and TEST_SUITE not in (args.only or ()):
+            data["entries"][TEST_SUITE] = measure_tests()
         MEASUREMENTS.write_text(json.dumps(data, indent=1) + "\n")
     write_table(data)
     print(table(data))

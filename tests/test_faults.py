@@ -335,7 +335,8 @@ def test_exports_on_a_full_disk_keep_the_old_file_and_print_the_results_first(sm
     export = tmp_path / ("old.csv" if flag == "--csv" else "old.md")
     export.write_text("the previous export\n")
     before = snapshot(tmp_path)
-    done = tnrnn_child("report", "--db", small_store, flag, export, "--json", limit=200)
+    # --force: replacing the export is asked for (without it, refused before any work)
+    done = tnrnn_child("report", "--db", small_store, flag, export, "--json", "--force", limit=200)
     assert_promise(done.returncode, done.stderr, codes=(2,))
     assert json.loads(done.stdout)["points"] == 4  # the results reached stdout before the file failed
     assert flag in done.stderr and str(export) in done.stderr and "file-size limit" in done.stderr
@@ -348,7 +349,7 @@ def test_report_figures_on_a_full_disk_keep_the_old_figure(small_store, tmp_path
     figures.mkdir()
     (figures / "sweep_accuracy.png").write_bytes(b"old figure")
     before = snapshot(tmp_path)
-    done = tnrnn_child("report", "--db", small_store, "--out", figures, limit=2000)
+    done = tnrnn_child("report", "--db", small_store, "--out", figures, "--force", limit=2000)
     assert_promise(done.returncode, done.stderr, codes=(2,))
     assert "## Per length" in done.stdout  # the tables first
     assert "sweep_accuracy.png" in done.stderr and "file-size limit" in done.stderr
@@ -462,13 +463,13 @@ def test_generated_sweep_configs_load_or_are_refused_with_file_and_line(sweep, t
     except ConfigError as error:
         assert str(error).startswith("<config>"), error
     else:  # what loaded passes the checks of the flags that mean the same
-        from tnrnn._validation import usable_cpus
+        from tnrnn._threads import available_cpus
         from tnrnn.nn import TrainConfig
 
         assert config.points and all(TrainConfig.from_dict(p.train) for p in config.points)
         if config.probe["tolerance"] is not None:
             assert 0 < config.probe["tolerance"] < float("inf")
-        assert type(config.run["workers"]) is int and 1 <= config.run["workers"] <= usable_cpus()
+        assert type(config.run["workers"]) is int and 1 <= config.run["workers"] <= available_cpus()
         assert type(config.run["cpus"]) is int and 1 <= config.run["cpus"] <= 4096
         assert type(config.theory["max_bytes"]) is int and config.theory["max_bytes"] > 0
         assert 0 < config.report["threshold"] <= 1
@@ -557,12 +558,13 @@ def test_a_bad_max_bytes_variable_is_refused_unless_the_flag_replaces_it(monkeyp
 
 
 def test_absurd_thread_counts_are_refused_and_large_ones_bounded(tmp_path):
-    from tnrnn._validation import check_threads, usable_cpus
+    from tnrnn._threads import available_cpus
+    from tnrnn._validation import check_threads
 
     code, _, err = in_process(["train", *TINY_FLAGS, "--steps", "2", "--threads", "1000000", "--out", tmp_path / "r"])
     assert code == 2 and "--threads must be an integer in [1," in err and not (tmp_path / "r").exists()
     notes = []
-    assert check_threads(usable_cpus() + 1, "--threads", note=notes.append) == usable_cpus() and notes
+    assert check_threads(available_cpus() + 1, "--threads", note=notes.append) == available_cpus() and notes
 
 
 SWEEP_BASE = 'name = "s"\n[sweep]\ntask = "ses"\nlength = 4\nword_length = 2\nsteps = 2\n'
@@ -604,14 +606,14 @@ def test_probe_refuses_a_run_config_too_large_before_building_it(finished_run, t
     assert time.perf_counter() - started < 10
 
 
-def _usable_cpus() -> int:
-    from tnrnn._validation import usable_cpus
+def _available_cpus() -> int:
+    from tnrnn._threads import available_cpus
 
-    return usable_cpus()
+    return available_cpus()
 
 
 #: A pool of two workers needs two usable CPUs (more workers than CPUs are lowered to them).
-needs_two_cpus = pytest.mark.skipif(_usable_cpus() < 2, reason="a two-worker pool needs two usable CPUs")
+needs_two_cpus = pytest.mark.skipif(_available_cpus() < 2, reason="a two-worker pool needs two usable CPUs")
 
 
 def _start_sweep(fake, workers=2, delay="0.6", **env):

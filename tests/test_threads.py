@@ -57,6 +57,29 @@ def test_available_cpus_follows_the_affinity_mask():
     assert out.stdout.split() == ["1", "1"]
 
 
+def test_one_cpu_count_for_the_whole_package(monkeypatch):
+    """Thread checks, sweep workers and the policy all count CPUs with ``_threads.available_cpus``."""
+    import ast
+    from pathlib import Path
+
+    import tnrnn
+    from tnrnn._validation import check_threads
+
+    monkeypatch.setattr(_threads, "available_cpus", lambda: 3)  # e.g. a cgroup quota below the affinity mask
+    notes = []
+    assert check_threads(5, "--threads", note=notes.append) == 3
+    assert notes == ["note: --threads 5 is more than the 3 CPU(s) this process may use; using 3"]
+    with pytest.raises(ValueError, match=r"in \[1, 48\] \(this process may use 3 CPU\(s\)\)"):
+        check_threads(49, "--threads")
+    counting = set()
+    root = Path(tnrnn.__file__).parent
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("sched_getaffinity", "cpu_count"):
+                counting.add(str(path.relative_to(root)))
+    assert counting == {"_threads.py"}, "count CPUs only in tnrnn._threads.available_cpus"
+
+
 @pytest.mark.parametrize("files, expected", [
     ({"cpu.max": "150000 100000\n"}, 1.5),
     ({"cpu.max": "max 100000\n"}, None),

@@ -262,7 +262,7 @@ def test_cli_table(capsys):
 @pytest.mark.parametrize("args, message", [
     (["--length", "20", "--tmax", "1", "--init", "chrono"], "--tmax must be > 2, got 1"),
     (["--length", "1"], "must be an integer >= 2, got 1"),
-    (["--length", "20", "--hidden", "0"], "--hidden must be a positive integer, got 0"),
+    (["--length", "20", "--hidden", "0"], "argument --hidden/-R: must be a positive integer, got '0'"),
     (["--length", "20", "--layer", "3"], "--layer must be in [-1, 0], got 3"),
     (["--length", "20", "--max-lag", "40"], "--max-lag must be in"),
     (["--length", "20", "--loss-steps", "21"], "--loss-steps must be in [1, 20], got 21"),

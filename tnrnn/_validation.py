@@ -11,7 +11,6 @@ the valid range in the message, before any training or allocation.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -21,7 +20,6 @@ __all__ = [
     "check_int",
     "check_float",
     "float_span",
-    "usable_cpus",
     "check_threads",
     "MAX_THREADS_FACTOR",
     "check_seed_list",
@@ -147,24 +145,12 @@ def check_float(value, source: str, low: float | None = None, high: float | None
     return float(value)
 
 
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the platform has one).
-
-    Examples
-    --------
-    >>> usable_cpus() >= 1
-    True
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - platforms without affinity
-        return max(1, os.cpu_count() or 1)
-
-
 def check_threads(value, source: str, *, note: Callable[[str], None] | None = None) -> int:
     """A thread, worker or CPU count: an integer >= 1, used as at most the CPUs this process may use.
 
-    A count above :data:`MAX_THREADS_FACTOR` times the usable CPUs is refused as a mistake
+    The usable CPUs are :func:`tnrnn._threads.available_cpus` (affinity mask and cgroup
+    quota), the one CPU count of the package. A count above :data:`MAX_THREADS_FACTOR`
+    times them is refused as a mistake
     (a million threads ends in a segmentation fault, not a message); a smaller count above
     the usable CPUs is lowered to them, with a note, since more would only oversubscribe.
 
@@ -180,7 +166,7 @@ def check_threads(value, source: str, *, note: Callable[[str], None] | None = No
     Returns
     -------
     int
-        ``min(value, usable_cpus())``.
+        ``min(value, available_cpus())``.
 
     Raises
     ------
@@ -196,7 +182,9 @@ def check_threads(value, source: str, *, note: Callable[[str], None] | None = No
     ...
     ValueError: --threads must be an integer in [1, ...] (this process may use ... CPU(s)), got 1000000
     """
-    cpus = usable_cpus()
+    from tnrnn._threads import available_cpus
+
+    cpus = available_cpus()
     limit = MAX_THREADS_FACTOR * cpus
     ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and 1 <= value <= limit
     if not ok:

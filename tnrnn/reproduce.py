@@ -122,7 +122,8 @@ def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
     for name in names:
         config, db = config_path(f"{name}.toml"), runs / f"{name}.sqlite"
         _cli("sweep", config, "--db", db, "--no-progress")
-        _cli("report", "--db", db, "--config", config, "--out", out, "--prefix", name)
+        _cli("report", "--db", db, "--config", config, "--out", out, "--prefix", name,
+             "--force")  # reproduce() refused existing figures without force, before any job
         paths += sorted(out.glob(f"{name}_*.png"))
     return paths
 

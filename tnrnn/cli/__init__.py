@@ -126,12 +126,17 @@ def _one_line(error: BaseException, args=None, options: frozenset[str] = frozens
     return " ".join(text.split())
 
 
+def _see_help(command: str) -> str:
+    """The pointer every error ends with, as argparse's usage errors do (see :class:`_Parser`)."""
+    return f" (see tnrnn {command} --help)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tnrnn`` command; returns the exit status.
 
     Every expected failure (a bad value, an unusable path, a corrupt file, a missing
-    device, a size over the limit) prints one line ``tnrnn COMMAND: error: ...`` on stderr
-    and returns 2, without a traceback; usage errors exit 2 through argparse. Whatever a
+    device, a size over the limit) prints one line ``tnrnn COMMAND: error: ... (see tnrnn
+    COMMAND --help)`` on stderr and returns 2, without a traceback; usage errors exit 2 through argparse. Whatever a
     command printed before failing stays printed. Ctrl-C returns 130.
     """
     from tnrnn import _guards, _threads
@@ -148,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         _guards.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
         _guards.ENV_ERROR = None  # the flag replaces the variable
     elif _guards.ENV_ERROR is not None:  # refused before any work, as --max-bytes with that value would be
-        print(f"tnrnn {args.command}: error: {_guards.ENV_ERROR}", file=sys.stderr)
+        print(f"tnrnn {args.command}: error: {_guards.ENV_ERROR}{_see_help(args.command)}", file=sys.stderr)
         return 2
     try:
         if args.command in THREAD_KINDS:  # --threads, else TNRNN_THREADS, else the default of the work
@@ -168,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         options = frozenset(flag for action in _subparser(parser, args.command)._actions
                             for flag in action.option_strings)
-        print(f"tnrnn {args.command}: error: {_one_line(error, args, options)}", file=sys.stderr)
+        print(f"tnrnn {args.command}: error: {_one_line(error, args, options)}{_see_help(args.command)}",
+              file=sys.stderr)
         return 2
     finally:
         _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR = saved_limit, saved_env_error

@@ -46,7 +46,8 @@ def add_arguments(parser) -> None:
                         help="rank at every cut k = 1..T-1 (ignores --partition)")
     parser.add_argument("--cuts", type=positive_int, nargs="+", default=None,
                         help="with --profile: only these cuts")
-    parser.add_argument("--plot", default=None, help="with --profile: save the profile plot (.png or .svg) here")
+    parser.add_argument("--plot", default=None, metavar="FILE",
+                        help="with --profile: save the profile plot (.png or .svg) here")
     add_force(parser)
     add_max_bytes(parser)
     add_max_seconds(parser)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tnrnn.cli._common import add_json, finite_float, print_json
+from tnrnn.cli._common import add_force, add_json, finite_float, print_json
 
 HELP = "per-length statistics over seeds, longest length solved per depth, probes vs theory, from a sweep store"
 
@@ -16,9 +16,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--db", required=True, help="the SQLite results store of tnrnn sweep")
     parser.add_argument("--config", default=None,
                         help="the sweep's TOML config: its [report] threshold is used unless --threshold is given")
-    parser.add_argument("--out", default=None,
-                        help="figure directory, created if missing (writes OUT/PREFIX_accuracy.png, "
-                             "OUT/PREFIX_ranks.png)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="figure directory, created if missing (writes DIR/PREFIX_accuracy.png, "
+                             "DIR/PREFIX_ranks.png)")
     parser.add_argument("--prefix", default="sweep", help="file name prefix of the figures (default sweep)")
     parser.add_argument("--threshold", type=finite_float(0.0, 1.0, low_open=True), default=None,
                         help="test accuracy at or above which a seed counts as solving a length "
@@ -29,8 +29,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--relative", type=finite_float(0.0, 1.0, low_open=True, high_open=True), default=1e-3,
                         help="also count singular values above this fraction of the largest, in (0, 1) "
                              "(default 1e-3)")
-    parser.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
-    parser.add_argument("--csv", default=None, help="also export the points table to this CSV file")
+    parser.add_argument("--markdown", default=None, metavar="FILE", help="also write the tables to this Markdown file")
+    parser.add_argument("--csv", default=None, metavar="FILE", help="also export the points table to this CSV file")
+    add_force(parser)
     add_json(parser)
 
 
@@ -54,7 +55,8 @@ def _interval(row) -> str:
 
 
 def run(args) -> int:
-    from tnrnn._files import atomic_write_text, output_dir, output_file
+    from tnrnn._files import atomic_write_text, output_file
+    from tnrnn._outputs import check_replace, check_replace_all, prepare_dir
     from tnrnn.experiments import ResultsStore, markdown_table, plot_report, relative_rank, summary_rows
     from tnrnn.experiments.report import length_rows
 
@@ -64,11 +66,11 @@ def run(args) -> int:
                          f"run tnrnn sweep first")
     if not args.prefix or "/" in args.prefix or args.prefix in (".", ".."):
         raise ValueError(f"--prefix must be a plain file name prefix (no '/'), got {args.prefix!r}")
+    if args.out:  # first: a directory made here is tnrnn's own, exports in it included
+        prepare_dir(args.out)
     for flag, path in (("--markdown", args.markdown), ("--csv", args.csv)):
         if path:
-            output_file(path, flag)
-    if args.out:
-        output_dir(args.out, "--out")
+            check_replace(output_file(path, flag), flag, args.force)
     with ResultsStore(args.db) as store:
         store.check_rows(("depth", "length"))  # a hand-edited or foreign row is refused by name, before any table
         points = store.points()
@@ -118,6 +120,7 @@ def run(args) -> int:
             figures.append(str(base.with_name(base.name + "_ranks.png")))
         if word_figure is not None:
             figures.append(str(word_figure))
+        check_replace_all(figures, "--out", args.force)  # after reading the store, before any output
     if args.json:
         print_json({"db": str(args.db), "threshold": threshold, "rule": args.rule, "rule_text": rule_text,
                     "points": len(points), "lengths": stats, "summary": summary,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
-from tnrnn.cli._common import add_force, add_json, print_json
+from tnrnn.cli._common import add_force, add_json, add_progress, print_json, progress
 
 HELP = "regenerate every figure of figures/ into a fresh directory or --out DIR (--quick: small sizes, as CI)"
 
@@ -22,6 +22,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--runs", default=None, metavar="DIR",
                         help="directory of training runs and sweep stores, reused when present (default OUT/runs)")
     add_force(parser)
+    add_progress(parser)
     add_json(parser)
 
 
@@ -45,7 +46,8 @@ def run(args) -> int:
             written = reproduce(out, quick=args.quick, only=args.only, runs_dir=runs, force=args.force,
                                 progress=False)
     else:
-        written = reproduce(out, quick=args.quick, only=args.only, runs_dir=runs, force=args.force)
+        written = reproduce(out, quick=args.quick, only=args.only, runs_dir=runs, force=args.force,
+                            progress=progress(args))
     if args.json:
         print_json({"out": str(out), "quick": args.quick,
                     "figures": {job: [str(p) for p in paths] for job, paths in written.items()}})

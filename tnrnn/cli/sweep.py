@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tnrnn.cli._common import add_json, add_progress, positive_int, print_json, progress
+from tnrnn.cli._common import add_force, add_json, add_progress, positive_int, print_json, progress
 
 HELP = "run a TOML sweep config into a SQLite results store (resumable; local pool or Ray)"
 
@@ -16,7 +16,8 @@ def add_arguments(parser) -> None:
                         help="local process pool (default) or a Ray cluster")
     parser.add_argument("--workers", type=positive_int, default=None, help="parallel points (local executor)")
     parser.add_argument("--ray-address", default=None, help="address of an existing Ray cluster")
-    parser.add_argument("--csv", default=None, help="also export the points table to this CSV file")
+    parser.add_argument("--csv", default=None, metavar="FILE", help="also export the points table to this CSV file")
+    add_force(parser)
     parser.add_argument("--check", action="store_true", help="validate the config and list the points only")
     add_progress(parser)
     add_json(parser)
@@ -24,6 +25,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from tnrnn._files import output_file
+    from tnrnn._outputs import check_replace
     from tnrnn.cli._common import format_table
     from tnrnn.experiments import ResultsStore, load_config, run_sweep
     from tnrnn.experiments.executors import SweepTerminated
@@ -41,8 +43,8 @@ def run(args) -> int:
         print(f"{len(config.points)} points; config OK")
         return 0
     output_file(args.db, "--db", reserve=len("-journal"))  # SQLite writes NAME-journal beside the store
-    if args.csv:
-        output_file(args.csv, "--csv")
+    if args.csv:  # the store is resumed; an existing export is replaced only with --force
+        check_replace(output_file(args.csv, "--csv"), "--csv", args.force)
     ResultsStore(args.db).close()  # refuse a file that is not a results store before any work
     try:
         summary = run_sweep(config, args.db, executor=args.executor, workers=args.workers,

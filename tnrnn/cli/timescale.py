@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from tnrnn.cli._common import add_progress, format_table, print_json, progress
+from tnrnn.cli._common import (
+    add_force,
+    add_json,
+    add_progress,
+    format_table,
+    nonnegative_int,
+    positive_int,
+    print_json,
+    progress,
+    seed_int,
+)
 
 HELP = ("forget-gate time scales and the gradient condition (Ohno & Kumagai, arXiv:2111.03282) "
         "of an LSTM/GRU on a task")
@@ -16,29 +26,29 @@ def add_arguments(parser) -> None:
                         help="forget-gate initialisation (default constant)")
     parser.add_argument("--gate", choices=["sigmoid", "fast", "timescale"], default="sigmoid",
                         help="forget-gate activation: sigmoid, fast sigma(sinh z), timescale exp(-1/(1+softplus z))")
-    parser.add_argument("--task", choices=["adding", "copying", "ses"], default="adding", help="task (default adding)")
-    parser.add_argument("--length", "-T", type=int, default=None,
+    parser.add_argument("--task", choices=["copying", "ses", "adding"], default="adding", help="task (default adding)")
+    parser.add_argument("--length", "-T", type=positive_int, default=None,
                         help="the task's length (T for adding and ses, delay B for copying); required "
                              "unless --experiment")
     parser.add_argument("--forget-bias", type=float, default=1.0, help="B for --init constant (default 1)")
     parser.add_argument("--tmax", type=float, default=None,
                         help="T_max for --init chrono (default: the sequence length)")
-    parser.add_argument("--hidden", "-R", type=int, default=32, help="hidden width (default 32)")
-    parser.add_argument("--depth", "-L", type=int, default=1, help="number of layers (default 1)")
-    parser.add_argument("--steps", type=int, default=0,
+    parser.add_argument("--hidden", "-R", type=positive_int, default=32, help="hidden width (default 32)")
+    parser.add_argument("--depth", "-L", type=positive_int, default=1, help="number of layers (default 1)")
+    parser.add_argument("--steps", type=nonnegative_int, default=0,
                         help="train this many Adam steps first, tracking the condition (default 0: at init)")
-    parser.add_argument("--batch-size", type=int, default=64, help="training batch (default 64)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="training batch (default 64)")
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2)")
-    parser.add_argument("--eval-every", type=int, default=50, help="evaluate every N steps (default 50)")
-    parser.add_argument("--diag-batch", type=int, default=64, help="batch of the diagnostics (default 64)")
+    parser.add_argument("--eval-every", type=positive_int, default=50, help="evaluate every N steps (default 50)")
+    parser.add_argument("--diag-batch", type=positive_int, default=64, help="batch of the diagnostics (default 64)")
     parser.add_argument("--layer", type=int, default=-1, help="layer whose gates and states (default -1: top)")
     parser.add_argument("--min-lag", type=int, default=1, help="first lag of the exponential fit (default 1)")
     parser.add_argument("--max-lag", type=int, default=None, help="last lag of the fit (default T-1)")
     parser.add_argument("--loss-steps", type=int, default=None,
                         help="differentiate the loss of the last K steps only (e.g. copying's recall "
                              "window; default: the whole task loss)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights, init and batches (default 0)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of weights, init and batches (default 0)")
+    add_json(parser)
     parser.add_argument("--experiment", action="store_true",
                         help="instead: train every gate variant on adding and copying, write "
                              "OUT/timescale_*.png and print the summary (resumes from the runs in --runs)")
@@ -50,7 +60,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--runs", default=None, metavar="DIR",
                         help="with --experiment: directory of the training runs, reused when present "
                              "(default OUT/runs)")
-    parser.add_argument("--force", action="store_true", help="with --experiment: replace existing figures")
+    add_force(parser)  # with --experiment: replace existing figures
     add_progress(parser)
 
 

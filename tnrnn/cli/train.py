@@ -60,7 +60,7 @@ def add_arguments(parser) -> None:
     seeds.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                        help="train one network per seed, together as one ensemble; --out gets one "
                             "seed-<s>/ run directory per seed")
-    parser.add_argument("--out", required=True,
+    parser.add_argument("--out", required=True, metavar="DIR",
                         help="run directory, created if missing (config.json, metrics.jsonl, checkpoint.pt), or "
                              "with --seeds the ensemble directory")
     parser.add_argument("--batch-size", type=positive_int, help="default 128")

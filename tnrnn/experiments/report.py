@@ -371,18 +371,21 @@ def _draw_report(db, out, *, threshold: float, relative: float, rule: str) -> li
                 rank = [_mean([p["rank"] for p in rows if p["length"] == t]) for t in ts]
                 coarse = [_mean([relative_rank(p["spectrum"], relative) for p in rows if p["length"] == t])
                           for t in ts]
-                lo = [min(_exact_int(p["theory_lower"]) for p in rows if p["length"] == t) for t in ts]
-                hi = [max(_exact_int(p["theory_upper"]) for p in rows if p["length"] == t) for t in ts]
+                theory = [t for t in ts if all(p["theory_lower"] is not None and p["theory_upper"] is not None
+                                               for p in rows if p["length"] == t)]  # a probe without theory: none
+                lo = [min(_exact_int(p["theory_lower"]) for p in rows if p["length"] == t) for t in theory]
+                hi = [max(_exact_int(p["theory_upper"]) for p in rows if p["length"] == t) for t in theory]
                 colour = colours[depth]
                 trained = by_point[best]
                 name = style.depth_label(depth)
                 ax.plot(ts, rank, "o-", color=colour, label=f"{name} (task length {trained['length']}, "
                                                              f"accuracy {trained['accuracy']:.2f}): float rank")
                 ax.plot(ts, coarse, "s:", color=colour, label=f"{name}: rank at {relative:g} sigma_max")
-                lo, hi = [float(v) for v in lo], [float(v) for v in hi]
-                ax.fill_between(ts, lo, hi, color=colour, alpha=0.15)
-                ax.plot(ts, hi, "--", color=colour, lw=1, label=f"{name}: theory interval")
-                ax.plot(ts, lo, "--", color=colour, lw=1)
+                if theory:
+                    lo, hi = [float(v) for v in lo], [float(v) for v in hi]
+                    ax.fill_between(theory, lo, hi, color=colour, alpha=0.15)
+                    ax.plot(theory, hi, "--", color=colour, lw=1, label=f"{name}: theory interval")
+                    ax.plot(theory, lo, "--", color=colour, lw=1)
             templates = model_probes[0]["templates"]
             ax.set(xlabel="probe length T", ylabel="Start-End rank", yscale="log",
                    title=f"{task}, {cell}: trained nets vs theory\n(Start-End, M={templates} template symbols)")

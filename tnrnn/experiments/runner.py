@@ -68,11 +68,11 @@ def train_and_probe(payload: dict) -> dict:
 
     import torch
 
-    from tnrnn._validation import usable_cpus
+    from tnrnn._threads import available_cpus
     from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
 
     # the point's CPUs, never more than this process may use (a million threads is a segmentation fault)
-    torch.set_num_threads(max(1, min(int(payload.get("cpus", 1)), usable_cpus())))
+    torch.set_num_threads(max(1, min(int(payload.get("cpus", 1)), available_cpus())))
     configs = [TrainConfig.from_dict(point["train"]) for point in payload["points"]]
     shared = dataclasses.replace(configs[0], seed=0)
     if any(dataclasses.replace(c, seed=0) != shared for c in configs):
