@@ -206,30 +206,3 @@ def test_symbol_inputs_and_last_step_readout_equal_the_one_hot_pass(cell):
     with pytest.raises(ValueError, match=r"symbol inputs must lie in \[0, 5\)"):
         stacked_forward(models, tokens + 1)
 
-
-@pytest.mark.parametrize("task_name", ["copying", "ses"])
-def test_members_scored_together_equal_each_scored_alone(task_name, float64):
-    """stacked_scores: every member's (loss, metric) on its own set, with its own initial states."""
-    from tnrnn.nn.ensemble import stacked_scores
-    from tnrnn.nn.stack import build_model
-    from tnrnn.nn.tasks import make_task
-    from tnrnn.nn.training import _FixedSet, _initial_states, evaluate_model
-
-    task = make_task(task_name, 8, alphabet=4, word_length=2)
-    config = TrainConfig.preset("paper", task=task_name, length=8, alphabet=4, word_length=2, depth=2, hidden=6)
-    models = [build_model(dataclasses.replace(config, seed=s), task) for s in range(3)]
-    sets = [_FixedSet(task, 37, 100 + s) for s in range(3)]  # 37: the last chunk is a short one
-    generators = [torch.Generator().manual_seed(s) for s in range(3)]
-    draws = [lambda batch, g=g: _initial_states(config, batch, g) for g in generators]
-    together = stacked_scores(models, task, sets, chunk=10, initial_states=draws)
-    alone = [evaluate_model(m, task, fixed, chunk=10, config=config, seed=s)
-             for s, (m, fixed) in enumerate(zip(models, sets))]
-    assert len({round(loss, 6) for loss, _ in alone}) == 3  # three different members and sets
-    for (loss, metric), (expected_loss, expected_metric) in zip(together, alone):
-        assert loss == pytest.approx(expected_loss, abs=1e-12, rel=0)
-        assert metric == pytest.approx(expected_metric, abs=1e-12, rel=0)
-    assert all(m.training for m in models)  # modes restored
-    with pytest.raises(ValueError, match="one fixed set per member"):
-        stacked_scores(models, task, sets[:2], chunk=10)
-    with pytest.raises(ValueError, match="chunk must be a positive integer"):
-        stacked_scores(models, task, sets, chunk=0)

@@ -31,7 +31,7 @@ Examples
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch.nn.utils import parametrize
@@ -40,7 +40,7 @@ from tnrnn.nn.orthogonal import ScaledCayley
 from tnrnn.nn.recurrence import recurrence
 from tnrnn.nn.stack import DeepRNN
 
-__all__ = ["stacked_forward", "stacked_scores", "check_stackable", "clip_linf_members"]
+__all__ = ["stacked_forward", "check_stackable", "clip_linf_members"]
 
 
 def check_stackable(models: Sequence[DeepRNN]) -> None:
@@ -211,82 +211,3 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
         out = out + torch.stack([model.readout.bias for model in models]).unsqueeze(1)
     return out.view(members, steps, batch, -1).transpose(1, 2)
 
-
-def stacked_scores(models: Sequence[DeepRNN], task, fixed_sets: Sequence, chunk: int,
-                   initial_states: Sequence[Callable[[int], torch.Tensor | None]] | None = None,
-                   ) -> list[tuple[float, float]]:
-    """``(loss, metric)`` of every member on its own fixed set, evaluated together.
-
-    The members' sets are read chunk by chunk as symbols (``fixed_set.data``, tokens
-    ``(N, T)``, with ``fixed_set.targets``), run through :func:`stacked_forward` (the
-    readout at the last step only for tasks whose loss reads nothing else), and scored
-    as :func:`tnrnn.nn.training.evaluate_model` scores one network: the chunk-size-weighted
-    mean of the task's loss and metric. The same numbers up to float rounding, in one
-    batched pass instead of K.
-
-    Parameters
-    ----------
-    models : sequence of DeepRNN
-        K members of one architecture (:func:`check_stackable`), on one device and dtype.
-    task : Task
-        A symbol task (``alphabet_size`` set).
-    fixed_sets : sequence
-        One fixed set per member, all of the same size.
-    chunk : int
-        Sequences per member and pass.
-    initial_states : sequence of callables, optional
-        ``initial_states[k](batch)`` gives member k's ``h_0`` ``(L, batch, R)`` for its next
-        chunk, or None (zero); called once per chunk, in order, as ``evaluate_model`` draws them.
-
-    Returns
-    -------
-    list of (float, float)
-
-    Examples
-    --------
-    >>> from tnrnn.nn.tasks import make_task
-    >>> from tnrnn.nn.training import _FixedSet, evaluate_model
-    >>> task = make_task("ses", 8, alphabet=4, word_length=2)
-    >>> models = [DeepRNN("modrelu", task.input_size, task.output_size, hidden=5, depth=2,
-    ...                   orthogonal="scaled_cayley").double() for _ in range(2)]
-    >>> sets = [_FixedSet(task, 50, seed) for seed in (1, 2)]
-    >>> together = stacked_scores(models, task, sets, chunk=16)
-    >>> alone = [evaluate_model(m, task, fixed, chunk=16) for m, fixed in zip(models, sets)]
-    >>> all(abs(a - b) < 1e-12 for t, s in zip(together, alone) for a, b in zip(t, s))
-    True
-    """
-    check_stackable(models)
-    if task.alphabet_size is None:
-        raise ValueError(f"task {task.name!r} has real-valued inputs: stacked scoring reads symbol inputs")
-    sizes = {len(fixed) for fixed in fixed_sets}
-    if len(fixed_sets) != len(models) or len(sizes) != 1:
-        raise ValueError(f"need one fixed set per member, all of one size: got {len(fixed_sets)} sets of sizes "
-                         f"{sorted(sizes)} for {len(models)} members")
-    if chunk < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
-    parameter = next(models[0].parameters())
-    device, dtype = parameter.device, parameter.dtype
-    was_training = [model.training for model in models]
-    for model in models:
-        model.eval()
-    totals = [[0.0, 0.0] for _ in models]
-    size = sizes.pop()
-    try:
-        with torch.no_grad():
-            for start in range(0, size, chunk):
-                tokens = torch.stack([fixed.data[start:start + chunk] for fixed in fixed_sets]).to(device)
-                batch = tokens.shape[1]
-                initial = None
-                if initial_states is not None:
-                    drawn = [draw(batch) for draw in initial_states]
-                    if drawn[0] is not None:
-                        initial = torch.stack(drawn).to(device, dtype)
-                outputs = stacked_forward(models, tokens, initial, last_step_only=task.last_step_only)
-                for total, out, fixed in zip(totals, outputs.unbind(0), fixed_sets):
-                    targets = fixed.targets[start:start + chunk].to(device)
-                    total[0] += float(task.loss(out, targets)) * batch
-                    total[1] += task.metric(out, targets) * batch
-    finally:
-        for model, mode in zip(models, was_training):
-            model.train(mode)
-    return [(loss / size, metric / size) for loss, metric in totals]

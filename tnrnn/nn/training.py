@@ -321,14 +321,10 @@ class _Run:
         self.state["train_sum"] += loss_value
         self.state["train_count"] += 1
 
-    def evaluate(self, callbacks, diverged: bool = False, scores: tuple[float, float] | None = None) -> dict:
-        """Score on the validation set, advance the plateau schedule, log one metrics line.
-
-        ``scores``: the validation ``(loss, metric)`` when already computed (an ensemble
-        scores its members together, :func:`_validation_scores`).
-        """
+    def evaluate(self, callbacks, diverged: bool = False) -> dict:
+        """Score on the validation set, advance the plateau schedule, log one metrics line."""
         config, state, optimizer, model = self.config, self.state, self.optimizer, self.model
-        val_loss, val_metric = self._score(self.validation) if scores is None else scores
+        val_loss, val_metric = self._score(self.validation)
         line = {"step": state["step"],
                 "train_loss": state["train_sum"] / max(state["train_count"], 1),
                 "val_loss": val_loss, "accuracy": val_metric, "baseline_loss": self.task.baseline_loss,
@@ -374,19 +370,9 @@ class _Run:
         append_metrics(self.metrics_path, line)  # the whole line or nothing, never rewritten
         return line
 
-    @property
-    def score_chunk(self) -> int:
-        """Sequences per pass when scoring a fixed set."""
-        return max(self.config.batch_size, 512)
-
     def _score(self, fixed: _FixedSet) -> tuple[float, float]:
-        return evaluate_model(self.model, self.task, fixed, chunk=self.score_chunk,
+        return evaluate_model(self.model, self.task, fixed, chunk=max(self.config.batch_size, 512),
                               config=self.config, seed=self.config.seed + _EVAL_STATE_SEED_OFFSET)
-
-    def initial_state_draws(self) -> Callable[[int], torch.Tensor | None]:
-        """``draw(batch)``: the evaluation's initial states, chunk after chunk, as :meth:`_score` draws them."""
-        generator = torch.Generator().manual_seed(self.config.seed + _EVAL_STATE_SEED_OFFSET)
-        return lambda batch: _initial_states(self.config, batch, generator)
 
     def summary(self) -> dict:
         """The run's summary: validation and test scores of the best-validation weights.
@@ -423,22 +409,6 @@ class _Run:
 
 
 # --- the loop ------------------------------------------------------------------------------
-
-
-def _validation_scores(runs: list[_Run]) -> dict[int, tuple[float, float]]:
-    """Validation ``(loss, metric)`` of several runs of one symbol task in one stacked pass, by ``id(run)``.
-
-    Empty (each run then scores itself) for a single run, a task without symbols, or members
-    that cannot be stacked (LSTM, GRU).
-    """
-    if len(runs) < 2 or runs[0].task.alphabet_size is None or runs[0].model.layers is None:
-        return {}
-    from tnrnn.nn.ensemble import stacked_scores
-
-    scores = stacked_scores([run.model for run in runs], runs[0].task, [run.validation for run in runs],
-                            runs[0].score_chunk, [run.initial_state_draws() for run in runs])
-    return {id(run): score for run, score in zip(runs, scores)}
-
 
 
 class _torch_threads:
@@ -507,20 +477,17 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
                 losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
                 torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
                 values = torch.stack(losses).tolist()
-                due = []  # (run, finite): the runs that evaluate after this step
+                evaluated = False
                 for run, value in zip(active, values):
                     run.finish_step(value)
                     finite = math.isfinite(value)
                     if not finite or run.state["step"] % run.config.eval_every == 0 \
                             or run.state["step"] == run.config.steps:
-                        due.append((run, finite))
-                scores = _validation_scores([run for run, finite in due if finite])
-                for run, finite in due:
-                    run.state["elapsed"] = time.perf_counter() - started
-                    line = run.evaluate(callbacks, diverged=not finite, scores=scores.get(id(run)))
-                    if bar is not None and len(runs) == 1:
-                        bar.set_postfix(loss=f"{line['train_loss']:.4f}", val=f"{line['val_loss']:.4f}")
-                evaluated = bool(due)
+                        run.state["elapsed"] = time.perf_counter() - started
+                        line = run.evaluate(callbacks, diverged=not finite)
+                        evaluated = True
+                        if bar is not None and len(runs) == 1:
+                            bar.set_postfix(loss=f"{line['train_loss']:.4f}", val=f"{line['val_loss']:.4f}")
                 if evaluated:
                     save()
                 if bar is not None:
