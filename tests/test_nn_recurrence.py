@@ -22,6 +22,36 @@ def test_gradcheck(kind, steps):
         assert torch.autograd.gradcheck(lambda d, w: recurrence(kind, d, w), (drives, w))
 
 
+@pytest.mark.parametrize("kind", ["tanh", "modrelu", "rac"])
+@pytest.mark.parametrize("members", [None, 2])
+def test_last_state_only_equals_the_last_step_and_passes_gradcheck(kind, members):
+    """last_only: the same last state and the same gradients as reading h[-1] of the full sequence."""
+    g = torch.Generator().manual_seed(7)
+    lead = () if members is None else (members,)
+    drives = torch.randn(*lead, 5, 3, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    w = (0.5 * torch.randn(*lead, 4, 4, dtype=torch.float64, generator=g)).requires_grad_()
+    bias = None
+    if kind == "modrelu":  # negative entries: some states are clipped to 0, whose derivative is 0
+        bias = (0.3 * torch.randn(*lead, *((1, 4) if members else (4,)), dtype=torch.float64,
+                                  generator=g)).requires_grad_()
+    inputs = (drives, w) if bias is None else (drives, w, bias)
+    time_axis = 0 if members is None else 1
+
+    def last(*args):
+        return recurrence(kind, *args, last_only=True)
+
+    def full(*args):
+        return recurrence(kind, *args).select(time_axis, -1)
+
+    weights = torch.randn(last(*inputs).shape, dtype=torch.float64, generator=g)
+    assert torch.equal(last(*inputs), full(*inputs))
+    mine = torch.autograd.grad((last(*inputs) * weights).sum(), inputs)
+    theirs = torch.autograd.grad((full(*inputs) * weights).sum(), inputs)
+    for a, b in zip(mine, theirs):
+        assert torch.allclose(a, b, atol=1e-13, rtol=1e-12)
+    assert torch.autograd.gradcheck(last, inputs)
+
+
 @pytest.mark.parametrize("cell", ["tanh", "modrelu", "rac"])
 @pytest.mark.parametrize("orthogonal", [None, "matrix_exp", "scaled_cayley"])
 def test_fused_equals_autograd_loop(cell, orthogonal):
