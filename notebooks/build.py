@@ -357,11 +357,22 @@ def nb03():
 The theory says a deep Recurrent Arithmetic Circuit can tie the start of a sequence to its end
 far more strongly than a shallow one (Start-End separation ranks grow combinatorially with depth;
 Levine, Sharir, Ziv & Shashua, arXiv:1710.09431; Ziv, arXiv:2003.10163). Does depth buy memory in
-*trained* networks? This notebook reads the committed experiment: orthogonal (scoRNN) modReLU
-networks of depth 1, 2 and 3 at a matched number of **free** parameters (about 4000; an orthogonal
-R×R matrix counts R(R−1)/2), five seeds per point, trained with the published code's settings
-(preset `paper`, with the CPU-sized changes its config lists), scored on a separate 10,000-sample
-test set. Then it trains a small ensemble itself, to show the calls."""),
+*trained* networks? This notebook reads the committed experiments, in the order they carry weight:
+
+1. **The word-length sweep** (the headline): Start-End Similarity at T = 40 with the swept variable
+   the word length m, that is how much the first half must hand to the second; orthogonal (scoRNN)
+   modReLU networks of depth 1, 2 and 3 at about 4000 **free** parameters (an orthogonal R×R matrix
+   counts R(R−1)/2), five seeds per point, trained with the published protocol (preset `paper`:
+   RMSprop 1e-3 / 1e-4, batch 128, the plateau rule, a 50,000-step cap) and scored on a separate
+   10,000-sample test set at the best-validation weights. The theory's prediction for each word
+   length was written in the sweep's config before any run. The sweep is resumable and may be
+   partly run: the cells say how many points are stored.
+2. **A proven floor**: for RACs, Eckart–Young gives an error no depth-1 network can beat; trained
+   depth-1 and depth-2 students are put beside it.
+3. **The earlier runs** (a CPU-reduced protocol that differs from the published one where a depth
+   comparison is decided), kept for what they show about trainability.
+
+At the end it trains a small ensemble itself, to show the calls."""),
         code(SETUP),
         code("""
 from pathlib import Path
@@ -369,7 +380,7 @@ from pathlib import Path
 import numpy as np
 
 from tnrnn.experiments import ResultsStore, load_config
-from tnrnn.experiments.report import length_rows, plot_report, summary_rows
+from tnrnn.experiments.report import length_rows, plot_report, plot_word_length, summary_rows, word_length_rows
 
 RESULTS = Path("..") / "experiments" / "results"
 CONFIGS = Path(tnrnn.__file__).parent / "experiments" / "configs"
@@ -377,7 +388,66 @@ stores = {name: RESULTS / f"{name}.sqlite" for name in ("ses_depth", "copying_de
 thresholds = {name: load_config(CONFIGS / f"{name}.toml", check_points=False).report["threshold"] for name in stores}
 print({name: (path.exists(), thresholds[name]) for name, path in stores.items()})"""),
         md("""
-## Test accuracy per depth and length
+## 1 · The word-length sweep: capacity as the swept variable
+
+The label of a Start-End Similarity sequence is a threshold of the overlap count
+k = #{i : a_i = b_i} between the two words, and k has Start-End rank exactly 1 + m(n − 1) over n
+symbols. A depth-1 network of width R = 60 holds rank at most 60 (for RACs, a theorem); deeper
+networks at the same number of free parameters reach ranks that grow combinatorially. So the
+prediction: no depth effect at m = 2 (rank 63 ≈ R), depth 1 behind at m = 8 (249 ≈ 4R) and further
+behind at m = 16 (497 ≈ 8R). The bound is proven for RACs, not for the modReLU networks trained
+here: the sweep tests whether the capacity argument carries over."""),
+        code("""
+import tempfile
+
+from IPython.display import Image, display
+
+sweep_config = load_config(CONFIGS / "ses_word_length.toml", check_points=False)
+predictions = sweep_config.report.get("predictions", {})
+with ResultsStore(RESULTS / "ses_word_length.sqlite") as store:
+    rows = word_length_rows(store, sweep_config.report["threshold"], predictions=predictions)
+print(f"{sum(r['seeds'] for r in rows)} of {len(sweep_config.combinations())} points stored")
+print(f"{'m':>3} {'L':>2} {'R':>3} {'rank needed':>11} {'mean':>6} {'95% interval':>15} {'>=0.9':>6}  ended")
+for r in rows:
+    print(f"{r['word_length']:>3} {r['depth']:>2} {r['hidden']:>3} {r['overlap_rank']:>11} {r['mean']:>6.3f} "
+          f"[{r['low']:.3f}, {r['high']:.3f}] {r['reached']:>3}/{r['seeds']}  {r['ended']}")
+for m in sorted({r["word_length"] for r in rows}):
+    print(f"m = {m}: predicted before the runs: {predictions.get(str(m), '-')}")
+figures = Path(tempfile.mkdtemp(prefix="tnrnn_nb03_figures_"))
+if rows:
+    display(Image(filename=str(plot_word_length(rows, figures / "word_length.png", threshold=0.9))))"""),
+        md("""
+Read a word length only when all three depths are stored for it: a prediction about depth is a
+comparison between depths at one m. Every test score comes from the best-validation weights, and
+the *ended* column says whether a run stopped by the plateau rule or at the 50,000-step cap (a
+capped run may still have been improving).
+
+## 2 · A proven floor beside trained students
+
+A depth-1 RAC of width R has Start-End rank at most R, so by Eckart–Young no such network can fit a
+target Y, on all M^T sequences equally, better than the energy of Y's Start-End spectrum beyond its
+top R values. The teacher is a depth-2 RAC whose weights were optimised to spread its spectrum
+(random teachers leave no gap); students of both depths at matched parameter counts are trained on
+its exact outputs. A depth-1 student below the floor would contradict the theorem (a bug)."""),
+        code("""
+import json
+
+from tnrnn.nn import floor
+
+floor_result = json.loads((RESULTS / "floor.json").read_text())
+print(floor.markdown(floor_result))
+trials = RESULTS / "floor_trials.md"
+if trials.exists():  # what was tried to bring the students down to the floor
+    print(trials.read_text())"""),
+        md("""
+## 3 · The earlier runs (CPU-reduced protocol)
+
+These came first, at 6000 steps with higher rates and final-weight scoring; the documentation's
+*Depth versus memory* page lists how they differ from the published protocol. They are kept for
+what they say about trainability at long lengths, not as the depth comparison.
+"""),
+        md("""
+### Test accuracy per depth and length
 
 Every row is one architecture at one length, over its seeds: mean ± sd of the **test** accuracy, a
 95% percentile-bootstrap interval of the mean, how many seeds reach the threshold, and the steps
@@ -402,11 +472,6 @@ show("ses_depth")"""),
         code("""
 show("copying_depth")"""),
         code("""
-import tempfile
-
-from IPython.display import Image, display
-
-figures = Path(tempfile.mkdtemp(prefix="tnrnn_nb03_figures_"))
 for name in stores:
     for path in plot_report(stores[name], figures / name, threshold=thresholds[name]):
         display(Image(filename=str(path)))"""),
@@ -417,7 +482,7 @@ task alphabet at the task's length (log scale; depth 1 is exactly min(R, M^{T/2}
 the rank holding 99% of the energy of the trained network's Start-End matrix on the task's own
 data (128 first halves × 128 second halves), beside the same rank for the task's optimal predictor.
 
-## The task-data probe, one network at a time
+### The task-data probe, one network at a time
 
 `tnrnn.probe.task_probe` builds the N×N matrix of a network's class-2 logit over N first halves and
 N second halves drawn from the task (all halves share one word offset, so every pair is a valid
@@ -425,19 +490,19 @@ input), and the same matrix for the optimal predictor (here the indicator of cla
 rank of particular weights is not the architecture's generic rank; and an argmax classifier can be
 accurate with a logit matrix of far lower rank than the indicator's, so low rank is not failure."""),
         code("""
-import json
+from tnrnn import style
 
 with ResultsStore(stores["ses_depth"]) as store:
     points = store.points(full=True)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for ax, length in zip(axes, (24, 144)):
-    for depth, colour in zip((1, 2, 3), ("#0072B2", "#D55E00", "#009E73")):
+    for depth in (1, 2, 3):
         best = max((p for p in points if p["depth"] == depth and p["length"] == length),
                    key=lambda p: p["test_accuracy"])
         probe = json.loads(best["result"])["task_probe"]
         s = np.asarray(probe["spectrum"])
-        ax.semilogy(np.arange(1, len(s) + 1), s / s[0], color=colour,
-                    label=f"L={depth} (seed {best['seed']}, test acc {best['test_accuracy']:.2f})")
+        ax.semilogy(np.arange(1, len(s) + 1), s / s[0], color=style.depth_color(depth),
+                    label=f"{style.depth_label(depth)} (seed {best['seed']}, test acc {best['test_accuracy']:.2f})")
     t = np.asarray(probe["target_spectrum"])
     ax.semilogy(np.arange(1, len(t) + 1), t / t[0], "k--", label="optimal predictor")
     ax.set(xlabel="index i", ylabel="σ_i / σ_1", title=f"SES T={length}: task-data Start-End spectrum",
@@ -455,10 +520,10 @@ schedule and checkpoint; each member's directory is an ordinary run directory.""
 from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
 from tnrnn.probe import task_probe
 
+# the published rates, batch and plateau rule; a short run and small sets, to show the calls
 config = TrainConfig.preset("paper", task="ses", length=24, word_length=2, depth=2, hidden=36,
-                            steps=20 if QUICK else 1500, batch_size=64, lr=3e-3, lr_orthogonal=3e-4,
-                            eval_every=10 if QUICK else 250, val_size=128 if QUICK else 1024,
-                            test_size=256 if QUICK else 4096)
+                            steps=20 if QUICK else 1500, eval_every=10 if QUICK else 250,
+                            val_size=128 if QUICK else 4096, test_size=256 if QUICK else 4096)
 workdir = tempfile.mkdtemp(prefix="tnrnn_nb03_")
 result = train_ensemble(config, [0, 1, 2, 3, 4], workdir, progress=False)
 for m in result["members"]:
@@ -469,16 +534,19 @@ model, _, task = load_run(member_dir(workdir, 0))
 probe = task_probe(model, task, pairs=32 if QUICK else 128, output_index=2)
 print("energy ranks (network):", probe.energy_ranks, " (optimal predictor):", probe.target_energy_ranks)"""),
         md("""
-**Reading** (the committed numbers above; the documentation's *Depth versus memory* page has the
-full account). At about 4000 free parameters and 6000 steps, depth 1 converges at T = 24 (test
-accuracy 0.861 ± 0.036, 4 of 5 seeds above 0.85) and is still improving at longer lengths. Depth 2
-solves one length more (T = 48 with 3 of 5 seeds, depth 1 with 1 of 5) and has the best single
-networks there (0.99), but its mean test accuracy is not higher than depth 1's at any T ≥ 48 and
-the intervals overlap; depth 3 is harder to train (many seeds stay at chance). Copying is solved by
-every depth up to B = 200. So this experiment does not establish that depth buys memory in trained
-orthogonal RNNs at this budget. The theory's combinatorial ranks are far from binding: the trained
-networks' task-data Start-End matrices hold 99% of their energy in 1–26 singular values, and that
-rank tracks success (Spearman 0.71 with test accuracy over the 60 SES networks).
+**Reading.** *The word-length sweep* is read from its table above, one word length at a time and
+only where every depth is stored, against the prediction printed beside it. *The floor*: no student
+of either depth has come below the depth-1 floor, although the depth-2 students share the
+teacher's architecture and could fit it exactly; training, not capacity, limits them (the trials
+table, where present, says which strategies were tried and how far each got). *The earlier runs*
+(6000 steps, final-weight scoring): depth 1 converges at T = 24 (test accuracy 0.861 ± 0.036,
+4 of 5 seeds above 0.85); depth 2 solves one length more (T = 48, 3 of 5 seeds; depth 1 1 of 5),
+but scored at its best-validation checkpoint (by validation accuracy) depth 1 reaches 0.85 with 2 of 5 there, and no mean test accuracy of depth 2
+is above depth 1's at T ≥ 48 with separated intervals; copying is solved by every depth up to
+B = 200. Those runs test long-range trainability more than capacity (two-symbol words), which is
+why the word-length sweep replaced them as the depth comparison. The trained networks' task-data
+Start-End matrices hold 99% of their energy in 1–26 singular values, and that rank tracks success
+(Spearman 0.71 with test accuracy over the 60 SES networks).
 """),
     ]
 
