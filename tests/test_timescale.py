@@ -2,6 +2,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,15 @@ def test_timescale_summary_matches_numpy():
     json.dumps(s.to_dict())
     with pytest.raises(ValueError, match="must be <= 0"):
         timescale_summary(np.full((1, 1, 1), 0.1))
+
+
+def test_timescales_beyond_float_range_are_infinite_without_a_warning():
+    log_f = np.log(np.full((1, 2, 3), 0.5))
+    log_f[0, 0, 0] = -1e-310  # subnormal: -1 / log_f overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = timescale_summary(log_f, horizon=10)
+    assert s.max == np.inf and s.fraction_infinite == pytest.approx(1 / 6)
 
 
 def test_saturated_gates_have_infinite_timescales_and_valid_json():

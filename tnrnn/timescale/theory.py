@@ -126,8 +126,9 @@ def timescale_summary(log_f: torch.Tensor | np.ndarray, *, layer: int = -1,
         raise ValueError(f"log_f must have shape (batch, time, units), got {values.shape}")
     if not np.all(values <= 0):
         raise ValueError("log_f must be <= 0 (forget gates in (0, 1])")
-    with np.errstate(divide="ignore"):
-        # ln f == 0 (a gate saturated to 1 even in float64, either sign of zero): tau = +inf
+    with np.errstate(divide="ignore", over="ignore"):
+        # ln f == 0 (a gate saturated to 1 even in float64, either sign of zero): tau = +inf;
+        # ln f subnormal (|ln f| < 1/DBL_MAX): -1/ln f overflows to +inf, the time scale it is
         tau = np.where(values == 0, np.inf, -1.0 / values)
     flat = tau.reshape(-1)
     # order statistics (inverted CDF): data values, well defined with infinite time scales
