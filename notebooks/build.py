@@ -380,7 +380,13 @@ from pathlib import Path
 import numpy as np
 
 from tnrnn.experiments import ResultsStore, load_config
-from tnrnn.experiments.report import length_rows, plot_report, plot_word_length, summary_rows, word_length_rows
+from tnrnn.experiments.report import (
+    length_rows,
+    plot_report,
+    plot_word_length,
+    summary_rows,
+    word_length_rows,
+)
 
 RESULTS = Path("..") / "experiments" / "results"
 CONFIGS = Path(tnrnn.__file__).parent / "experiments" / "configs"
