@@ -66,6 +66,7 @@ from pathlib import Path
 import torch
 
 from tnrnn.nn.floor import _rac, all_sequences, clopper_pearson, eckart_young_floor
+from tnrnn.nn.recurrence import recurrence
 from tnrnn.nn.stack import DeepRNN
 
 __all__ = ["RACEnsemble", "Phase", "Strategy", "strategies", "load_teacher", "TeacherTargets", "run_strategy",
@@ -133,19 +134,13 @@ class RACEnsemble(torch.nn.Module):
         The convention of :class:`tnrnn.nn.cells.RACLayer`: ``W^H h_0 = 1``, so ``h_1 = W^I x_1``.
         """
         drive = self.inputs[0].transpose(1, 2)[:, tokens.T]  # (S, T, B, R): a gather, not a product
-        drive = drive.transpose(0, 1)
         layers = []
         for index in range(self.depth):
             if index:
-                drive = torch.matmul(layers[-1], self.inputs[index].transpose(1, 2))
-            w_t = self.recurrent[index].transpose(1, 2)
-            h = drive[0]
-            states = [h]
-            for d in drive[1:]:
-                h = torch.bmm(h, w_t) * d
-                states.append(h)
-            layers.append(torch.stack(states))
-        return layers
+                drive = torch.matmul(layers[-1], self.inputs[index].transpose(1, 2).unsqueeze(1))
+            # the fused recurrence with a member axis: (S, T, B, R) in and out
+            layers.append(recurrence("rac", drive, self.recurrent[index]))
+        return [states.transpose(0, 1) for states in layers]
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Per-step outputs ``(S, B, T)`` on ``tokens`` ``(B, T)``."""
