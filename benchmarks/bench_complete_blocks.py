@@ -15,9 +15,9 @@ import argparse
 import os
 import time
 
-import tnrnn.scalable as scalable
-from tnrnn.circuits import RACSpec, RACWeights
-from tnrnn.modular import DEFAULT_PRIME
+import tnrnn.ranks.scalable as scalable
+from tnrnn.exact.modular import DEFAULT_PRIME
+from tnrnn.rac.circuits import RACSpec, RACWeights
 
 DEFAULT_CELLS = ["3,2,3,12", "4,3,3,10", "3,2,4,12", "2,2,3,22", "2,2,3,26", "2,2,3,30", "2,2,3,34", "2,2,3,38"]
 

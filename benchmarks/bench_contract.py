@@ -1,7 +1,7 @@
 """Contraction engine benchmark: dense grid tensors and contraction-path costs.
 
 (a) The dense grid tensor of a depth-2 RAC (M=2, R=3, T=22, 2^22 entries): the engine's
-    dense route (:func:`tnrnn.contract.dense_grid`, the chunked prefix tree, numpy) against
+    dense route (:func:`tnrnn.tn.contract.dense_grid`, the chunked prefix tree, numpy) against
     a straightforward batched torch forward pass over all M^T sequences in float64 (what a
     user would write by hand), measured side by side. Peak memory of the engine is
     measured with ``tracemalloc`` (numpy registers its buffers there) and compared with the
@@ -26,8 +26,8 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tnrnn.circuits import RACSpec, RACWeights  # noqa: E402
-from tnrnn.contract import _plan_cached, dense_grid, plan_contraction  # noqa: E402
+from tnrnn.rac.circuits import RACSpec, RACWeights  # noqa: E402
+from tnrnn.tn.contract import _plan_cached, dense_grid, plan_contraction  # noqa: E402
 
 
 def torch_forward_all_sequences(weights: RACWeights, length: int) -> torch.Tensor:

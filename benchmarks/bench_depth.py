@@ -1,7 +1,7 @@
 """Issue 15 target 3: exact generic ranks at depth 2-4 and long lengths, with ratios to the rank floor.
 
 Headline cells (each timed once; ratio = total time / the floor, the time of one r x r rank
-mod p of a random matrix by ``tnrnn.modular.rank_mod``, r the answer, measured in the same run):
+mod p of a random matrix by ``tnrnn.exact.modular.rank_mod``, r the answer, measured in the same run):
 
 * depth 3, M=R=3, T=16 (target: 6561, certified, < 30 s);
 * depth 2, M=R=3, T=64 (target: within 2x of the floor) and M=R=4, T=32 (target < 15 s);
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tnrnn.circuits import RACSpec
-from tnrnn.growth import plot_rank_growth, polynomial_regime_fits, rank_series
-from tnrnn.modular import DEFAULT_PRIME, rank_mod
-from tnrnn.rank import generic_rank
+from tnrnn.exact.modular import DEFAULT_PRIME, rank_mod
+from tnrnn.rac.circuits import RACSpec
+from tnrnn.ranks.router import generic_rank
+from tnrnn.tables.growth import plot_rank_growth, polynomial_regime_fits, rank_series
 
 ROOT = Path(__file__).resolve().parent.parent
 

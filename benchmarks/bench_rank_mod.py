@@ -4,7 +4,7 @@ For n x n matrices (default n = 4000) mod the default prime 8388593 (below 2**23
 random matrix, a low-rank one (rank 3n/4) and a structured one (a Hankel matrix of a
 random sequence with its last quarter of rows repeating the first), each ranked
 
-* by ``tnrnn.modular.rank_mod`` (the BLAS route, numpy buffer in, nothing converted), and
+* by ``tnrnn.exact.modular.rank_mod`` (the BLAS route, numpy buffer in, nothing converted), and
 * by python-flint, counting the conversion numpy -> list -> ``fmpz_mat`` -> ``nmod_mat``
   (what the engine had to do) and, separately, ``nmod_mat.rank()`` alone.
 
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from tnrnn.modular import DEFAULT_PRIME, rank_mod, to_nmod_mat
+from tnrnn.exact.modular import DEFAULT_PRIME, rank_mod, to_nmod_mat
 
 
 def _timed(fn):

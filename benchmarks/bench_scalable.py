@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from flint import nmod_mat
 
-from tnrnn.circuits import RACSpec
-from tnrnn.modular import DEFAULT_PRIME
-from tnrnn.profile import plot_rank_profile, rank_profile
-from tnrnn.rank import generic_rank
+from tnrnn.exact.modular import DEFAULT_PRIME
+from tnrnn.rac.circuits import RACSpec
+from tnrnn.ranks.cuts import plot_rank_profile, rank_profile
+from tnrnn.ranks.router import generic_rank
 
 ROOT = Path(__file__).resolve().parent.parent
 

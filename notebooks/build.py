@@ -72,7 +72,7 @@ computed value is a proven lower bound of the generic rank; when it meets a prov
 `max_block` caps the size of the exact block: cells above it are **skipped** (no computation;
 `rank` is `None`) and only their proven interval `[lower, upper]` is reported."""),
         code("""
-from tnrnn.depthtable import plot_depth_table
+from tnrnn.tables.depth import plot_depth_table
 
 M = R = 3
 depths = [1, 2, 3, 4]
@@ -205,7 +205,7 @@ def nb02():
 # 02 · RACs as tensor networks
 
 A RAC over T steps is a tensor network (`tnrnn.tensor_network`, a quimb `TensorNetwork`). Depth 1
-is a tensor train whose bonds are hyperedges (the element-wise product); `tnrnn.tensornet.to_mps`
+is a tensor train whose bonds are hyperedges (the element-wise product); `tnrnn.tn.network.to_mps`
 turns it into a quimb `MatrixProductState`. For depth L > 1 every use of a lower layer's state needs
 its own copy of the sub-network that computes it (a network cannot copy a vector), so the input `x_t`
 appears `C(T−1−t+L−1, L−1)` times, all copies sharing the open index `x{t}` (a hyperedge).
@@ -217,8 +217,8 @@ generic rank**, and measures what contracting the duplicated network costs as de
         code("""
 import numpy as np
 
-from tnrnn.contract import contract, plan_contraction
-from tnrnn.tensornet import mincut_bound, network_structure, output_inds, to_mps, with_inputs"""),
+from tnrnn.tn.contract import contract, plan_contraction
+from tnrnn.tn.network import mincut_bound, network_structure, output_inds, to_mps, with_inputs"""),
         md("## Compile and contract"),
         code("""
 T = 6
@@ -565,7 +565,7 @@ def nb04():
 An LSTM forget gate value `f` implies a memory time scale `τ = −1/ln f`. That reading is justified
 only while the gradient of the loss with respect to the cell state decays exponentially going back
 in time, `‖∂L/∂c_{T−k}‖ ∝ exp(−k/τ)` — the **gradient condition** (K. Ohno, A. Kumagai, *Recurrent Neural Networks for Learning
-Long-term Temporal Dependencies with Reanalysis of Time Scale Representation*, arXiv:2111.03282). `tnrnn.timescale`
+Long-term Temporal Dependencies with Reanalysis of Time Scale Representation*, arXiv:2111.03282). `tnrnn.lenses.timescale`
 measures both on a model and task: the distribution of gate time scales over data, time and units,
 and the gradient profile with a least-squares exponential fit. The verdict rule: the condition
 *holds* when the fitted rate is > 0 and R² ≥ 0.9.
@@ -580,14 +580,14 @@ import copy
 import numpy as np
 import torch
 
-from tnrnn.nn import make_task
-from tnrnn.timescale import (
+from tnrnn.lenses.timescale import (
     DEFAULT_VARIANTS,
     GradientConditionCallback,
     build_gated_model,
     diagnose,
     train_gated,
 )
+from tnrnn.nn import make_task
 
 torch.set_num_threads(1)
 T = 30 if QUICK else 100
@@ -743,7 +743,7 @@ with Markov parameters `K_j = C W^{j−1} F`. In the NTK parameterisation
 (`W = σ_W/√n · W̃`, `C = σ_C/√n · C̃`, `F = σ_F · F̃`) its tangent kernel in lag space tends, as the
 width n → ∞, to the diagonal
 
-`β_j² = (j+1) σ_C² σ_F² σ_W^{2(j−1)}`   (**derived**, `tnrnn/linear/theory.py`)
+`β_j² = (j+1) σ_C² σ_F² σ_W^{2(j−1)}`   (**derived**, `tnrnn/lenses/linear/theory.py`)
 
 so gradient descent on the RNN is gradient descent on a scaled convolution in which lag j learns at
 rate β_j²: geometrically slower beyond the decay length `−1/ln σ_W²` when σ_W < 1. This notebook
@@ -754,7 +754,7 @@ trains an RNN and its scaled convolution side by side."""),
 import numpy as np
 import torch
 
-from tnrnn.linear import decay_length, kernel_comparison, train_side_by_side
+from tnrnn.lenses.linear import decay_length, kernel_comparison, train_side_by_side
 
 torch.set_num_threads(1)"""),
         md("## Lag weights β_j² against σ_W"),

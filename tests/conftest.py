@@ -22,7 +22,7 @@ _threads.set_threads(_threads.parse_threads(os.environ.get("TNRNN_THREADS", "1")
 def brute_force_output(weights, sequence, features=None) -> int | float:
     """y for one sequence by plain Python loops (ints mod p or floats): the reference.
 
-    Written independently of :mod:`tnrnn.circuits`: explicit index loops, the initial
+    Written independently of :mod:`tnrnn.rac.circuits`: explicit index loops, the initial
     state convention spelled out (``W^H h_0 = 1``).
     """
     spec, p = weights.spec, weights.modulus

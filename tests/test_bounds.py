@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.bounds import bounds, state_degrees
-from tnrnn.circuits import RACSpec
-from tnrnn.partitions import cut, interleaved, start_end
+from tnrnn.rac.bounds import bounds, state_degrees
+from tnrnn.rac.circuits import RACSpec
+from tnrnn.rac.partitions import cut, interleaved, start_end
 
 
 @given(st.integers(1, 5), st.integers(0, 30))
@@ -46,7 +46,7 @@ def test_lower_never_exceeds_upper(m, r, depth, half):
 
 
 def test_copies_bound_values():
-    from tnrnn.bounds import copies_upper, input_copies
+    from tnrnn.rac.bounds import copies_upper, input_copies
 
     assert [input_copies(3, 4, t) for t in range(4)] == [10, 6, 3, 1]
     # depth 1: every input enters once, so each side contributes min(M, R) per step
@@ -64,7 +64,7 @@ def _exact_closed_forms(spec, partition):
     """The closed forms by their definitions, in exact integers (slow for large sizes)."""
     from math import comb, prod
 
-    from tnrnn.bounds import input_copies, state_degrees
+    from tnrnn.rac.bounds import input_copies, state_degrees
 
     k = partition.prefix_length
     m, r, depth, length = spec.templates, spec.hidden, spec.depth, partition.length
@@ -84,8 +84,8 @@ def _exact_closed_forms(spec, partition):
 def test_log_domain_bounds_equal_the_definitions(m, r, depth, length):
     import math
 
-    from tnrnn.bounds import Approx
-    from tnrnn.partitions import cut
+    from tnrnn.rac.bounds import Approx
+    from tnrnn.rac.partitions import cut
 
     spec = RACSpec(m, r, depth)
     for partition in (cut(length, 1), cut(length, length // 2), cut(length, length - 1)):
@@ -99,7 +99,7 @@ def test_log_domain_bounds_equal_the_definitions(m, r, depth, length):
 
 
 def test_approx_orders_and_prints_like_the_number():
-    from tnrnn.bounds import Approx, bounded, format_count
+    from tnrnn.rac.bounds import Approx, bounded, format_count
 
     big = 7 * 10**1500
     a = Approx(math.log10(big))

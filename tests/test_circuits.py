@@ -4,8 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import brute_force_grid, brute_force_output
-from tnrnn.circuits import RACSpec, RACWeights, evaluate, evaluate_features
-from tnrnn.grid import GridTooLargeError, grid_tensor
+from tnrnn.rac.circuits import RACSpec, RACWeights, evaluate, evaluate_features
+from tnrnn.rac.grid import GridTooLargeError, grid_tensor
 
 specs = st.builds(RACSpec, st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
 

@@ -195,12 +195,12 @@ def test_missing_directories_are_created_for_every_output(capsys, tmp_path):
 
 
 def test_results_printed_before_a_later_failure_are_kept(capsys, tmp_path, monkeypatch):
-    import tnrnn.profile
+    import tnrnn.ranks.cuts
 
     def broken_plot(profile, path):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(tnrnn.profile, "plot_rank_profile", broken_plot)
+    monkeypatch.setattr(tnrnn.ranks.cuts, "plot_rank_profile", broken_plot)
     status, out, err, _ = run(capsys, "rank", "-M", 2, "-R", 2, "-L", 2, "-T", 4, "--profile", "--plot",
                               tmp_path / "p.png")
     assert status == 2 and "No space left on device" in err and "Traceback" not in err

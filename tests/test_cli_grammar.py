@@ -60,9 +60,9 @@ def test_progress_flag_is_one_and_the_same():
 
 
 def test_cli_defaults_equal_library_defaults():
-    from tnrnn.depthtable import iter_depth_table
     from tnrnn.nn import TrainConfig
-    from tnrnn.rank import generic_rank
+    from tnrnn.ranks.router import generic_rank
+    from tnrnn.tables.depth import iter_depth_table
 
     subs = _subparsers()
     rank = subs["rank"].parse_args(["-M", "2", "-R", "2", "-L", "1", "-T", "2"])

@@ -3,7 +3,7 @@
 import json
 
 from tnrnn.cli import main
-from tnrnn.comparison import compare
+from tnrnn.tables.compare import compare
 
 
 def test_pivot_table_matches_known_ranks():

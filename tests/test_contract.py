@@ -9,24 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import brute_force_grid
-from tnrnn.circuits import RACSpec, RACWeights
 from tnrnn.cli import main
-from tnrnn.contract import (
-    OPTIMIZERS,
-    _contract_mod,
-    contract,
-    dense_grid,
-    exact_rank_tn,
-    plan_contraction,
-    shallow_rank_exact,
-    shallow_singular_values,
-    spectrum_tn,
-)
-from tnrnn.grid import grid_memory_bytes, grid_tensor
-from tnrnn.modular import rank_mod
-from tnrnn.partitions import Partition, cut, interleaved, parse_partition, start_end
-from tnrnn.rank import separation_rank, spectrum
-from tnrnn.tensornet import NetworkTooLargeError
+from tnrnn.exact.modular import rank_mod
+from tnrnn.rac.circuits import RACSpec, RACWeights
+from tnrnn.rac.grid import grid_memory_bytes, grid_tensor
+from tnrnn.rac.partitions import Partition, cut, interleaved, parse_partition, start_end
+from tnrnn.ranks.network import exact_rank_tn, shallow_rank_exact, shallow_singular_values, spectrum_tn
+from tnrnn.ranks.router import separation_rank, spectrum
+from tnrnn.tn.contract import OPTIMIZERS, _contract_mod, contract, dense_grid, plan_contraction
+from tnrnn.tn.network import NetworkTooLargeError
 
 P = 2_147_483_647
 PARTITIONS = ["start-end", "cut:1", "cut:3", "interleaved", "S:0,3/E:1,2"]
@@ -254,7 +245,7 @@ def test_bad_input_is_rejected_clearly():
 
 
 def test_pairwise_mod_contraction_blocks_long_inner_dimensions():
-    from tnrnn.contract import _pair_mod
+    from tnrnn.tn.contract import _pair_mod
 
     rng = np.random.default_rng(0)
     n = 70_000  # above the 2^16 limit of one split matmul: processed in blocks

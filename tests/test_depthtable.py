@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tnrnn.bounds import bounds
-from tnrnn.circuits import RACSpec
 from tnrnn.cli import main
-from tnrnn.depthtable import depth_table, format_depth_table, iter_depth_table, plot_depth_table
+from tnrnn.rac.bounds import bounds
+from tnrnn.rac.circuits import RACSpec
+from tnrnn.tables.depth import depth_table, format_depth_table, iter_depth_table, plot_depth_table
 
 
 def test_depth_table_matches_science_section_5():
@@ -77,7 +77,7 @@ def test_cli_depth_table_bad_input_exits_2(capsys):
 
 
 def test_table_formats_bounds_beyond_float_range():
-    from tnrnn.depthtable import depth_table, format_depth_table
+    from tnrnn.tables.depth import depth_table, format_depth_table
 
     rows = depth_table(3, 3, [4], [32], max_block=10, progress=False)
     assert rows[0]["mincut_upper"] > 10**400

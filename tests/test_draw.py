@@ -1,9 +1,9 @@
 import pytest
 
-from tnrnn.circuits import RACSpec
 from tnrnn.cli import main
-from tnrnn.draw import draw_network, network_layout
-from tnrnn.tensornet import network_structure
+from tnrnn.rac.circuits import RACSpec
+from tnrnn.tn.draw import draw_network, network_layout
+from tnrnn.tn.network import network_structure
 
 
 @pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml")])
@@ -51,9 +51,9 @@ def test_quimb_draw_accepts_the_positions(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from tnrnn.circuits import RACWeights
-    from tnrnn.draw import quimb_positions
-    from tnrnn.tensornet import output_inds, tensor_network
+    from tnrnn.rac.circuits import RACWeights
+    from tnrnn.tn.draw import quimb_positions
+    from tnrnn.tn.network import output_inds, tensor_network
 
     spec, length = RACSpec(2, 2, 2), 4
     tn = tensor_network(RACWeights.gaussian(spec, seed=0), length)

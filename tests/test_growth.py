@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tnrnn.growth import fit_power_law, plot_rank_growth, rank_series
+from tnrnn.tables.growth import fit_power_law, plot_rank_growth, rank_series
 
 
 @settings(max_examples=30, deadline=None)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tnrnn.circuits import RACSpec, RACWeights
-from tnrnn.lifted import exact_rank_lifted, lifted_dimension
-from tnrnn.modular import DEFAULT_PRIME
-from tnrnn.partitions import cut, interleaved, start_end
-from tnrnn.rank import generic_rank
-from tnrnn.routes import _dense_exact
+from tnrnn.exact.modular import DEFAULT_PRIME
+from tnrnn.rac.circuits import RACSpec, RACWeights
+from tnrnn.rac.partitions import cut, interleaved, start_end
+from tnrnn.ranks.lifted import exact_rank_lifted, lifted_dimension
+from tnrnn.ranks.router import generic_rank
+from tnrnn.ranks.routes import _dense_exact
 
 CASES = [  # (M, R, L, T): depths 1-4, every cut whose lifted dimension is at most 700
     (2, 2, 1, 8), (3, 3, 1, 6), (2, 2, 2, 8), (3, 2, 2, 6), (2, 3, 2, 6), (3, 3, 2, 6),
@@ -31,7 +31,7 @@ def test_lifted_equals_dense_at_every_cut(templates, hidden, depth, length):
 
 
 def test_lifted_dimension_is_the_lifted_bound():
-    from tnrnn.bounds import lifted_upper
+    from tnrnn.rac.bounds import lifted_upper
 
     for depth in (1, 2, 3, 4):
         for m in (1, 2, 3, 5):

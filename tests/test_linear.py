@@ -1,4 +1,4 @@
-"""Tests of tnrnn.linear: lag weights, Markov parameters, tangent kernel, training equivalence, CLI."""
+"""Tests of tnrnn.lenses.linear: lag weights, Markov parameters, tangent kernel, training equivalence, CLI."""
 
 import json
 import math
@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tnrnn.cli import main
-from tnrnn.linear.kernel import empirical_kernel, kernel_comparison, offdiag_ratio
-from tnrnn.linear.model import LinearRNN, ScaledConvolution, convolve, impulse_response
-from tnrnn.linear.theory import decay_length, lag_weights
-from tnrnn.linear.training import default_target, synthetic_data, train_side_by_side
+from tnrnn.lenses.linear.experiment import default_target, synthetic_data, train_side_by_side
+from tnrnn.lenses.linear.kernel import empirical_kernel, kernel_comparison, offdiag_ratio
+from tnrnn.lenses.linear.model import LinearRNN, ScaledConvolution, convolve, impulse_response
+from tnrnn.lenses.linear.theory import decay_length, lag_weights
 
 # --------------------------------------------------------------------------------------------
 # Independent reference: the lag kernel from hand-written gradients of K_j = C W^{j-1} F (numpy)
@@ -254,13 +254,13 @@ def test_short_memory_bias_at_small_sigma_w(one_thread):
 
 
 def test_figures_are_written(tmp_path, one_thread):
-    from tnrnn.linear.figures import (
+    from tnrnn.lenses.linear.figures import (
         kernel_table,
         plot_kernel_convergence,
         plot_lag_bias,
         plot_training_equivalence,
     )
-    from tnrnn.linear.kernel import kernel_sweep
+    from tnrnn.lenses.linear.kernel import kernel_sweep
 
     results = kernel_sweep([20, 40], 4, 0.9, seeds=range(2), progress=False)
     assert "offdiag_ratio" in kernel_table(results) and "n=40 (2 seeds)" in kernel_table(results)
@@ -271,7 +271,7 @@ def test_figures_are_written(tmp_path, one_thread):
 
 
 def test_interrupt_keeps_finished_work(monkeypatch):
-    import tnrnn.linear.kernel as kernel_module
+    import tnrnn.lenses.linear.kernel as kernel_module
 
     real = kernel_module.kernel_comparison
     calls = []

@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.modular import DEFAULT_PRIME, Limbs, matmul_mod, matmul_mod_blas, rank_mod
+from tnrnn.exact.modular import DEFAULT_PRIME, Limbs, matmul_mod, matmul_mod_blas, rank_mod
 
 
 def _reference(a, b, p):
@@ -42,8 +42,8 @@ import itertools  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
-from tnrnn.elimination import FAST_PRIME_LIMIT, echelon_blas  # noqa: E402
-from tnrnn.modular import FLINT_PRIME, echelon_mod, to_nmod_mat  # noqa: E402
+from tnrnn.exact.elimination import FAST_PRIME_LIMIT, echelon_blas  # noqa: E402
+from tnrnn.exact.modular import FLINT_PRIME, echelon_mod, to_nmod_mat  # noqa: E402
 
 FAST_PRIMES = [2, 3, 7, 65_537, 1_000_003, DEFAULT_PRIME]
 
@@ -139,7 +139,7 @@ def test_structured_matrices():
 
 
 def test_large_primes_go_to_flint_never_wrap(monkeypatch):
-    import tnrnn.modular as modular
+    import tnrnn.exact.modular as modular
 
     def refuse(*args, **kwargs):
         raise AssertionError("the BLAS route was used for a prime above 2**23")
@@ -210,7 +210,7 @@ def test_torch_cuda_rank_equals_flint():
 @given(matrices(max_side=70), st.sampled_from([(4, 1), (8, 2), (16, 4)]))
 def test_many_narrow_panels_equal_flint(case, widths):
     """Panels of 4-16 columns and a tiny work space: many trailing updates, row swaps, head-only panels."""
-    import tnrnn.elimination as elimination
+    import tnrnn.exact.elimination as elimination
 
     (matrix, p), (panel, base) = case, widths
     saved = elimination.PANEL, elimination.BASE, elimination.SCRATCH_ENTRIES
@@ -227,7 +227,7 @@ def test_many_narrow_panels_equal_flint(case, widths):
 
 def test_panel_whose_leading_rows_are_deficient(monkeypatch):
     """The first 2 * PANEL rows miss a pivot that a later row holds: the whole panel is searched."""
-    import tnrnn.elimination as elimination
+    import tnrnn.exact.elimination as elimination
 
     monkeypatch.setattr(elimination, "PANEL", 4)
     monkeypatch.setattr(elimination, "BASE", 2)
@@ -279,7 +279,7 @@ def test_read_only_and_strided_inputs_are_copied_without_warnings():
        prime=st.sampled_from([7, 10_007, 8_388_593, 2_147_483_647]))
 def test_left_null_space_is_the_whole_left_kernel(rows, cols, rank, seed, prime):
     # c^T A = 0 for every basis row, the rows are independent, and there are n - rank of them
-    from tnrnn.modular import left_null_space
+    from tnrnn.exact.modular import left_null_space
 
     rng = np.random.default_rng(seed)
     rank = min(rank, rows, cols)

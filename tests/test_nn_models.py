@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.circuits import evaluate
 from tnrnn.nn import (
     ORTHOGONAL_MAPS,
     DeepRNN,
@@ -21,6 +20,7 @@ from tnrnn.nn import (
     width_for_budget,
 )
 from tnrnn.nn.orthogonal import ScaledCayley
+from tnrnn.rac.circuits import evaluate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -135,7 +135,7 @@ def sweep_config(tmp_path, monkeypatch) -> Path:
 
 
 def _tiny_timescale(monkeypatch):
-    import tnrnn.timescale as ts
+    import tnrnn.lenses.timescale as ts
 
     monkeypatch.setitem(ts.EXPERIMENT, True, {"tasks": ({"name": "copying", "length": 2},),
                                               "steps": {"copying": 1}, "hidden": 3})

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.partitions import Partition, cut, interleaved, parse_partition, start_end
+from tnrnn.rac.partitions import Partition, cut, interleaved, parse_partition, start_end
 
 
 def test_named_partitions():

@@ -12,8 +12,6 @@ from conftest import brute_force_output
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.circuits import RACSpec, RACWeights, evaluate
-from tnrnn.partitions import parse_partition, start_end
 from tnrnn.probe import (
     ProbeCallback,
     dense_matrix,
@@ -23,7 +21,9 @@ from tnrnn.probe import (
     rac_probe,
     sampled_matrix,
 )
-from tnrnn.rank import separation_rank
+from tnrnn.rac.circuits import RACSpec, RACWeights, evaluate
+from tnrnn.rac.partitions import parse_partition, start_end
+from tnrnn.ranks.router import separation_rank
 
 
 class OneHotTask:

@@ -4,12 +4,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import brute_force_grid
-from tnrnn.bounds import bounds
-from tnrnn.circuits import RACSpec, RACWeights
-from tnrnn.grid import grid_tensor
-from tnrnn.modular import rank_mod
-from tnrnn.partitions import cut, interleaved, start_end
-from tnrnn.rank import generic_rank, separation_rank, spectrum
+from tnrnn.exact.modular import rank_mod
+from tnrnn.rac.bounds import bounds
+from tnrnn.rac.circuits import RACSpec, RACWeights
+from tnrnn.rac.grid import grid_tensor
+from tnrnn.rac.partitions import cut, interleaved, start_end
+from tnrnn.ranks.router import generic_rank, separation_rank, spectrum
 
 # Generic Start-End ranks for T = 2, 4, 6, 8, measured exactly (dense grid tensors mod p).
 GROUND_TRUTH = {
@@ -76,7 +76,7 @@ def test_invertible_template_change_preserves_rank(seed, depth, part):
         f = rng.integers(0, p, size=(3, 3))
         if rank_mod(f, p) == 3:
             break
-    from tnrnn.partitions import parse_partition
+    from tnrnn.rac.partitions import parse_partition
     partition = parse_partition(part, length)
     base = rank_mod(partition.matricize(grid_tensor(w, length)), p)
     changed = rank_mod(partition.matricize(grid_tensor(w, length, template_matrix=f)), p)
@@ -151,7 +151,7 @@ def test_failure_bound_reported_when_not_certified():
 @given(m=st.integers(2, 4), r=st.integers(1, 3), depth=st.integers(1, 3), length=st.integers(2, 6),
        data=st.data())
 def test_copies_bound_holds_at_every_partition(m, r, depth, length, data):
-    from tnrnn.partitions import Partition
+    from tnrnn.rac.partitions import Partition
 
     if m**length > 5000:
         return

@@ -5,7 +5,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from tnrnn.cli import main
-from tnrnn.reproduce import JOBS, OUTPUTS
+from tnrnn.cli.figure_jobs import JOBS, OUTPUTS
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
 
@@ -64,7 +64,7 @@ def test_reproduce_without_out_writes_a_fresh_directory(tmp_path, capsys, monkey
 
 
 def test_a_job_named_twice_runs_once_and_json_draws_no_progress_bar(tmp_path, capsys):
-    import tnrnn.reproduce as reproduce_module
+    import tnrnn.cli.figure_jobs as reproduce_module
 
     calls = []
     real = reproduce_module.JOBS["networks"]

@@ -19,15 +19,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tnrnn.circuits import RACSpec, RACWeights
-from tnrnn.grid import grid_tensor
-from tnrnn.lifted import lifted_dimension
-from tnrnn.modular import DEFAULT_PRIME, rank_mod
-from tnrnn.partitions import Partition, cut, interleaved, start_end
-from tnrnn.profile import rank_profile
-from tnrnn.rank import generic_rank
-from tnrnn.results import BlockRank, draws_failure_bound
-from tnrnn.routes import resolve_method, route
+from tnrnn.exact.modular import DEFAULT_PRIME, rank_mod
+from tnrnn.rac.circuits import RACSpec, RACWeights
+from tnrnn.rac.grid import grid_tensor
+from tnrnn.rac.partitions import Partition, cut, interleaved, start_end
+from tnrnn.ranks.cuts import rank_profile
+from tnrnn.ranks.lifted import lifted_dimension
+from tnrnn.ranks.results import BlockRank, draws_failure_bound
+from tnrnn.ranks.router import generic_rank
+from tnrnn.ranks.routes import resolve_method, route
 
 CHEAP_CELLS = [(m, r, depth, length)
                for m, r, depth in itertools.product((2, 3, 4), (2, 3, 4), (1, 2, 3, 4))
@@ -55,7 +55,7 @@ def check_every_route_equals_dense(templates: int, hidden: int, depth: int, leng
                                    *, max_copies: int | None = 120) -> int:
     """Assert that each route gives the dense rank at every partition; return the number of checks.
 
-    The tensor-network route contracts ``C(T + L - 1, L)`` input copies (:func:`tnrnn.bounds.input_copies`):
+    The tensor-network route contracts ``C(T + L - 1, L)`` input copies (:func:`tnrnn.rac.bounds.input_copies`):
     it is checked only up to ``max_copies`` of them (``None``: always), so that the suite stays quick.
     """
     spec = RACSpec(templates, hidden, depth)

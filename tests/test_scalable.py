@@ -11,17 +11,17 @@ from conftest import brute_force_grid, brute_force_output
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tnrnn.bounds import bounds, state_degrees
-from tnrnn.circuits import RACSpec, RACWeights, evaluate
 from tnrnn.cli import main
-from tnrnn.grid import grid_tensor
-from tnrnn.modular import DEFAULT_PRIME, left_null_space, matmul_mod_blas, rank_mod
-from tnrnn.partitions import cut, interleaved, start_end
-from tnrnn.profile import iter_rank_profile, rank_profile
-from tnrnn.rank import entry_degree, failure_bound, generic_rank
-from tnrnn.results import LARGE_PRIME, TARGET_FAILURE, BlockRank, draws_failure_bound
-from tnrnn.routes import _dense_exact
-from tnrnn.scalable import (
+from tnrnn.exact.modular import DEFAULT_PRIME, left_null_space, matmul_mod_blas, rank_mod
+from tnrnn.rac.bounds import bounds, state_degrees
+from tnrnn.rac.circuits import RACSpec, RACWeights, evaluate
+from tnrnn.rac.grid import grid_tensor
+from tnrnn.rac.partitions import cut, interleaved, start_end
+from tnrnn.ranks.cuts import iter_rank_profile, rank_profile
+from tnrnn.ranks.results import LARGE_PRIME, TARGET_FAILURE, BlockRank, draws_failure_bound
+from tnrnn.ranks.router import entry_degree, failure_bound, generic_rank
+from tnrnn.ranks.routes import _dense_exact
+from tnrnn.ranks.scalable import (
     _CutRanker,
     _distinct_random_sequences,
     _lifted_states,
@@ -59,7 +59,7 @@ def test_scalable_equals_dense_at_every_cut(templates, hidden, depth):
 def test_sampled_blocks_never_exceed_dense_and_say_when_they_are_complete(templates, hidden, depth, monkeypatch):
     # Forced to sample (no complete plan): a sampled block's rank is at most the dense rank,
     # and it calls itself complete only when it meets the closed-form upper bound
-    import tnrnn.scalable as scalable
+    import tnrnn.ranks.scalable as scalable
 
     monkeypatch.setattr(scalable, "_complete_plan", lambda *args, **kwargs: None)
     length = _dense_length(templates)
@@ -82,7 +82,7 @@ def test_sampled_blocks_never_exceed_dense_and_say_when_they_are_complete(templa
 def test_tree_arithmetic_is_exact_on_worst_case_residues(prime, hidden):
     # float64 below 2**23, int64 with one integer product (R = 2 at 2**31 - 1) or with every
     # product reduced (R >= 3 there): each must equal Python integers, largest residues included
-    from tnrnn.scalable import _Residues
+    from tnrnn.ranks.scalable import _Residues
 
     rng = np.random.default_rng(hidden)
     rows = rng.integers(0, prime, size=(50, hidden))
@@ -114,7 +114,7 @@ def test_direct_route_above_2_23_equals_dense_at_every_cut(templates, hidden, de
 def test_fronts_times_backs_columns_equal_dense(front, monkeypatch):
     # Depth 2 builds its columns as (every front of a few steps) x (backs); any front length
     # must give the dense rank, with columns sampled (140 of 4^4 suffixes at k=4).
-    import tnrnn.scalable as scalable
+    import tnrnn.ranks.scalable as scalable
 
     weights = RACWeights.random_mod_p(RACSpec(4, 4, 2), P, seed=8)
     plan = scalable_plan(weights.spec, 8, 4, complete=False)
@@ -336,7 +336,7 @@ def test_cli_profile_json_contract(capsys, tmp_path):
 
 
 def test_cli_profile_interrupted_keeps_finished_cuts(capsys, monkeypatch):
-    import tnrnn.profile as profile
+    import tnrnn.ranks.cuts as profile
 
     real = profile.iter_rank_profile
 
@@ -369,7 +369,7 @@ def test_iter_profile_yields_each_cut_once():
 @given(shape=st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.integers(0, 4)),
        seed=st.integers(0, 2**32))
 def test_submatrix_of_a_block_matrix_equals_indexing_the_assembled_one(shape, seed):
-    from tnrnn.scalable import _submatrix
+    from tnrnn.ranks.scalable import _submatrix
 
     a, b, c, d = shape  # block rows of heights a, c and block columns of widths b, d
     rng = np.random.default_rng(seed)
@@ -404,7 +404,7 @@ def test_closure_certificate_accepts_exactly_the_combinations_that_vanish_on_eve
 
 
 def test_complete_route_uses_a_row_basis_and_sampled_columns_and_streams_when_the_certificate_fails(monkeypatch):
-    import tnrnn.scalable as scalable
+    import tnrnn.ranks.scalable as scalable
 
     weights, matrix, plan, _ = _deficient_cell()
     assert plan.basis_rows and plan.rows == 308 and plan.cols == 308 + 64 and plan.complete and not plan.all_cols
@@ -417,7 +417,7 @@ def test_complete_route_uses_a_row_basis_and_sampled_columns_and_streams_when_th
 
 
 def test_lifted_combination_is_the_combination_of_lifted_rows():
-    from tnrnn.scalable import _lift, _lifted_combination
+    from tnrnn.ranks.scalable import _lift, _lifted_combination
 
     rng = np.random.default_rng(4)
     for prime in (P, 2_147_483_647):

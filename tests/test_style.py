@@ -49,8 +49,8 @@ import matplotlib
 matplotlib.use("svg")
 import matplotlib.pyplot as plt
 plt.figure()
-from tnrnn.comparison import compare
-from tnrnn.depthtable import depth_table, plot_depth_table
+from tnrnn.tables.compare import compare
+from tnrnn.tables.depth import depth_table, plot_depth_table
 fig = compare(2, 2, [1, 2], [2, 4], progress=False).plot({str(tmp_path / 'c.png')!r})
 plot_depth_table(depth_table(2, 2, [1, 2], [2, 4], progress=False), {str(tmp_path / 'd.png')!r})
 from matplotlib.figure import Figure
@@ -77,7 +77,7 @@ def test_an_interval_is_a_bar_between_its_ends_not_a_point():
 
 
 def test_compare_figure_draws_uncertified_cells_as_bars():
-    from tnrnn.comparison import Comparison
+    from tnrnn.tables.compare import Comparison
 
     cells = {(1, 4): {"lower": 2, "upper": 2, "certified": True}, (3, 4): {"lower": 1, "upper": 600, "certified": False}}
     fig = Comparison(2, 2, (1, 3), (4,), cells).plot()

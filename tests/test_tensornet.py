@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import brute_force_grid
-from tnrnn.bounds import mincut_upper
-from tnrnn.circuits import RACSpec, RACWeights
-from tnrnn.modular import rank_mod
-from tnrnn.partitions import Partition, cut, interleaved, start_end
-from tnrnn.tensornet import (
+from tnrnn.exact.modular import rank_mod
+from tnrnn.rac.bounds import mincut_upper
+from tnrnn.rac.circuits import RACSpec, RACWeights
+from tnrnn.rac.partitions import Partition, cut, interleaved, start_end
+from tnrnn.tn.network import (
     NetworkTooLargeError,
     check_network_size,
     mincut_bound,
@@ -166,7 +166,7 @@ def test_structure_is_cached_and_weight_independent():
 
 @pytest.mark.parametrize("depth, length", [(1, 5), (2, 6), (3, 4)])
 def test_grid_tensor_from_one_documented_quimb_call(depth, length):
-    from tnrnn.tensornet import output_inds
+    from tnrnn.tn.network import output_inds
 
     w = RACWeights.gaussian(RACSpec(2, 2, depth), seed=depth)
     tn = tensor_network(w, length)
@@ -176,7 +176,7 @@ def test_grid_tensor_from_one_documented_quimb_call(depth, length):
 
 @pytest.mark.parametrize("depth, length", [(1, 4), (2, 6), (3, 4)])
 def test_without_hyperedges_quimb_sees_the_inputs_as_the_open_indices(depth, length):
-    from tnrnn.tensornet import output_inds
+    from tnrnn.tn.network import output_inds
 
     w = RACWeights.gaussian(RACSpec(2, 3, depth), seed=depth + 5)
     tn = tensor_network(w, length, hyperedges=False)
@@ -189,8 +189,8 @@ def test_without_hyperedges_quimb_sees_the_inputs_as_the_open_indices(depth, len
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_with_inputs_evaluates_the_rac_on_any_features(depth):
-    from tnrnn.circuits import evaluate_features
-    from tnrnn.tensornet import with_inputs
+    from tnrnn.rac.circuits import evaluate_features
+    from tnrnn.tn.network import with_inputs
 
     w = RACWeights.gaussian(RACSpec(3, 2, depth), seed=depth)
     features = np.random.default_rng(depth).normal(size=(5, 3))
@@ -208,7 +208,7 @@ def test_with_inputs_evaluates_the_rac_on_any_features(depth):
 def test_depth1_converts_to_a_quimb_mps_with_the_rac_grid_and_schmidt_rank():
     import quimb.tensor as qtn
 
-    from tnrnn.tensornet import to_mps
+    from tnrnn.tn.network import to_mps
 
     w = RACWeights.gaussian(RACSpec(3, 2, 1), seed=3)
     mps = to_mps(w, 6)

@@ -124,15 +124,15 @@ def test_cli_threads_applies_for_the_command_and_is_restored(monkeypatch, capsys
     import flint
 
     seen = []
-    import tnrnn.rank
+    import tnrnn.ranks.router
 
-    real = tnrnn.rank.generic_rank
+    real = tnrnn.ranks.router.generic_rank
 
     def spy(*args, **kwargs):
         seen.append((flint.ctx.threads, os.environ.get("OMP_NUM_THREADS")))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tnrnn.rank, "generic_rank", spy)
+    monkeypatch.setattr(tnrnn.ranks.router, "generic_rank", spy)
     before = flint.ctx.threads
     assert main(["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--threads", "2", "--json"]) == 0
     assert seen == [(2, "2")]

@@ -12,9 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tnrnn.cli import main
-from tnrnn.nn.gated import GatedRNN, forget_preactivation
-from tnrnn.nn.tasks import make_task
-from tnrnn.timescale import (
+from tnrnn.lenses.timescale import (
     GateVariant,
     GradientConditionCallback,
     compare_gate_variants,
@@ -28,6 +26,8 @@ from tnrnn.timescale import (
     timescale_summary,
     train_gated,
 )
+from tnrnn.lenses.timescale.gated import GatedRNN, forget_preactivation
+from tnrnn.nn.tasks import make_task
 
 ADDING = make_task("adding", 40)
 
@@ -230,7 +230,7 @@ def test_compare_resumes_and_plots(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("finished runs must not be retrained")
 
-    monkeypatch.setattr("tnrnn.timescale.experiment.train_gated", fail)
+    monkeypatch.setattr("tnrnn.lenses.timescale.experiment.train_gated", fail)
     again = compare_gate_variants(specs, tmp_path, variants=variants, hidden=4, steps=2, progress=False)
     assert [r["variant"] for r in again] == ["a", "b"]
     rows = summarize_comparison(load_comparison(tmp_path))
@@ -298,7 +298,7 @@ def test_callback_works_with_tnrnn_nn_train(tmp_path, cell):
 
 
 def test_cli_experiment_runs_the_entry_point_and_summarizes(tmp_path, monkeypatch, capsys):
-    import tnrnn.timescale as ts
+    import tnrnn.lenses.timescale as ts
 
     tiny = {"tasks": ({"name": "copying", "length": 2},), "steps": {"copying": 1}, "hidden": 3}
     monkeypatch.setitem(ts.EXPERIMENT, True, tiny)
@@ -315,7 +315,7 @@ def test_cli_experiment_runs_the_entry_point_and_summarizes(tmp_path, monkeypatc
 
 
 def test_last_steps_loss_restricts_the_loss_and_changes_the_profile():
-    from tnrnn.timescale import last_steps_loss
+    from tnrnn.lenses.timescale import last_steps_loss
 
     copying = make_task("copying", 6)
     x, y = copying.sample(4, torch.Generator().manual_seed(0))

@@ -15,39 +15,40 @@ from __future__ import annotations
 
 import importlib
 
-# Eager on purpose: the submodule tnrnn.bounds would otherwise shadow the function
-# tnrnn.bounds as a package attribute. It imports only numpy.
-from tnrnn.bounds import bounds as bounds
+from tnrnn import _moved
+
+_moved.install()  # the old flat module paths, which warn (see tnrnn._moved)
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "tensor_network": "tnrnn.tensornet",
-    "draw_network": "tnrnn.draw",
-    "RACSpec": "tnrnn.circuits",
-    "RACWeights": "tnrnn.circuits",
-    "evaluate": "tnrnn.circuits",
-    "evaluate_features": "tnrnn.circuits",
-    "grid_tensor": "tnrnn.grid",
-    "Partition": "tnrnn.partitions",
-    "start_end": "tnrnn.partitions",
-    "cut": "tnrnn.partitions",
-    "interleaved": "tnrnn.partitions",
-    "RankResult": "tnrnn.rank",
-    "spectrum": "tnrnn.rank",
-    "separation_rank": "tnrnn.rank",
-    "generic_rank": "tnrnn.rank",
-    "depth_table": "tnrnn.depthtable",
-    "compare": "tnrnn.comparison",
-    "rank_profile": "tnrnn.profile",
+    "bounds": "tnrnn.rac.bounds",
+    "tensor_network": "tnrnn.tn.network",
+    "draw_network": "tnrnn.tn.draw",
+    "RACSpec": "tnrnn.rac.circuits",
+    "RACWeights": "tnrnn.rac.circuits",
+    "evaluate": "tnrnn.rac.circuits",
+    "evaluate_features": "tnrnn.rac.circuits",
+    "grid_tensor": "tnrnn.rac.grid",
+    "Partition": "tnrnn.rac.partitions",
+    "start_end": "tnrnn.rac.partitions",
+    "cut": "tnrnn.rac.partitions",
+    "interleaved": "tnrnn.rac.partitions",
+    "RankResult": "tnrnn.ranks.router",
+    "spectrum": "tnrnn.ranks.router",
+    "separation_rank": "tnrnn.ranks.router",
+    "generic_rank": "tnrnn.ranks.router",
+    "depth_table": "tnrnn.tables.depth",
+    "compare": "tnrnn.tables.compare",
+    "rank_profile": "tnrnn.ranks.cuts",
     "TrainConfig": "tnrnn.nn",
     "make_task": "tnrnn.nn",
     "load_run": "tnrnn.nn",
-    "gate_timescales": "tnrnn.timescale",
-    "gradient_profile": "tnrnn.timescale",
-    "LinearRNN": "tnrnn.linear.model",
-    "ScaledConvolution": "tnrnn.linear.model",
-    "lag_weights": "tnrnn.linear.theory",
+    "gate_timescales": "tnrnn.lenses.timescale",
+    "gradient_profile": "tnrnn.lenses.timescale",
+    "LinearRNN": "tnrnn.lenses.linear.model",
+    "ScaledConvolution": "tnrnn.lenses.linear.model",
+    "lag_weights": "tnrnn.lenses.linear.theory",
     "probe_model": "tnrnn.probe",
     "ProbeCallback": "tnrnn.probe",
     "load_config": "tnrnn.experiments",
@@ -57,7 +58,7 @@ _EXPORTS = {
     "threads": "tnrnn._threads",
 }
 
-__all__ = sorted([*_EXPORTS, "bounds"])
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
@@ -65,6 +66,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
+    if f"tnrnn.{name}" in _moved.MOVED:  # import tnrnn.circuits; tnrnn.circuits.RACSpec
+        return importlib.import_module(f"tnrnn.{name}")
     raise AttributeError(f"module 'tnrnn' has no attribute {name!r}")
 
 

@@ -1,6 +1,6 @@
 """Counts too large to hold exactly: :class:`Approx` (a base-10 logarithm) and bounded formatting.
 
-The bottom of the package: closed-form bounds (:mod:`tnrnn.bounds`), size guards and result
+The bottom of the package: closed-form bounds (:mod:`tnrnn.rac.bounds`), size guards and result
 types all print and compare astronomically large counts through it, without ever converting an
 integer of thousands of digits to text.
 """

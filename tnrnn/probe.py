@@ -20,11 +20,11 @@ symbols ``s`` (default: the whole alphabet). Two ways to get its matricization
   its rank is a **lower bound** of the dense rank (and equal to it when every
   assignment is taken).
 
-The matrix is ranked in float64 (:func:`tnrnn.rank.spectrum`): the whole spectrum, the
+The matrix is ranked in float64 (:func:`tnrnn.ranks.router.spectrum`): the whole spectrum, the
 rank at a stated tolerance (numpy's default ``sigma_max * max(m, n) * eps`` unless
 given), the effective rank and the entropy. These are **float ranks of particular
 weights**, never generic ranks of an architecture (those are exact or certified, see
-:mod:`tnrnn.rank`).
+:mod:`tnrnn.ranks.router`).
 
 A third way, :func:`task_probe`, reads the network on the task's own data instead of
 template symbols: N first halves times N second halves drawn from the task, next to
@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from tnrnn.partitions import Partition, parse_partition
-from tnrnn.rank import spectrum
+from tnrnn.rac.partitions import Partition, parse_partition
+from tnrnn.ranks.router import spectrum
 
 __all__ = [
     "ProbeResult",
@@ -204,7 +204,7 @@ def dense_matrix(function: SequenceFunction, partition: Partition, symbols: Sequ
 
     Examples
     --------
-    >>> from tnrnn.partitions import start_end
+    >>> from tnrnn.rac.partitions import start_end
     >>> dense_matrix(lambda t: t[:, 0] * t[:, 1] + 0.0, start_end(2), [0, 1, 2]).tolist()
     [[0.0, 0.0, 0.0], [0.0, 1.0, 2.0], [0.0, 2.0, 4.0]]
     """
@@ -271,7 +271,7 @@ def sampled_matrix(function: SequenceFunction, partition: Partition, symbols: Se
 
     Examples
     --------
-    >>> from tnrnn.partitions import start_end
+    >>> from tnrnn.rac.partitions import start_end
     >>> m, starts, ends = sampled_matrix(lambda t: t.sum(axis=1) + 0.0, start_end(4), [5, 7], rows=3, cols=2)
     >>> m.shape, starts.shape, bool(m[0, 0] == starts[0].sum() + ends[0].sum())
     ((3, 2), (3, 2), True)
@@ -305,7 +305,7 @@ def probe(function: SequenceFunction, length: int, partition: Partition | str = 
     length : int
         T.
     partition : Partition or str
-        Default Start-End; see :func:`tnrnn.partitions.parse_partition`.
+        Default Start-End; see :func:`tnrnn.rac.partitions.parse_partition`.
     symbols : int or sequence of int, optional
         Template symbols: a count n (symbols ``0..n-1``) or a list. Default: the whole
         alphabet (``alphabet_size``).
@@ -473,8 +473,8 @@ def rac_probe(model, length: int, partition: Partition | str = "start-end", *, o
               max_bytes: int | None = None) -> ProbeResult:
     """The exact-weights route for RAC models: the grid tensor of ``model.to_rac_weights()``.
 
-    Exports the trained weights (:class:`tnrnn.circuits.RACWeights`, from a float64 copy
-    of the model, as :func:`model_function` evaluates it) and builds the grid tensor with :func:`tnrnn.grid.grid_tensor` (one-hot templates, or
+    Exports the trained weights (:class:`tnrnn.rac.circuits.RACWeights`, from a float64 copy
+    of the model, as :func:`model_function` evaluates it) and builds the grid tensor with :func:`tnrnn.rac.grid.grid_tensor` (one-hot templates, or
     the rows of the identity picked by ``symbols``), then ranks its matricization
     exactly like :func:`probe`. On the last step of one-hot inputs it agrees with the
     dense probe of the torch model up to float rounding.
@@ -484,7 +484,7 @@ def rac_probe(model, length: int, partition: Partition | str = "start-end", *, o
     ValueError
         If the model has no ``to_rac_weights`` (not a RAC), or for bad arguments.
     """
-    from tnrnn.grid import grid_tensor
+    from tnrnn.rac.grid import grid_tensor
 
     start_time = time.perf_counter()
     if not hasattr(model, "to_rac_weights"):

@@ -1,4 +1,4 @@
-"""mkdocs hook: turn the Sphinx roles of the docstrings (``:func:`tnrnn.rank.generic_rank```) into links.
+"""mkdocs hook: turn the Sphinx roles of the docstrings (``:func:`tnrnn.ranks.router.generic_rank```) into links.
 
 The docstrings follow the NumPy/Sphinx convention; mkdocstrings renders a role as the literal
 text ``:func:`` followed by code. This hook rewrites each into an ``<autoref>`` element that

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     COMMAND --help)`` on stderr and returns 2, without a traceback; usage errors exit 2 through argparse. Whatever a
     command printed before failing stays printed. Ctrl-C returns 130.
     """
-    from tnrnn import _guards, _threads
+    from tnrnn import _threads, limits
 
     try:
         parser = build_parser()
@@ -148,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:  # usage errors (status 2, message printed by argparse) and --help (0)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
-    saved_limit, saved_env_error = _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR
+    saved_limit, saved_env_error = limits.DEFAULT_MAX_BYTES, limits.ENV_ERROR
     if getattr(args, "max_bytes", None) is not None:
-        _guards.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
-        _guards.ENV_ERROR = None  # the flag replaces the variable
-    elif _guards.ENV_ERROR is not None:  # refused before any work, as --max-bytes with that value would be
-        print(f"tnrnn {args.command}: error: {_guards.ENV_ERROR}{_see_help(args.command)}", file=sys.stderr)
+        limits.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
+        limits.ENV_ERROR = None  # the flag replaces the variable
+    elif limits.ENV_ERROR is not None:  # refused before any work, as --max-bytes with that value would be
+        print(f"tnrnn {args.command}: error: {limits.ENV_ERROR}{_see_help(args.command)}", file=sys.stderr)
         return 2
     try:
         if args.command in THREAD_KINDS:  # --threads, else TNRNN_THREADS, else the default of the work
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     finally:
-        _guards.DEFAULT_MAX_BYTES, _guards.ENV_ERROR = saved_limit, saved_env_error
+        limits.DEFAULT_MAX_BYTES, limits.ENV_ERROR = saved_limit, saved_env_error
 
 
 if __name__ == "__main__":  # pragma: no cover

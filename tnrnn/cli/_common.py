@@ -28,6 +28,8 @@ import json
 import math
 import sys
 
+from tnrnn.tables.format import format_table  # noqa: F401  (the commands print their tables with it)
+
 
 def _int(text: str) -> int:
     try:
@@ -95,7 +97,7 @@ def finite_float(low: float | None = None, high: float | None = None, *, low_ope
 
 def byte_count(text: str) -> int:
     """argparse type: ``4G``, ``512M``, ``1e9`` ..."""
-    from tnrnn._guards import parse_bytes
+    from tnrnn.limits import parse_bytes
 
     try:
         return parse_bytes(text)
@@ -156,7 +158,7 @@ def add_max_bytes(parser: argparse.ArgumentParser) -> None:
 
 def add_max_seconds(parser: argparse.ArgumentParser) -> None:
     """``--max-seconds``: the limit on the predicted time of one exact-rank computation."""
-    from tnrnn._guards import DEFAULT_MAX_SECONDS
+    from tnrnn.limits import DEFAULT_MAX_SECONDS
 
     parser.add_argument("--max-seconds", type=finite_float(0.0, low_open=True), default=DEFAULT_MAX_SECONDS,
                         help=f"refuse a rank computation predicted to take longer (default {DEFAULT_MAX_SECONDS:g})")
@@ -168,9 +170,9 @@ def progress(args) -> bool:
 
 
 def spec_from(args):
-    """The :class:`~tnrnn.circuits.RACSpec` named by the arguments, after the size guards."""
-    from tnrnn._guards import check_rac
-    from tnrnn.circuits import RACSpec
+    """The :class:`~tnrnn.rac.circuits.RACSpec` named by the arguments, after the size guards."""
+    from tnrnn.limits import check_rac
+    from tnrnn.rac.circuits import RACSpec
 
     spec = RACSpec(args.templates, args.hidden, args.depth)
     check_rac(spec.templates, spec.hidden, spec.depth, getattr(args, "length", None),
@@ -180,7 +182,7 @@ def spec_from(args):
 
 def check_rank_table(args, draws: int, max_seconds: float | None) -> None:
     """The size and time guards of a table of ranks over ``args.depths`` x ``args.lengths``, before any work."""
-    from tnrnn._guards import check_rac, check_rank_work
+    from tnrnn.limits import check_rac, check_rank_work
 
     for depth in args.depths:
         for length in args.lengths:
@@ -203,8 +205,8 @@ def check_device(text: str | None, flag: str = "--device") -> str | None:
 
 
 def print_json(obj) -> None:
-    """Print one JSON object on one line (huge integers in bounded form, see :func:`tnrnn.bounds.bounded`)."""
-    from tnrnn.bounds import bounded
+    """Print one JSON object on one line (huge integers in bounded form, see :func:`tnrnn.rac.bounds.bounded`)."""
+    from tnrnn.rac.bounds import bounded
 
     text = json.dumps(bounded(_plain(obj)), default=_jsonable, allow_nan=False)
     sys.stdout.write(text + "\n")
@@ -230,7 +232,7 @@ def _plain(value):
 def _jsonable(value):
     import numpy as np
 
-    from tnrnn.bounds import Approx
+    from tnrnn.rac.bounds import Approx
 
     if isinstance(value, Approx):
         return str(value)
@@ -243,14 +245,3 @@ def _jsonable(value):
     if hasattr(value, "__fspath__"):
         return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def format_table(header: list[str], rows: list[list]) -> str:
-    """A plain aligned text table (huge integers in bounded form)."""
-    from tnrnn.bounds import format_count
-
-    cells = [header] + [[format_count(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

@@ -27,8 +27,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn.bounds import STATUS, bounds
-    from tnrnn.partitions import parse_partition
+    from tnrnn.rac.bounds import STATUS, bounds
+    from tnrnn.rac.partitions import parse_partition
 
     spec = spec_from(args)
     partition = parse_partition(args.partition, args.length)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tnrnn._guards import DEFAULT_MAX_BLOCK
 from tnrnn.cli._common import (
     add_force,
     add_max_seconds,
@@ -13,6 +12,7 @@ from tnrnn.cli._common import (
     progress,
     seed_int,
 )
+from tnrnn.limits import DEFAULT_MAX_BLOCK
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
 
@@ -38,7 +38,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from tnrnn._files import output_file
     from tnrnn._outputs import check_replace
-    from tnrnn.comparison import compare
+    from tnrnn.tables.compare import compare
 
     if args.plot:  # before the work, not after
         check_replace(output_file(args.plot, "--plot", (".png", ".svg")), "--plot", args.force)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 
-from tnrnn._guards import DEFAULT_MAX_BLOCK
 from tnrnn.cli._common import (
     add_force,
     add_json,
@@ -19,6 +18,7 @@ from tnrnn.cli._common import (
     print_json,
     progress,
 )
+from tnrnn.limits import DEFAULT_MAX_BLOCK
 
 HELP = "table of shallow vs deep generic Start-End ranks with bounds, and a plot"
 
@@ -81,7 +81,7 @@ def plot_path(args, default: str) -> str | None:
 
 
 def run(args) -> int:
-    from tnrnn.depthtable import depth_table, format_depth_table, plot_depth_table
+    from tnrnn.tables.depth import depth_table, format_depth_table, plot_depth_table
 
     check_rank_table(args, 3, None)
     plot = plot_path(args, DEFAULT_PLOT)

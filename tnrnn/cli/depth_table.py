@@ -5,7 +5,6 @@ Interrupting (Ctrl-C) prints the rows already computed, then exits with status 1
 
 from __future__ import annotations
 
-from tnrnn._guards import DEFAULT_MAX_BLOCK
 from tnrnn.cli._common import (
     add_json,
     add_max_seconds,
@@ -17,6 +16,7 @@ from tnrnn.cli._common import (
     seed_int,
 )
 from tnrnn.cli.demo import add_plot_arguments, plot_path
+from tnrnn.limits import DEFAULT_MAX_BLOCK
 
 HELP = "generic Start-End ranks by depth and length (the depth conjecture data), table and plot"
 
@@ -42,7 +42,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn.depthtable import format_depth_table, iter_depth_table, plot_depth_table
+    from tnrnn.tables.depth import format_depth_table, iter_depth_table, plot_depth_table
 
     check_rank_table(args, args.draws, args.max_seconds)
     plot = plot_path(args, DEFAULT_PLOT)

@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn.draw import draw_network
+    from tnrnn.tn.draw import draw_network
 
     spec = spec_from(args)
     plot = plot_path(args, DEFAULT_PLOT)

@@ -77,9 +77,9 @@ def _task_data(args, model, config, task) -> int:
     out.update(run_dir=str(args.run_dir), task=config.task, cell=config.cell, depth=config.depth,
                hidden=config.hidden)
     if config.cell == "rac" and task.alphabet_size is not None:
-        from tnrnn.bounds import bounds
-        from tnrnn.circuits import RACSpec
-        from tnrnn.partitions import start_end
+        from tnrnn.rac.bounds import bounds
+        from tnrnn.rac.circuits import RACSpec
+        from tnrnn.rac.partitions import start_end
 
         closed = bounds(RACSpec(task.alphabet_size, config.hidden, config.depth), task.sequence_length,
                         start_end(task.sequence_length)).to_dict()
@@ -111,7 +111,7 @@ def _task_data(args, model, config, task) -> int:
 
 
 def run(args) -> int:
-    from tnrnn._guards import check_bytes
+    from tnrnn.limits import check_bytes
     from tnrnn.nn import load_run
     from tnrnn.probe import probe_model, rac_probe
 

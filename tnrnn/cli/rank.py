@@ -30,8 +30,8 @@ _METHODS = ("auto", "dense", "tn", "scalable")
 
 
 def add_arguments(parser) -> None:
-    from tnrnn.modular import DEFAULT_PRIME
-    from tnrnn.results import LARGE_PRIME, TARGET_FAILURE
+    from tnrnn.exact.modular import DEFAULT_PRIME
+    from tnrnn.ranks.results import LARGE_PRIME, TARGET_FAILURE
 
     add_architecture(parser)
     add_partition(parser)
@@ -60,9 +60,9 @@ def run(args) -> int:
         return _run_profile(args)
     if args.cuts is not None or args.plot is not None:
         raise ValueError("--cuts and --plot need --profile")
-    from tnrnn._guards import check_rank_work
-    from tnrnn.bounds import format_count
-    from tnrnn.rank import generic_rank
+    from tnrnn.limits import check_rank_work
+    from tnrnn.rac.bounds import format_count
+    from tnrnn.ranks.router import generic_rank
 
     spec = spec_from(args)
     check_rank_work(args.depth, args.length, args.draws, args.max_seconds)
@@ -91,8 +91,8 @@ def _run_profile(args) -> int:
     import time
 
     from tnrnn._files import output_file
-    from tnrnn._guards import check_rank_work
-    from tnrnn.profile import RankProfile, iter_rank_profile, plot_rank_profile
+    from tnrnn.limits import check_rank_work
+    from tnrnn.ranks.cuts import RankProfile, iter_rank_profile, plot_rank_profile
 
     spec = spec_from(args)
     cuts = len(args.cuts) if args.cuts is not None else args.length - 1
@@ -134,7 +134,7 @@ def _run_profile(args) -> int:
 
 
 def _print_profile(profile, args) -> None:
-    from tnrnn.bounds import format_count
+    from tnrnn.rac.bounds import format_count
 
     if args.json:
         print_json(profile.to_dict())

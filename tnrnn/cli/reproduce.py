@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from tnrnn._files import output_dir
     from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
-    from tnrnn.reproduce import JOBS, existing_outputs, reproduce
+    from tnrnn.cli.figure_jobs import JOBS, existing_outputs, reproduce
 
     unknown = [name for name in args.only or () if name not in JOBS]
     if unknown:

@@ -26,9 +26,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from tnrnn._files import output_file
     from tnrnn._outputs import check_replace
-    from tnrnn.cli._common import format_table
     from tnrnn.experiments import ResultsStore, load_config, run_sweep
     from tnrnn.experiments.executors import SweepTerminated
+    from tnrnn.tables.format import format_table
 
     config = load_config(args.config)
     if args.check:

@@ -76,7 +76,7 @@ def _check(args) -> None:
     if args.tmax is not None and not args.tmax > 2:
         raise ValueError(f"--tmax must be > 2, got {args.tmax:g}")
     if args.length is not None:
-        from tnrnn._guards import check_bytes
+        from tnrnn.limits import check_bytes
 
         if args.length < 1:
             raise ValueError(f"--length must be a positive integer, got {args.length}")
@@ -96,7 +96,7 @@ def _fmt(value) -> str:
 def _experiment(args) -> int:
     from tnrnn._files import output_dir
     from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
-    from tnrnn.timescale import (
+    from tnrnn.lenses.timescale import (
         experiment_results_dir,
         load_comparison,
         summarize_comparison,
@@ -139,14 +139,14 @@ def run(args) -> int:
     _check(args)
     import torch
 
-    from tnrnn.nn.tasks import make_task
-    from tnrnn.timescale import (
+    from tnrnn.lenses.timescale import (
         GateVariant,
         GradientConditionCallback,
         build_gated_model,
         diagnose,
         train_gated,
     )
+    from tnrnn.nn.tasks import make_task
 
     task = make_task(args.task, args.length)
     if args.max_lag is not None and not args.min_lag <= args.max_lag < task.sequence_length:

@@ -16,7 +16,7 @@ try:
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["ConfigError", "Point", "SweepConfig", "load_config", "DEFAULT_RUNNER"]
+__all__ = ["CONFIGS", "ConfigError", "Point", "SweepConfig", "config_path", "load_config", "DEFAULT_RUNNER"]
 
 DEFAULT_RUNNER = "tnrnn.experiments:train_and_probe"
 
@@ -277,8 +277,8 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
 
 def _check_types(probe, theory, run, report, fail) -> None:
     """Every [probe], [theory], [run] and [report] value through the check of the flag that means the same."""
-    from tnrnn._guards import parse_bytes
     from tnrnn._validation import check_float, check_int, check_threads
+    from tnrnn.limits import parse_bytes
 
     def is_int(v):
         return isinstance(v, int) and not isinstance(v, bool)
@@ -363,7 +363,7 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
     from tnrnn.nn import PRESETS, TrainConfig, make_task, width_for_budget
     from tnrnn.nn.budget import check_train_size
     from tnrnn.nn.config import preset_fields
-    from tnrnn.partitions import parse_partition
+    from tnrnn.rac.partitions import parse_partition
 
     seeds = config.sweep.get("seed")
     if isinstance(seeds, list) and len(seeds) > MAX_SEEDS:
@@ -425,7 +425,7 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
                 except ValueError as error:
                     fail("probe", "lengths", f"probe length {length}: {error}")
             if config.probe["method"] != "dense":  # as tnrnn probe: a sampled block through the model
-                from tnrnn._guards import SizeLimitError, check_bytes
+                from tnrnn.limits import SizeLimitError, check_bytes
 
                 rows, cols = config.probe["rows"], config.probe["cols"]
                 try:
@@ -440,3 +440,26 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
         fail("sweep", None, "two points resolve to the same training options (e.g. two budgets "
                             "giving the same width): remove the duplicate")
     return points
+
+
+CONFIGS = "tnrnn.experiments.configs"
+"""Package holding the sweep configs (package data, so an installed ``tnrnn`` finds them)."""
+
+
+def config_path(name: str) -> Path:
+    """Path of a bundled sweep config, e.g. ``config_path("quick_sweep.toml")``.
+
+    The configs ship inside the package (``tnrnn/experiments/configs/``) and are found with
+    :mod:`importlib.resources`, so this works from a checkout and after a non-editable install.
+
+    Examples
+    --------
+    >>> config_path("quick_sweep.toml").name
+    'quick_sweep.toml'
+    """
+    from importlib.resources import files
+
+    path = Path(str(files(CONFIGS).joinpath(name)))
+    if not path.is_file():
+        raise ValueError(f"no bundled sweep config {name!r} in {path.parent}")
+    return path

@@ -225,7 +225,7 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
             try:  # bounded: a 90-digit bound is not read digit by digit
                 return f"~{float(value):.2e}"
             except OverflowError:
-                from tnrnn.bounds import format_count
+                from tnrnn.rac.bounds import format_count
 
                 return str(format_count(value))
         return str(value)

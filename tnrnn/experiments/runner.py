@@ -124,10 +124,10 @@ def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
 def _theory(templates: int, hidden: int, depth: int, length: int, partition: str, *, compute: bool,
             max_bytes: int = 2**28) -> dict:
     from tnrnn._numbers import bounded
-    from tnrnn.bounds import bounds
-    from tnrnn.circuits import RACSpec
-    from tnrnn.grid import check_grid_size
-    from tnrnn.partitions import parse_partition
+    from tnrnn.rac.bounds import bounds
+    from tnrnn.rac.circuits import RACSpec
+    from tnrnn.rac.grid import check_grid_size
+    from tnrnn.rac.partitions import parse_partition
 
     spec = RACSpec(templates, hidden, depth)
     closed = bounds(spec, length, parse_partition(partition, length)).to_dict()
@@ -140,7 +140,7 @@ def _theory(templates: int, hidden: int, depth: int, length: int, partition: str
             check_grid_size(templates, hidden, depth, length, max_bytes)
         except ValueError:
             return out
-        from tnrnn.rank import generic_rank
+        from tnrnn.ranks.router import generic_rank
 
         exact = generic_rank(spec, length, partition, method="dense", max_bytes=max_bytes)
         out.update(rank=exact.rank, lower=exact.lower, upper=exact.upper, certified=exact.certified)

@@ -19,7 +19,6 @@ from tnrnn.nn.budget import parameter_count, width_for_budget
 from tnrnn.nn.cells import ModReLULayer, RACLayer, TanhLayer
 from tnrnn.nn.config import CELLS, PRESETS, TrainConfig
 from tnrnn.nn.ensemble import stacked_forward
-from tnrnn.nn.gated import GatedRNN, init_forget_gate
 from tnrnn.nn.orthogonal import ORTHOGONAL_MAPS, orthogonal_parameters, orthogonality_error, orthogonalize
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 from tnrnn.nn.tasks import TASKS, AddingTask, CopyingTask, StartEndSimilarityTask, Task, make_task
@@ -33,7 +32,6 @@ __all__ = [
     "AddingTask",
     "CopyingTask",
     "DeepRNN",
-    "GatedRNN",
     "ModReLULayer",
     "RACLayer",
     "StartEndSimilarityTask",
@@ -44,7 +42,6 @@ __all__ = [
     "count_free_parameters",
     "count_parameters",
     "evaluate_model",
-    "init_forget_gate",
     "load_run",
     "make_task",
     "orthogonal_parameters",
@@ -57,3 +54,9 @@ __all__ = [
     "train_ensemble",
     "width_for_budget",
 ]
+
+
+def __getattr__(name: str):
+    from tnrnn._moved import moved_name
+
+    return moved_name(__name__, name)  # GatedRNN and init_forget_gate moved to tnrnn.lenses.timescale

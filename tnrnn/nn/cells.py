@@ -8,7 +8,7 @@ Each layer maps a state sequence ``(B, T, fan_in)`` from below to its own
     modReLU  h_t = σ_b(W^H h_{t-1} + W^I x_t)        h_0 = 0,  σ_b(z) = sign(z) relu(|z| + b)
 
 The RAC layer has no bias and no nonlinearity, so a stack of RAC layers is exactly a
-Recurrent Arithmetic Circuit (:mod:`tnrnn.circuits`). ``W^H`` can be orthogonal
+Recurrent Arithmetic Circuit (:mod:`tnrnn.rac.circuits`). ``W^H`` can be orthogonal
 (:func:`tnrnn.nn.orthogonal.orthogonalize`); it is read once per forward pass, before
 the time loop, the input projections of all steps are one matrix product, and the loop
 runs in :func:`tnrnn.nn.recurrence.recurrence` (hand-written backward through time).

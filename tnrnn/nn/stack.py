@@ -46,7 +46,7 @@ class DeepRNN(nn.Module):
     Notes
     -----
     The RAC network has no bias anywhere (its readout included), so it is exactly the RAC
-    of :mod:`tnrnn.circuits` (see :meth:`to_rac_weights`). LSTM and GRU are one
+    of :mod:`tnrnn.rac.circuits` (see :meth:`to_rac_weights`). LSTM and GRU are one
     ``torch.nn.LSTM`` / ``GRU`` with ``num_layers = depth``, which stacks the same way.
     A forward pass costs O(B · T · L · R²).
 
@@ -153,9 +153,9 @@ class DeepRNN(nn.Module):
         return max(orthogonality_error(w) for w in self.hidden_matrices())
 
     def to_rac_weights(self, output_index: int = 0):
-        """Export a RAC network as :class:`tnrnn.circuits.RACWeights` (float64).
+        """Export a RAC network as :class:`tnrnn.rac.circuits.RACWeights` (float64).
 
-        For one-hot inputs, ``tnrnn.circuits.evaluate(weights, tokens)`` equals
+        For one-hot inputs, ``tnrnn.rac.circuits.evaluate(weights, tokens)`` equals
         ``model(task.encode(tokens))[:, -1, output_index]`` up to float rounding.
 
         Raises
@@ -165,14 +165,14 @@ class DeepRNN(nn.Module):
 
         Examples
         --------
-        >>> from tnrnn.circuits import evaluate
+        >>> from tnrnn.rac.circuits import evaluate
         >>> net = DeepRNN("rac", input_size=3, output_size=2, hidden=4, depth=2).double()
         >>> tokens = torch.tensor([[0, 2, 1, 1]])
         >>> y = net(torch.nn.functional.one_hot(tokens, 3).double())[:, -1, 1]
         >>> bool(np.allclose(evaluate(net.to_rac_weights(1), tokens.numpy()), y.detach().numpy()))
         True
         """
-        from tnrnn.circuits import RACSpec, RACWeights
+        from tnrnn.rac.circuits import RACSpec, RACWeights
 
         if self.cell != "rac":
             raise ValueError(f"only a 'rac' network exports RAC weights, this one is {self.cell!r}")

@@ -1,0 +1,1 @@
+"""Exact arithmetic mod p: prime checks, BLAS-speed elimination and exact matrix products."""

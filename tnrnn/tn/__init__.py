@@ -1,0 +1,1 @@
+"""Tensor networks: a RAC compiled into a quimb network, contraction plans and network diagrams."""
