@@ -48,13 +48,19 @@ def test_no_tracked_file_names_outside_notes_or_internal_labels():
     assert PENDING - offenders == set(), "fixed: remove these from PENDING"
 
 
+#: Modules of the command-line package that the API reference documents (the figure jobs).
+DOCUMENTED_CLI_MODULES = {"tnrnn.cli.figure_jobs"}
+
+
 def _public_modules() -> set[str]:
     modules = set()
     for path in (ROOT / "tnrnn").rglob("*.py"):
         parts = path.relative_to(ROOT).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]
-        if any(p.startswith("_") for p in parts) or "cli" in parts or "configs" in parts:
+        if any(p.startswith("_") for p in parts) or "configs" in parts:
+            continue
+        if "cli" in parts and ".".join(parts) not in DOCUMENTED_CLI_MODULES:
             continue
         modules.add(".".join(parts))
     return modules

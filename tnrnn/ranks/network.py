@@ -61,6 +61,8 @@ def shallow_rank_exact(weights: RACWeights, prefix_length: int, suffix_length: i
 
     Examples
     --------
+    >>> from tnrnn.rac.circuits import RACSpec, RACWeights
+    >>> from tnrnn.rac.grid import grid_tensor
     >>> w = RACWeights.random_mod_p(RACSpec(3, 3, 1), prime=101, seed=1)
     >>> shallow_rank_exact(w, 2, 2) == rank_mod(grid_tensor(w, 4).reshape(9, 9), 101)
     True
@@ -117,6 +119,8 @@ def shallow_singular_values(weights: RACWeights, prefix_length: int, suffix_leng
 
     Examples
     --------
+    >>> from tnrnn.rac.circuits import RACSpec, RACWeights
+    >>> from tnrnn.rac.grid import grid_tensor
     >>> w = RACWeights.gaussian(RACSpec(2, 3, 1), seed=0)
     >>> a = grid_tensor(w, 6).reshape(8, 8)
     >>> bool(np.allclose(shallow_singular_values(w, 3, 3), np.linalg.svd(a, compute_uv=False)[:3]))
@@ -167,6 +171,8 @@ def exact_rank_tn(weights: RACWeights, partition: Partition, max_bytes: int | No
 
     Examples
     --------
+    >>> from tnrnn.rac.circuits import RACSpec, RACWeights
+    >>> from tnrnn.rac.grid import grid_tensor
     >>> from tnrnn.rac.partitions import start_end
     >>> w = RACWeights.random_mod_p(RACSpec(2, 2, 2), prime=1_000_003, seed=0)
     >>> exact_rank_tn(w, start_end(6))
@@ -213,6 +219,8 @@ def spectrum_tn(weights: RACWeights, partition: Partition, *, tolerance: float |
 
     Examples
     --------
+    >>> from tnrnn.rac.circuits import RACSpec, RACWeights
+    >>> from tnrnn.rac.grid import grid_tensor
     >>> from tnrnn.rac.partitions import start_end
     >>> s, upper = spectrum_tn(RACWeights.gaussian(RACSpec(2, 2, 1), seed=0), start_end(4))
     >>> s.rank, upper

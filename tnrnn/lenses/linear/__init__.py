@@ -35,10 +35,10 @@ _EXPORTS = {
     "kernel_comparison": "kernel",
     "kernel_sweep": "kernel",
     "KernelResult": "kernel",
-    "default_target": "training",
-    "synthetic_data": "training",
-    "train_side_by_side": "training",
-    "TrainingComparison": "training",
+    "default_target": "experiment",
+    "synthetic_data": "experiment",
+    "train_side_by_side": "experiment",
+    "TrainingComparison": "experiment",
 }
 
 __all__ = sorted(_EXPORTS)
