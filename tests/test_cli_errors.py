@@ -123,9 +123,13 @@ def test_rank_bad_numbers_name_the_argument(capsys, flag, value, expect):
     refused(capsys, "rank", "-M", 2, "-R", 2, "-L", 2, "-T", 4, flag, value, expect=expect)
 
 
-def test_odd_length_error_speaks_cli(capsys):
+def test_odd_length_error_names_the_flag_and_is_printed_as_the_library_wrote_it(capsys):
+    from tnrnn.rac.partitions import start_end
+
     _, err = refused(capsys, "rank", "-M", 2, "-R", 2, "-L", 2, "-T", 5, expect="--partition cut:K")
-    assert "cut(length, k)" not in err
+    with pytest.raises(ValueError) as library:
+        start_end(5)
+    assert str(library.value) in err  # written once, in words both readers understand
 
 
 SWEEP = tiny_sweep_toml("t")

@@ -97,7 +97,7 @@ def test_old_spellings_still_work(tmp_path, capsys):
     assert "--plot FILE" in capsys.readouterr().err
 
 
-def test_library_wording_is_translated_for_cli_users(capsys):
+def test_library_errors_name_the_flags_and_reach_cli_users_unchanged(capsys):
     assert main(["rank", "-M", "4", "-R", "3", "-L", "2", "-T", "12", "--partition", "interleaved",
                  "--max-bytes", "1M"]) == 2
     err = capsys.readouterr().err

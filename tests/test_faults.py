@@ -526,7 +526,7 @@ def test_two_sweeps_on_one_store_count_only_what_each_stored(fake, monkeypatch):
 
 
 def test_max_bytes_variable_is_parsed_as_the_flag():
-    from tnrnn.limits import _env_max_bytes
+    from tnrnn.guards import _env_max_bytes
 
     assert _env_max_bytes({"TNRNN_MAX_BYTES": "4G"}) == (4 * 2**30, None)
     assert _env_max_bytes({"TNRNN_MAX_BYTES": "1e9"}) == (10**9, None)
@@ -543,18 +543,18 @@ def test_a_bad_max_bytes_variable_never_crashes_at_import():
 
 
 def test_a_bad_max_bytes_variable_is_refused_unless_the_flag_replaces_it(monkeypatch):
-    from tnrnn import limits
+    from tnrnn import guards
 
-    limit, error = limits._env_max_bytes({"TNRNN_MAX_BYTES": "-5"})
-    monkeypatch.setattr(limits, "DEFAULT_MAX_BYTES", limit)
-    monkeypatch.setattr(limits, "ENV_ERROR", error)
+    limit, error = guards._env_max_bytes({"TNRNN_MAX_BYTES": "-5"})
+    monkeypatch.setattr(guards, "DEFAULT_MAX_BYTES", limit)
+    monkeypatch.setattr(guards, "ENV_ERROR", error)
     code, out, err = in_process(["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--json"])
     assert code == 2 and out == "" and "TNRNN_MAX_BYTES='-5'" in err and "4G" in err
     code, out, err = in_process(["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--max-bytes", "1G", "--json"])
     assert code == 0 and json.loads(out)["rank"] >= 1  # the flag replaces the variable
-    assert limits.ENV_ERROR == error  # and the refusal is back for the next command
+    assert guards.ENV_ERROR == error  # and the refusal is back for the next command
     with pytest.raises(ValueError, match="TNRNN_MAX_BYTES"):  # library guards refuse it too
-        limits.check_bytes(10, "a tiny array")
+        guards.check_bytes(10, "a tiny array")
 
 
 def test_absurd_thread_counts_are_refused_and_large_ones_bounded(tmp_path):

@@ -23,7 +23,7 @@ FOLDER_ORDER = ["tnrnn.exact", "tnrnn.rac", "tnrnn.tn", "tnrnn.ranks", "tnrnn.ta
                 "tnrnn.experiments", "tnrnn.lenses", "tnrnn.cli"]
 #: The shared top-level modules: infrastructure every folder may use; they import no folder.
 SHARED = {"tnrnn._files", "tnrnn._moved", "tnrnn._numbers", "tnrnn._outputs", "tnrnn._runfiles", "tnrnn._threads",
-          "tnrnn._validation", "tnrnn.limits", "tnrnn.style"}
+          "tnrnn._validation", "tnrnn.guards", "tnrnn.style"}
 
 
 def _stage(module: str) -> str | None:

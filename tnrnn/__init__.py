@@ -55,6 +55,8 @@ _EXPORTS = {
     "run_sweep": "tnrnn.experiments",
     "ResultsStore": "tnrnn.experiments",
     "set_threads": "tnrnn._threads",
+    "limits": "tnrnn.guards",
+    "SizeLimitError": "tnrnn.guards",
     "threads": "tnrnn._threads",
 }
 

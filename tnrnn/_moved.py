@@ -69,6 +69,8 @@ MOVED: dict[str, str] = {
 MOVED_NAMES: dict[tuple[str, str], str] = {
     ("tnrnn.nn", "GatedRNN"): "tnrnn.lenses.timescale.gated",
     ("tnrnn.nn", "init_forget_gate"): "tnrnn.lenses.timescale.gated",
+    ("tnrnn.rac.grid", "DEFAULT_MAX_BYTES"): "tnrnn.guards",
+    ("tnrnn.lenses.linear.kernel", "DEFAULT_MAX_BYTES"): "tnrnn.guards",
 }
 
 

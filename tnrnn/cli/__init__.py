@@ -82,16 +82,6 @@ def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.Argume
     return action.choices[command]
 
 
-#: Library wording -> command-line wording, applied to every error message shown to a CLI user.
-_CLI_WORDS = (
-    ("(max_bytes / TNRNN_MAX_BYTES)", "(--max-bytes or TNRNN_MAX_BYTES)"),
-    ("max_bytes / TNRNN_MAX_BYTES", "--max-bytes or TNRNN_MAX_BYTES"),
-    ("method='scalable'", "--method scalable"),
-    ("use cut(length, k) for an unequal split", "use --partition cut:K for an unequal split"),
-    ("out_dir ", "--out "),
-)
-
-
 def _expected(error: BaseException) -> bool:
     """Whether ``error`` is a user-facing failure (bad value, path, file, device), not a bug."""
     if isinstance(error, (ValueError, OSError, MemoryError)):
@@ -100,7 +90,8 @@ def _expected(error: BaseException) -> bool:
     return sqlite3 is not None and isinstance(error, sqlite3.Error)
 
 
-def _one_line(error: BaseException, args=None, options: frozenset[str] = frozenset({"--method"})) -> str:
+def _one_line(error: BaseException, args=None) -> str:
+    """The error in one line, as the library wrote it (library messages name the flags too)."""
     if isinstance(error, MemoryError):
         return "out of memory: use smaller sizes (or a lower --max-bytes, so the guard refuses earlier)"
     import errno
@@ -119,10 +110,6 @@ def _one_line(error: BaseException, args=None, options: frozenset[str] = frozens
         text = str(error) or type(error).__name__
     if type(error).__module__.startswith("sqlite3"):
         text = f"results store: {text}"
-    if "--method" not in options:  # a command without --method (draw): point to the command that has it
-        text = text.replace("method='scalable'", "`tnrnn rank --method scalable` for the rank")
-    for library, cli in _CLI_WORDS:
-        text = text.replace(library, cli)
     return " ".join(text.split())
 
 
@@ -139,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     COMMAND --help)`` on stderr and returns 2, without a traceback; usage errors exit 2 through argparse. Whatever a
     command printed before failing stays printed. Ctrl-C returns 130.
     """
-    from tnrnn import _threads, limits
+    from tnrnn import _threads, guards
 
     try:
         parser = build_parser()
@@ -148,22 +135,20 @@ def main(argv: list[str] | None = None) -> int:
             _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:  # usage errors (status 2, message printed by argparse) and --help (0)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
-    saved_limit, saved_env_error = limits.DEFAULT_MAX_BYTES, limits.ENV_ERROR
-    if getattr(args, "max_bytes", None) is not None:
-        limits.DEFAULT_MAX_BYTES = args.max_bytes  # the weights and partition guards read it
-        limits.ENV_ERROR = None  # the flag replaces the variable
-    elif limits.ENV_ERROR is not None:  # refused before any work, as --max-bytes with that value would be
-        print(f"tnrnn {args.command}: error: {limits.ENV_ERROR}{_see_help(args.command)}", file=sys.stderr)
+    max_bytes = getattr(args, "max_bytes", None)  # the flag replaces TNRNN_MAX_BYTES
+    if max_bytes is None and guards.ENV_ERROR is not None:  # refused before any work, as the flag would be
+        print(f"tnrnn {args.command}: error: {guards.ENV_ERROR}{_see_help(args.command)}", file=sys.stderr)
         return 2
     try:
-        if args.command in THREAD_KINDS:  # --threads, else TNRNN_THREADS, else the default of the work
-            if args.threads is not None:
-                from tnrnn._validation import check_threads
+        with guards.limits(max_bytes=max_bytes, max_seconds=getattr(args, "max_seconds", None)):
+            if args.command in THREAD_KINDS:  # --threads, else TNRNN_THREADS, else the default of the work
+                if args.threads is not None:
+                    from tnrnn._validation import check_threads
 
-                args.threads = check_threads(args.threads, "--threads")  # at most the usable CPUs, with a note
-            with _threads.threads(args.threads, THREAD_KINDS[args.command]):
-                return int(args._run(args) or 0)
-        return int(args._run(args) or 0)
+                    args.threads = check_threads(args.threads, "--threads")  # at most the usable CPUs, a note
+                with _threads.threads(args.threads, THREAD_KINDS[args.command]):
+                    return int(args._run(args) or 0)
+            return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print(f"tnrnn {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -171,13 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         if not _expected(error):
             raise  # a bug: keep the traceback
         sys.stdout.flush()
-        options = frozenset(flag for action in _subparser(parser, args.command)._actions
-                            for flag in action.option_strings)
-        print(f"tnrnn {args.command}: error: {_one_line(error, args, options)}{_see_help(args.command)}",
-              file=sys.stderr)
+        print(f"tnrnn {args.command}: error: {_one_line(error, args)}{_see_help(args.command)}", file=sys.stderr)
         return 2
-    finally:
-        limits.DEFAULT_MAX_BYTES, limits.ENV_ERROR = saved_limit, saved_env_error
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -97,7 +97,7 @@ def finite_float(low: float | None = None, high: float | None = None, *, low_ope
 
 def byte_count(text: str) -> int:
     """argparse type: ``4G``, ``512M``, ``1e9`` ..."""
-    from tnrnn.limits import parse_bytes
+    from tnrnn.guards import parse_bytes
 
     try:
         return parse_bytes(text)
@@ -158,7 +158,7 @@ def add_max_bytes(parser: argparse.ArgumentParser) -> None:
 
 def add_max_seconds(parser: argparse.ArgumentParser) -> None:
     """``--max-seconds``: the limit on the predicted time of one exact-rank computation."""
-    from tnrnn.limits import DEFAULT_MAX_SECONDS
+    from tnrnn.guards import DEFAULT_MAX_SECONDS
 
     parser.add_argument("--max-seconds", type=finite_float(0.0, low_open=True), default=DEFAULT_MAX_SECONDS,
                         help=f"refuse a rank computation predicted to take longer (default {DEFAULT_MAX_SECONDS:g})")
@@ -171,7 +171,7 @@ def progress(args) -> bool:
 
 def spec_from(args):
     """The :class:`~tnrnn.rac.circuits.RACSpec` named by the arguments, after the size guards."""
-    from tnrnn.limits import check_rac
+    from tnrnn.guards import check_rac
     from tnrnn.rac.circuits import RACSpec
 
     spec = RACSpec(args.templates, args.hidden, args.depth)
@@ -182,7 +182,7 @@ def spec_from(args):
 
 def check_rank_table(args, draws: int, max_seconds: float | None) -> None:
     """The size and time guards of a table of ranks over ``args.depths`` x ``args.lengths``, before any work."""
-    from tnrnn.limits import check_rac, check_rank_work
+    from tnrnn.guards import check_rac, check_rank_work
 
     for depth in args.depths:
         for length in args.lengths:

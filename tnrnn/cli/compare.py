@@ -12,7 +12,7 @@ from tnrnn.cli._common import (
     progress,
     seed_int,
 )
-from tnrnn.limits import DEFAULT_MAX_BLOCK
+from tnrnn.guards import DEFAULT_MAX_BLOCK
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
 

@@ -18,7 +18,7 @@ from tnrnn.cli._common import (
     print_json,
     progress,
 )
-from tnrnn.limits import DEFAULT_MAX_BLOCK
+from tnrnn.guards import DEFAULT_MAX_BLOCK
 
 HELP = "table of shallow vs deep generic Start-End ranks with bounds, and a plot"
 

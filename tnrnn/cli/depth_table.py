@@ -16,7 +16,7 @@ from tnrnn.cli._common import (
     seed_int,
 )
 from tnrnn.cli.demo import add_plot_arguments, plot_path
-from tnrnn.limits import DEFAULT_MAX_BLOCK
+from tnrnn.guards import DEFAULT_MAX_BLOCK
 
 HELP = "generic Start-End ranks by depth and length (the depth conjecture data), table and plot"
 

@@ -40,9 +40,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from tnrnn.guards import check_bytes
     from tnrnn.lenses.linear.kernel import kernel_comparison
     from tnrnn.lenses.linear.theory import decay_length
-    from tnrnn.limits import check_bytes
 
     check_device(args.device)
     # W (n x n) and its J powers' Jacobians: about 8 float64 arrays of n^2 and the J x J kernel per lag

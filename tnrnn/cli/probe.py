@@ -111,7 +111,7 @@ def _task_data(args, model, config, task) -> int:
 
 
 def run(args) -> int:
-    from tnrnn.limits import check_bytes
+    from tnrnn.guards import check_bytes
     from tnrnn.nn import load_run
     from tnrnn.probe import probe_model, rac_probe
 

@@ -60,7 +60,7 @@ def run(args) -> int:
         return _run_profile(args)
     if args.cuts is not None or args.plot is not None:
         raise ValueError("--cuts and --plot need --profile")
-    from tnrnn.limits import check_rank_work
+    from tnrnn.guards import check_rank_work
     from tnrnn.rac.bounds import format_count
     from tnrnn.ranks.router import generic_rank
 
@@ -91,7 +91,7 @@ def _run_profile(args) -> int:
     import time
 
     from tnrnn._files import output_file
-    from tnrnn.limits import check_rank_work
+    from tnrnn.guards import check_rank_work
     from tnrnn.ranks.cuts import RankProfile, iter_rank_profile, plot_rank_profile
 
     spec = spec_from(args)

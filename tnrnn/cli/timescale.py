@@ -76,7 +76,7 @@ def _check(args) -> None:
     if args.tmax is not None and not args.tmax > 2:
         raise ValueError(f"--tmax must be > 2, got {args.tmax:g}")
     if args.length is not None:
-        from tnrnn.limits import check_bytes
+        from tnrnn.guards import check_bytes
 
         if args.length < 1:
             raise ValueError(f"--length must be a positive integer, got {args.length}")

@@ -122,7 +122,7 @@ def run(args) -> int:
     config = config_from(args)
     if args.seeds is not None:
         check_seed_list(args.seeds, "--seeds")  # before any directory is made
-    check_train_size(config, len(args.seeds or [None]), args.max_bytes)
+    check_train_size(config, len(args.seeds or [None]))  # train() checks too; here before --out is made
     output_dir(args.out, "--out")
     from tnrnn._threads import get_threads
 

@@ -278,7 +278,7 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
 def _check_types(probe, theory, run, report, fail) -> None:
     """Every [probe], [theory], [run] and [report] value through the check of the flag that means the same."""
     from tnrnn._validation import check_float, check_int, check_threads
-    from tnrnn.limits import parse_bytes
+    from tnrnn.guards import parse_bytes
 
     def is_int(v):
         return isinstance(v, int) and not isinstance(v, bool)
@@ -425,7 +425,7 @@ def _resolve_points(config: SweepConfig, fail) -> list[Point]:
                 except ValueError as error:
                     fail("probe", "lengths", f"probe length {length}: {error}")
             if config.probe["method"] != "dense":  # as tnrnn probe: a sampled block through the model
-                from tnrnn.limits import SizeLimitError, check_bytes
+                from tnrnn.guards import SizeLimitError, check_bytes
 
                 rows, cols = config.probe["rows"], config.probe["cols"]
                 try:

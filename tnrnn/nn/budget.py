@@ -143,7 +143,7 @@ def check_train_size(config, members: int = 1, max_bytes: int | None = None, *, 
     >>> from tnrnn.nn import TrainConfig
     >>> check_train_size(TrainConfig(task="ses", length=8, cell="rac", depth=1, hidden=4))
     """
-    from tnrnn.limits import SizeLimitError, check_bytes
+    from tnrnn.guards import SizeLimitError, check_bytes
 
     task = config.make_task()
     hidden, depth = config.hidden, config.depth

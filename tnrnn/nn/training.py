@@ -57,6 +57,7 @@ from tnrnn._runfiles import (
     read_metrics,
     rewrite_metrics,
 )
+from tnrnn.nn.budget import check_train_size
 from tnrnn.nn.config import TrainConfig
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
@@ -548,6 +549,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterabl
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     thread_setting = _torch_threads(threads)  # checked before anything is written
+    check_train_size(config)  # the memory limit in force (tnrnn.limits), before any directory or tensor
     out_dir = Path(out_dir)
     resume = _prepare_dir(out_dir, config)
     run = _Run(config, out_dir, config.make_task(), torch.device(config.device))
@@ -632,6 +634,7 @@ def train_ensemble(config: TrainConfig, seeds, out_dir: str | os.PathLike, *,
     if config.cell not in ("rac", "tanh", "modrelu"):
         raise ValueError(f"cell {config.cell!r} cannot be trained as an ensemble (its layers are torch's fused "
                          f"modules): use rac, tanh or modrelu, or train each seed alone")
+    check_train_size(config, len(seeds))  # the memory limit in force, before any directory or tensor
     out_dir = Path(out_dir)
     output_dir(out_dir, "out_dir")
     remove_stale_temps(out_dir)  # left by an ensemble checkpoint save that a crash interrupted
@@ -697,8 +700,6 @@ def load_run(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
             raise ValueError(f"{out_dir} is not a training run: {name} is missing")
     config = _read_config(out_dir / CONFIG_FILE)
     task = config.make_task()
-    from tnrnn.nn.budget import check_train_size
-
     check_train_size(config, 1, None, source=f"run config {str(out_dir / CONFIG_FILE)!r}", training=False)
     model = build_model(config, task)
     checkpoint = check_checkpoint(_load_checkpoint(out_dir / CHECKPOINT_FILE, "cpu"), out_dir / CHECKPOINT_FILE,

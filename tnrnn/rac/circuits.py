@@ -76,10 +76,10 @@ class RACSpec:
 
 
 def _check_weights_size(spec: RACSpec) -> None:
-    """Refuse weights beyond the memory limit before drawing them (see :mod:`tnrnn.limits`)."""
-    from tnrnn import limits
+    """Refuse weights beyond the memory limit before drawing them (see :mod:`tnrnn.guards`)."""
+    from tnrnn import guards
 
-    limits.check_rac(spec.templates, spec.hidden, spec.depth, max_bytes=limits.DEFAULT_MAX_BYTES)
+    guards.check_rac(spec.templates, spec.hidden, spec.depth)
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from tnrnn import limits
+from tnrnn import guards
 from tnrnn._validation import positive_int
 from tnrnn.exact.modular import matmul_mod
 from tnrnn.rac.circuits import RACWeights
 
-__all__ = ["DEFAULT_MAX_BYTES", "GridTooLargeError", "grid_tensor", "grid_memory_bytes", "check_grid_size"]
+__all__ = ["GridTooLargeError", "grid_tensor", "grid_memory_bytes", "check_grid_size"]
 
-#: Default working-memory limit for dense grid tensors (override with TNRNN_MAX_BYTES, parsed as --max-bytes).
-DEFAULT_MAX_BYTES = limits.DEFAULT_MAX_BYTES
+#: Another name of :class:`tnrnn.guards.SizeLimitError`, kept for code written against 0.1.
+GridTooLargeError = guards.SizeLimitError
 
 
-class GridTooLargeError(ValueError):
-    """A dense grid tensor would exceed the memory limit."""
+def __getattr__(name: str):
+    from tnrnn._moved import moved_name
+
+    return moved_name(__name__, name)  # DEFAULT_MAX_BYTES: one constant, in tnrnn.guards
 
 
 def _schedule(templates: int, hidden: int, depth: int, length: int) -> tuple[int, int]:
@@ -66,23 +68,23 @@ def grid_memory_bytes(templates: int, hidden: int, depth: int, length: int) -> i
 
 def check_grid_size(templates: int, hidden: int, depth: int, length: int,
                     max_bytes: int | None = None) -> None:
-    """Raise :class:`GridTooLargeError` before allocating a grid tensor that would not fit.
+    """Raise :class:`~tnrnn.guards.SizeLimitError` before allocating a grid tensor that would not fit.
 
     Raises
     ------
-    GridTooLargeError
+    SizeLimitError
         With the predicted size and what to use instead.
     """
-    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = guards.memory_limit(max_bytes)
     need = grid_memory_bytes(templates, hidden, depth, length)
     if need > limit:
-        from tnrnn.limits import format_gib, format_size
+        from tnrnn.guards import format_gib, format_size
 
-        raise GridTooLargeError(
+        raise guards.SizeLimitError(
             f"a dense grid tensor for M={templates}, R={hidden}, L={depth}, T={length} has "
             f"M^T = {format_size(templates**length)} entries and needs about {format_gib(need)} of "
-            f"working memory, over the limit of {format_gib(limit)} (max_bytes / "
-            f"TNRNN_MAX_BYTES). Use method='scalable', a shorter length, or raise the limit."
+            f"working memory, over the limit of {format_gib(limit)} ({guards.RAISE_MEMORY}); use "
+            f"method='scalable' (`tnrnn rank --method scalable`), a shorter length, or raise the limit"
         )
 
 
@@ -99,7 +101,7 @@ def grid_tensor(weights: RACWeights, length: int, *, template_matrix: np.ndarray
     template_matrix : ndarray, optional
         ``F[i] = f(x^(i))``, shape (n_templates, M). Default: one-hot templates (F = I).
     max_bytes : int, optional
-        Memory guard; default :data:`DEFAULT_MAX_BYTES`.
+        Memory guard; default :func:`tnrnn.guards.memory_limit`.
     backend : {"numpy", "torch"}
         ``"torch"`` (real weights only) returns a float64 ``torch.Tensor`` on ``device``.
     device : str or torch.device, optional
@@ -112,7 +114,7 @@ def grid_tensor(weights: RACWeights, length: int, *, template_matrix: np.ndarray
 
     Raises
     ------
-    GridTooLargeError
+    SizeLimitError
         If the computation would exceed ``max_bytes`` (checked before allocating).
 
     Notes

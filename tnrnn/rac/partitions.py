@@ -17,11 +17,10 @@ __all__ = ["Partition", "start_end", "cut", "interleaved", "parse_partition"]
 
 def _check_length(length) -> int:
     """A positive length whose index tuples fit the memory limit (checked before building them)."""
-    from tnrnn import limits
+    from tnrnn import guards
 
     length = positive_int(length, "length")
-    limits.check_bytes(limits.partition_bytes(length), f"a partition of length={length} time steps",
-                        limits.DEFAULT_MAX_BYTES)
+    guards.check_bytes(guards.partition_bytes(length), f"a partition of length={length} time steps")
     return length
 
 
@@ -115,7 +114,7 @@ def start_end(length: int) -> Partition:
     length = _check_length(length)
     if length % 2:
         raise ValueError(f"the Start-End partition needs an even length, got length={length}; "
-                         f"use cut(length, k) for an unequal split")
+                         f"use cut(length, k) (--partition cut:K) for an unequal split")
     half = length // 2
     return Partition(tuple(range(half)), tuple(range(half, length)), length, "start-end")
 

@@ -123,7 +123,7 @@ def _cut_rankers(spec: RACSpec, length: int, method: str, max_bytes: int | None,
     else:
         def factory(weights, draw):
             chosen = route(method)
-            return lambda k: chosen(weights, _partition_at(length, k), max_bytes=max_bytes)
+            return lambda k: chosen(weights, _partition_at(length, k), max_bytes=max_bytes, seed=draw)
     return method, factory
 
 

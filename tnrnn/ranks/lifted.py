@@ -35,10 +35,10 @@ from __future__ import annotations
 import numpy as np
 
 from tnrnn.exact.modular import FAST_PRIME_LIMIT, rank_mod
+from tnrnn.guards import RAISE_MEMORY, SizeLimitError, memory_limit
 from tnrnn.rac.bounds import bounds as closed_forms
 from tnrnn.rac.bounds import state_degrees
 from tnrnn.rac.circuits import RACWeights
-from tnrnn.rac.grid import DEFAULT_MAX_BYTES
 from tnrnn.rac.partitions import Partition
 from tnrnn.ranks.scalable import (
     _CONVERSION_BYTES_PER_ENTRY,
@@ -133,12 +133,12 @@ def exact_rank_lifted(weights: RACWeights, partition: Partition, max_bytes: int 
     # the bordered matrix in float64, ranked in place on BLAS (python-flint converts through lists)
     per_entry = 8 if p < FAST_PRIME_LIMIT else 8 + _CONVERSION_BYTES_PER_ENTRY
     need = per_entry * (rows + dim) * (dim + cols) + 8 * (cols * dim) * (spec.depth * r + 2)
-    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = memory_limit(max_bytes)
     if need > limit:
-        raise ValueError(
+        raise SizeLimitError(
             f"the lifted route at cut k={k} for M={mt}, R={r}, L={spec.depth}, T={length} needs a lifted "
             f"state of dimension {dim:,} and a {rows + dim:,} x {dim + cols:,} bordered matrix: about "
-            f"{need / 2**30:.3g} GiB, over the limit of {limit / 2**30:.3g} GiB (max_bytes / TNRNN_MAX_BYTES)")
+            f"{need / 2**30:.3g} GiB, over the limit of {limit / 2**30:.3g} GiB ({RAISE_MEMORY})")
     rng = np.random.default_rng([seed % 2**63, k, m])
     prefixes = (_one_hot_sequences(mt, k) if rows == mt**k
                 else _distinct_random_sequences(rng, rows, mt, k))

@@ -17,12 +17,11 @@ import math
 import numpy as np
 
 from tnrnn.exact.modular import matmul_mod, rank_mod, to_nmod_mat
+from tnrnn.guards import RAISE_MEMORY, SizeLimitError, format_gib, format_size, memory_limit
 from tnrnn.rac.circuits import RACWeights
-from tnrnn.rac.grid import DEFAULT_MAX_BYTES
 from tnrnn.rac.partitions import Partition
 from tnrnn.ranks.results import spectrum
 from tnrnn.tn.contract import contract
-from tnrnn.tn.network import NetworkTooLargeError
 
 __all__ = ["exact_rank_tn", "spectrum_tn", "shallow_rank_exact", "shallow_singular_values"]
 
@@ -156,8 +155,9 @@ def _psd_sqrt(gram):
     return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
-def exact_rank_tn(weights: RACWeights, partition: Partition, max_bytes: int | None = None) -> int:
-    """Exact rank mod p of ``[A]_{S,E}`` by the tensor-network route.
+def exact_rank_tn(weights: RACWeights, partition: Partition, max_bytes: int | None = None, *,
+                  seed: int = 0) -> int:
+    """Exact rank mod p of ``[A]_{S,E}`` by the tensor-network route (``seed``: unused, nothing is sampled).
 
     Depth 1 at a contiguous cut: environment bases (:func:`shallow_rank_exact`), any T.
     Otherwise: exact contraction of the duplicated network into the matricization, ranked
@@ -191,15 +191,13 @@ def exact_rank_tn(weights: RACWeights, partition: Partition, max_bytes: int | No
 
 
 def _check_matrix_size(spec, partition, max_bytes):
-    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = memory_limit(max_bytes)
     entries = spec.templates ** partition.length
     if 8 * entries > limit:
-        from tnrnn.limits import format_gib, format_size
-
-        raise NetworkTooLargeError(
+        raise SizeLimitError(
             f"the matricization for {spec} at T={partition.length} has M^T = {format_size(entries)} entries "
-            f"(about {format_gib(8 * entries)}), over the limit of {format_gib(limit)}; "
-            f"use method='scalable' or a shorter length"
+            f"(about {format_gib(8 * entries)}), over the limit of {format_gib(limit)} ({RAISE_MEMORY}); "
+            f"use method='scalable' (`tnrnn rank --method scalable`) or a shorter length"
         )
 
 

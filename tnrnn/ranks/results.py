@@ -133,7 +133,7 @@ class BlockRank:
         return found if isinstance(found, cls) else cls(int(found), True)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RankResult:
     """A rank, with the interval it is proven to lie in and how it was obtained.
 
@@ -208,7 +208,7 @@ class RankResult:
 
         Examples
         --------
-        >>> RankResult(4, 4, 4, True, "dense", 0.01).describe()
+        >>> RankResult(rank=4, lower=4, upper=4, certified=True, method="dense", seconds=0.01).describe()
         'rank 4 (certified: proven equal to the generic rank; method dense)'
         """
         if not self.exact:
@@ -334,7 +334,8 @@ def rank_result(found: list[BlockRank], primes: list[int], closed, spec: RACSpec
         bound = draws_failure_bound(upper, spec, length, complete_primes)
     else:
         bound = None
-    return RankResult(best, lower, upper, certified, method, seconds, exact=True, prime=primes[-1],
+    return RankResult(rank=best, lower=lower, upper=upper, certified=certified, method=method, seconds=seconds,
+                      exact=True, prime=primes[-1],
                       failure_bound=bound, draws=[f.value for f in found], bounds=closed.to_dict(),
                       complete=certified or bool(complete_primes), primes=list(primes))
 
@@ -346,7 +347,8 @@ def large_prime_draws(result: RankResult, spec: RACSpec, length: int, target: fl
 
     Examples
     --------
-    >>> r = RankResult(1604, 1604, 1608, False, "scalable", 1.0, prime=8_388_593, failure_bound=0.6,
+    >>> r = RankResult(rank=1604, lower=1604, upper=1608, certified=False, method="scalable", seconds=1.0,
+    ...                prime=8_388_593, failure_bound=0.6,
     ...                draws=[1604], primes=[8_388_593])
     >>> large_prime_draws(r, RACSpec(2, 2, 3), 22)
     3

@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from tnrnn.exact.modular import DEFAULT_PRIME, check_prime, rank_mod
+from tnrnn.guards import active_limits, check_rank_work
 from tnrnn.rac.bounds import bounds as closed_forms
 from tnrnn.rac.circuits import RACSpec, RACWeights
 from tnrnn.rac.grid import grid_tensor
@@ -121,6 +122,8 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     start = time.perf_counter()
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    if active_limits().max_seconds is not None:  # inside tnrnn.limits(max_seconds=...): refuse before any work
+        check_rank_work(spec.depth, length, draws)
     automatic = prime is None
     prime = DEFAULT_PRIME if automatic else check_prime(prime)
     partition = parse_partition("start-end" if partition is None else partition, length)
@@ -136,9 +139,8 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
         began = time.perf_counter()
         index = len(found)
         weights = RACWeights.random_mod_p(spec, modulus, None if seed is None else seed + index)
-        # the scalable route samples rows and columns: a fresh sample per draw (seed i)
-        extra = {"seed": index} if chosen in ("scalable", "lifted") else {}
-        found.append(BlockRank.of(chosen_route(weights, partition, max_bytes=max_bytes, **extra)))
+        # sampling routes draw rows and columns from the seed: a fresh sample per draw (seed i)
+        found.append(BlockRank.of(chosen_route(weights, partition, max_bytes=max_bytes, seed=index)))
         primes.append(modulus)
         slowest = max(slowest, time.perf_counter() - began)
 
@@ -178,24 +180,26 @@ def separation_rank(weights: RACWeights, length: int, partition: Partition | str
     closed = closed_forms(spec, length, partition)
     if weights.exact:
         chosen = resolve_method(method, spec, partition, max_bytes)
-        found = BlockRank.of(route(chosen)(weights, partition, max_bytes=max_bytes))
+        found = BlockRank.of(route(chosen)(weights, partition, max_bytes=max_bytes, seed=0))
         lower = max(found.value, closed.lower)
         certified = lower == closed.upper
-        return RankResult(found.value, lower, closed.upper, certified, chosen,
-                          time.perf_counter() - start, True, weights.modulus, None, [found.value], None,
-                          closed.to_dict(), complete=found.complete or certified, primes=[weights.modulus])
+        return RankResult(rank=found.value, lower=lower, upper=closed.upper, certified=certified, method=chosen,
+                          seconds=time.perf_counter() - start, exact=True, prime=weights.modulus,
+                          draws=[found.value], bounds=closed.to_dict(), complete=found.complete or certified,
+                          primes=[weights.modulus])
     if method not in ("auto", "dense", "tn"):
         raise ValueError(f"float ranks of real weights use method='dense' or 'tn', got method={method!r}")
     if method == "tn":
         from tnrnn.ranks.network import spectrum_tn
 
         spec_info, upper = spectrum_tn(weights, partition, tolerance=tolerance, max_bytes=max_bytes)
-        return RankResult(spec_info.rank, 0, upper, False, "float-tn", time.perf_counter() - start,
-                          False, None, None, [], spec_info, closed.to_dict())
+        return RankResult(rank=spec_info.rank, lower=0, upper=upper, certified=False, method="float-tn",
+                          seconds=time.perf_counter() - start, exact=False, spectrum=spec_info,
+                          bounds=closed.to_dict())
     matrix = partition.matricize(grid_tensor(weights, length, max_bytes=max_bytes))
     spec_info = spectrum(matrix, tolerance)
-    return RankResult(spec_info.rank, 0, min(matrix.shape), False, "float-svd",
-                      time.perf_counter() - start, False, None, None, [], spec_info, closed.to_dict())
+    return RankResult(rank=spec_info.rank, lower=0, upper=min(matrix.shape), certified=False, method="float-svd",
+                      seconds=time.perf_counter() - start, exact=False, spectrum=spec_info, bounds=closed.to_dict())
 
 
 def rank_profile(spec: RACSpec, length: int, **options):

@@ -62,10 +62,10 @@ from tnrnn.exact.modular import (
     matmul_mod_blas,
     rank_mod,
 )
+from tnrnn.guards import RAISE_MEMORY, SizeLimitError, memory_limit
 from tnrnn.rac.bounds import bounds as closed_forms
 from tnrnn.rac.bounds import state_degrees
 from tnrnn.rac.circuits import RACSpec, RACWeights
-from tnrnn.rac.grid import DEFAULT_MAX_BYTES
 from tnrnn.rac.partitions import Partition, cut, start_end
 from tnrnn.ranks.results import BlockRank
 
@@ -432,7 +432,7 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     prefix_length : int
         k, in 1..T-1.
     max_bytes : int, optional
-        Memory limit; default :data:`tnrnn.rac.grid.DEFAULT_MAX_BYTES` (``TNRNN_MAX_BYTES``).
+        Memory limit; default :func:`tnrnn.guards.memory_limit`.
     prime : int
         The modulus the ranks will use: below 2**23 the block is ranked on BLAS in
         place or with one copy, above it the conversion to python-flint costs more.
@@ -463,7 +463,7 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     k, m = prefix_length, length - prefix_length
     mt, r = spec.templates, spec.hidden
     upper = closed_forms(spec, length, partition).upper
-    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = memory_limit(max_bytes)
     fast = prime < FAST_PRIME_LIMIT
     lifted = r * comb(r + m - 1, m) if spec.depth == 2 else None
     route = "lifted" if spec.depth == 2 else "direct"
@@ -474,15 +474,15 @@ def scalable_plan(spec: RACSpec, length: int, prefix_length: int,
     rows, cols = min(upper, mt**k), min(upper, mt**m)
     need = _block_bytes(spec, k, m, rows, cols, rows == mt**k and cols == mt**m, fast, route, lifted)
     if need > limit:
-        from tnrnn.limits import format_gib, format_size
+        from tnrnn.guards import format_gib, format_size
 
         size = f"{format_size(rows)} x {format_size(cols)} basis block" + (
             f" over a lifted space of dimension {format_size(lifted)}" if lifted is not None else "")
-        raise ValueError(
+        raise SizeLimitError(
             f"the scalable method at cut k={k} for M={mt}, R={r}, L={spec.depth}, T={length} needs "
             f"a {size} (the generic rank can be as large as {format_size(upper)}): about {format_gib(need)} "
-            f"of working memory, over the limit of {format_gib(limit)} (max_bytes / "
-            f"TNRNN_MAX_BYTES). Use a shorter length or a smaller architecture, or raise the limit."
+            f"of working memory, over the limit of {format_gib(limit)} ({RAISE_MEMORY}); "
+            f"use a shorter length or a smaller architecture, or raise the limit"
         )
     return ScalablePlan(k, m, upper, rows, cols, rows == mt**k, cols == mt**m, lifted, route, need)
 
@@ -729,7 +729,7 @@ class _CutRanker:
     def _streamed(self, plan: ScalablePlan, rows: np.ndarray, rank: int, null: np.ndarray) -> int | None:
         """``rank + rank (N A)`` with every suffix streamed through N (never stored); ``None`` if too many."""
         p, templates, m = self.p, self.spec.templates, plan.suffix_length
-        limit = DEFAULT_MAX_BYTES if self.max_bytes is None else self.max_bytes
+        limit = memory_limit(self.max_bytes)
         if plan.route != "direct" or templates**m > _STREAM_MAX_SUFFIXES or 16 * len(null) * templates**m > limit:
             return None
         every = dataclasses.replace(plan, cols=templates**m, all_cols=True)

@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tnrnn.limits import DEFAULT_MAX_BLOCK
+from tnrnn.guards import DEFAULT_MAX_BLOCK
 
 __all__ = ["Comparison", "compare", "format_value"]
 

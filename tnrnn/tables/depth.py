@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-from tnrnn.limits import DEFAULT_MAX_BLOCK
+from tnrnn.guards import DEFAULT_MAX_BLOCK
 from tnrnn.rac.bounds import STATUS, Approx, as_float, bounds
 from tnrnn.rac.circuits import RACSpec
 from tnrnn.rac.partitions import start_end

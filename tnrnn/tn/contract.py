@@ -29,10 +29,11 @@ from typing import Any, Literal
 import numpy as np
 
 from tnrnn.exact.modular import check_prime, matmul_mod
+from tnrnn.guards import RAISE_MEMORY, SizeLimitError, memory_limit
 from tnrnn.rac.circuits import RACSpec, RACWeights
-from tnrnn.rac.grid import DEFAULT_MAX_BYTES, grid_tensor
+from tnrnn.rac.grid import grid_tensor
 from tnrnn.rac.partitions import Partition, parse_partition
-from tnrnn.tn.network import NetworkTooLargeError, input_index, network_structure
+from tnrnn.tn.network import input_index, network_structure
 
 __all__ = [
     "OPTIMIZERS",
@@ -208,17 +209,17 @@ def _cotengra_path(operand_inds, output, sizes, strategy):
 
 
 def _check_memory(plan: ContractionPlan, max_bytes: int | None, itemsize: int = 8) -> None:
-    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = memory_limit(max_bytes)
     need = 3 * plan.largest_intermediate * itemsize
     if need > limit:
-        from tnrnn.limits import format_gib
+        from tnrnn.guards import format_gib
 
-        raise NetworkTooLargeError(
+        raise SizeLimitError(
             f"contracting the network of {plan.spec} at T={plan.length} ({len(plan.operand_inds):,} "
             f"tensors) passes an intermediate of {plan.largest_intermediate:,} entries "
             f"(about {format_gib(need)} of working memory with its operands), over the limit of "
-            f"{format_gib(limit)} (max_bytes / TNRNN_MAX_BYTES). Use a shorter length or "
-            f"method='scalable'."
+            f"{format_gib(limit)} ({RAISE_MEMORY}); use a shorter length or method='scalable' "
+            f"(`tnrnn rank --method scalable`)"
         )
 
 

@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tnrnn._validation import positive_int
+from tnrnn.guards import SizeLimitError
 from tnrnn.rac.circuits import RACSpec, RACWeights
 from tnrnn.rac.partitions import Partition, parse_partition
 
@@ -96,8 +97,8 @@ __all__ = [
 DEFAULT_MAX_TENSORS = 200_000
 
 
-class NetworkTooLargeError(ValueError):
-    """A tensor network (or one of its contractions) would exceed a size limit."""
+#: Another name of :class:`tnrnn.guards.SizeLimitError`, kept for code written against 0.1.
+NetworkTooLargeError = SizeLimitError
 
 
 def input_index(t: int) -> str:
@@ -278,8 +279,8 @@ def check_network_size(spec: RACSpec, length: int, max_tensors: int | None = Non
             f"the duplicated tensor network of M={spec.templates}, R={spec.hidden}, L={spec.depth}, "
             f"T={length} has {count:,} tensors (over max_tensors={limit:,}); a full contraction "
             f"to the grid tensor has a largest intermediate of at least M^T = "
-            f"{spec.templates**length:.3g} entries. Use a shorter length, a smaller depth, "
-            f"or method='scalable'."
+            f"{spec.templates**length:.3g} entries; use a shorter length, a smaller depth, "
+            f"or method='scalable' (`tnrnn rank --method scalable`)"
         )
     return count
 

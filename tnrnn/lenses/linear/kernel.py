@@ -21,14 +21,13 @@ import numpy as np
 import torch
 from torch.func import jacrev, jvp, vjp, vmap
 
+from tnrnn.guards import RAISE_MEMORY, SizeLimitError, memory_limit
 from tnrnn.lenses.linear.model import LinearRNN, impulse_response
 from tnrnn.lenses.linear.theory import check_lags, check_parameterization, check_sigma, check_width
 
 __all__ = ["KernelResult", "empirical_kernel", "offdiag_ratio", "kernel_comparison", "kernel_sweep",
-           "kernel_memory_bytes", "DEFAULT_MAX_BYTES"]
+           "kernel_memory_bytes"]
 
-#: Working-memory limit of :func:`kernel_comparison` (bytes).
-DEFAULT_MAX_BYTES = 4 * 2**30
 
 _PARAMETERS = ("transition", "input_map", "readout")
 
@@ -189,7 +188,7 @@ def kernel_comparison(width: int, lags: int, sigma_w: float, sigma_c: float = 1.
     device : str, optional
         Torch device (default CPU).
     max_bytes : int, optional
-        Memory guard (default :data:`DEFAULT_MAX_BYTES`), checked before allocating.
+        Memory guard (default :func:`tnrnn.guards.memory_limit`), checked before allocating.
 
     Returns
     -------
@@ -212,11 +211,12 @@ def kernel_comparison(width: int, lags: int, sigma_w: float, sigma_c: float = 1.
     sigmas = [check_sigma(name, value) for name, value in
               (("sigma_w", sigma_w), ("sigma_c", sigma_c), ("sigma_f", sigma_f))]
     check_parameterization(parameterization)
-    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = memory_limit(max_bytes)
     need = kernel_memory_bytes(width, lags)
     if need > limit:
-        raise ValueError(f"width={width} needs about {need / 2**30:.3g} GiB for the n x n transition and its "
-                         f"tangents, over the limit of {limit / 2**30:.3g} GiB; use a smaller width")
+        raise SizeLimitError(f"width={width} needs about {need / 2**30:.3g} GiB for the n x n transition and its "
+                             f"tangents, over the limit of {limit / 2**30:.3g} GiB ({RAISE_MEMORY}); use a "
+                             f"smaller width")
     start = time.perf_counter()
     rnn = LinearRNN(width, *sigmas, parameterization=parameterization, seed=seed, device=device)
     kernel = empirical_kernel(rnn, lags)
@@ -251,3 +251,9 @@ def kernel_sweep(widths, lags: int, sigma_w: float, sigma_c: float = 1.0, sigma_
         pass
     return results
 
+
+
+def __getattr__(name: str):
+    from tnrnn._moved import moved_name
+
+    return moved_name(__name__, name)  # DEFAULT_MAX_BYTES: one constant, in tnrnn.guards

@@ -1,21 +1,53 @@
-"""Size guards: predict a computation's memory with cheap arithmetic and refuse it before any work.
+"""Limits and size guards: predict a computation's cost with cheap arithmetic and refuse it before any work.
 
-Every prediction here costs a few integer or logarithm operations, never the allocation it
-guards. A refusal is a :class:`SizeLimitError` (a ``ValueError``) that names the sizes,
-the predicted cost and the limit, and says how to raise the limit: ``max_bytes=`` in the
-library, ``--max-bytes`` on the command line, or the ``TNRNN_MAX_BYTES`` environment
-variable for both.
+One place sets the limits of every computation in the package:
+
+* **memory** (bytes one computation may hold): ``max_bytes=`` of the call, else the innermost
+  ``with tnrnn.limits(max_bytes=...)`` block, else the ``TNRNN_MAX_BYTES`` environment
+  variable (``4G``, ``512M``, ``1e9``), else 4 GiB (:func:`memory_limit`);
+* **time** (the predicted seconds of one exact-rank computation): ``max_seconds=``, else the
+  innermost ``limits(max_seconds=...)`` block, else 120 s (:func:`time_limit`);
+* **threads**: ``limits(threads=n)`` applies the package's thread policy inside the block
+  (:func:`tnrnn.threads`).
+
+The command line's ``--max-bytes``, ``--max-seconds`` and ``--threads`` open the same block
+around a command. Every prediction here costs a few integer or logarithm operations, never
+the allocation it guards. A refusal is a :class:`SizeLimitError` (a ``ValueError``) that
+names the sizes, the predicted cost and the limit, and how to raise it, in words that read
+the same in Python and on the command line.
+
+Examples
+--------
+>>> import tnrnn
+>>> with tnrnn.limits(max_bytes="1G"):
+...     memory_limit()
+1073741824
+>>> with tnrnn.limits(max_bytes=2**20):
+...     tnrnn.generic_rank(tnrnn.RACSpec(2, 2, 2), 24, method="dense")
+Traceback (most recent call last):
+...
+tnrnn.guards.SizeLimitError: a dense grid tensor for M=2, R=2, L=2, T=24 has M^T = 16,777,216 entries and needs about 0.176 GiB of working memory, over the limit of 0.000977 GiB (max_bytes=, --max-bytes or TNRNN_MAX_BYTES); use method='scalable' (`tnrnn rank --method scalable`), a shorter length, or raise the limit
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "RAISE_MEMORY",
     "SizeLimitError",
+    "Limits",
+    "limits",
+    "active_limits",
+    "memory_limit",
+    "time_limit",
     "check_bytes",
     "format_bytes",
     "format_size",
@@ -54,8 +86,16 @@ BUILTIN_MAX_BYTES = 4 * 2**30
 _PARTITION_BYTES_PER_STEP = 120
 
 
+#: How to raise the memory limit, as every refusal says it (the library, the command line, the environment).
+RAISE_MEMORY = "max_bytes=, --max-bytes or TNRNN_MAX_BYTES"
+
+
 class SizeLimitError(ValueError):
-    """A computation was refused before it started: its predicted cost exceeds the limit."""
+    """A computation was refused before it started: its predicted cost exceeds the limit.
+
+    The one error of every size and time guard in the package (``GridTooLargeError`` and
+    ``NetworkTooLargeError`` are other names of this class, kept for code written against 0.1).
+    """
 
 
 def format_bytes(n) -> str:
@@ -164,14 +204,136 @@ def _env_max_bytes(environ=os.environ) -> tuple[int, str | None]:
 DEFAULT_MAX_BYTES, ENV_ERROR = _env_max_bytes()
 
 
-def _limit(max_bytes: int | None) -> int:
-    if max_bytes is None and ENV_ERROR is not None:
+@dataclass(frozen=True)
+class Limits:
+    """The limits set by the innermost :func:`limits` block (``None``: not set there).
+
+    Attributes
+    ----------
+    max_bytes : int or None
+        Memory of one computation, in bytes.
+    max_seconds : float or None
+        Predicted time of one exact-rank computation, in seconds.
+    """
+
+    max_bytes: int | None = None
+    max_seconds: float | None = None
+
+
+_ACTIVE: contextvars.ContextVar[Limits] = contextvars.ContextVar("tnrnn_limits", default=Limits())  # noqa: B039 (frozen)
+
+
+def active_limits() -> Limits:
+    """The limits of the innermost :func:`limits` block (all ``None`` outside any block)."""
+    return _ACTIVE.get()
+
+
+def _check_max_bytes(value, source: str) -> int:
+    if isinstance(value, str):
+        try:
+            return parse_bytes(value)
+        except ValueError as error:
+            raise ValueError(f"{source}={value!r}: {error}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 1:
+        raise ValueError(f"{source} must be a positive byte count (an integer, or text such as '4G'), got {value!r}")
+    return int(value)
+
+
+@contextlib.contextmanager
+def limits(*, max_bytes: int | str | None = None, max_seconds: float | None = None,
+           threads: int | None = None) -> Iterator[Limits]:
+    """Set the memory, time and thread limits of every computation inside the block.
+
+    Blocks nest; a limit not given keeps the value of the enclosing block. An explicit
+    ``max_bytes=`` of a call still wins over the block.
+
+    Parameters
+    ----------
+    max_bytes : int or str, optional
+        Memory of one computation: bytes, or text such as ``"16G"``, ``"512M"``, ``"1e9"``.
+        Replaces ``TNRNN_MAX_BYTES`` inside the block.
+    max_seconds : float, optional
+        Refuse an exact-rank computation predicted to take longer (a lower estimate, see
+        :func:`check_rank_work`).
+    threads : int, optional
+        Threads of torch, BLAS and python-flint inside the block (:func:`tnrnn.threads`).
+
+    Yields
+    ------
+    Limits
+        The limits in force inside the block.
+
+    Raises
+    ------
+    ValueError
+        For a byte count, time or thread count that is not valid, before the block runs.
+
+    Examples
+    --------
+    >>> with limits(max_bytes="16G", max_seconds=600) as inside:
+    ...     inside.max_bytes, memory_limit(), time_limit()
+    (17179869184, 17179869184, 600.0)
+    >>> active_limits().max_bytes is None
+    True
+    """
+    outer = _ACTIVE.get()
+    if max_bytes is not None:
+        max_bytes = _check_max_bytes(max_bytes, "max_bytes")
+    if max_seconds is not None:
+        if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) \
+                or not math.isfinite(max_seconds) or max_seconds <= 0:
+            raise ValueError(f"max_seconds must be a positive finite number, got {max_seconds!r}")
+        max_seconds = float(max_seconds)
+    inside = Limits(max_bytes if max_bytes is not None else outer.max_bytes,
+                    max_seconds if max_seconds is not None else outer.max_seconds)
+    token = _ACTIVE.set(inside)
+    try:
+        if threads is None:
+            yield inside
+        else:
+            from tnrnn._threads import threads as thread_block
+
+            with thread_block(threads):
+                yield inside
+    finally:
+        _ACTIVE.reset(token)
+
+
+def memory_limit(max_bytes: int | None = None) -> int:
+    """The memory limit in force, in bytes.
+
+    ``max_bytes`` when given, else the innermost :func:`limits` block's, else
+    ``TNRNN_MAX_BYTES``, else 4 GiB.
+
+    Raises
+    ------
+    ValueError
+        When the limit would come from an unusable ``TNRNN_MAX_BYTES`` (named, with its value).
+    """
+    if max_bytes is not None:
+        return int(max_bytes)
+    active = _ACTIVE.get().max_bytes
+    if active is not None:
+        return active
+    if ENV_ERROR is not None:
         raise ValueError(ENV_ERROR)
-    return DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
+    return DEFAULT_MAX_BYTES
+
+
+def time_limit(max_seconds: float | None = None) -> float:
+    """The limit on the predicted seconds of one exact-rank computation.
+
+    ``max_seconds`` when given, else the innermost :func:`limits` block's, else
+    :data:`DEFAULT_MAX_SECONDS`.
+    """
+    if max_seconds is not None:
+        return float(max_seconds)
+    active = _ACTIVE.get().max_seconds
+    return DEFAULT_MAX_SECONDS if active is None else active
 
 
 def check_bytes(need, what: str, max_bytes: int | None = None) -> None:
-    """Refuse ``what`` if it needs more than ``max_bytes`` (default :data:`DEFAULT_MAX_BYTES`).
+    """Refuse ``what`` if it needs more than ``max_bytes`` (default: :func:`memory_limit`).
 
     Raises
     ------
@@ -184,12 +346,12 @@ def check_bytes(need, what: str, max_bytes: int | None = None) -> None:
     >>> check_bytes(2**50, "a huge array", max_bytes=2**30)
     Traceback (most recent call last):
     ...
-    tnrnn.limits.SizeLimitError: a huge array would take about 1.02e+03 TiB of memory, over the limit of 1 GiB (max_bytes / TNRNN_MAX_BYTES); use smaller sizes or raise the limit
+    tnrnn.guards.SizeLimitError: a huge array would take about 1.02e+03 TiB of memory, over the limit of 1 GiB (max_bytes=, --max-bytes or TNRNN_MAX_BYTES); use smaller sizes or raise the limit
     """
-    limit = _limit(max_bytes)
+    limit = memory_limit(max_bytes)
     if need > limit:
         raise SizeLimitError(f"{what} would take about {format_bytes(need)} of memory, over the limit of {format_bytes(limit)} "
-                             f"(max_bytes / TNRNN_MAX_BYTES); use smaller sizes or raise the limit")
+                             f"({RAISE_MEMORY}); use smaller sizes or raise the limit")
 
 
 def rac_weights_bytes(templates: int, hidden: int, depth: int) -> int:
@@ -225,7 +387,7 @@ def check_rac(templates: int, hidden: int, depth: int, length: int | None = None
     >>> check_rac(10**9, 3, 2, 4)
     Traceback (most recent call last):
     ...
-    tnrnn.limits.SizeLimitError: the weights of M=1000000000, R=3, L=2 would take about 22.4 GiB of memory, over the limit of 4 GiB (max_bytes / TNRNN_MAX_BYTES); use smaller sizes or raise the limit
+    tnrnn.guards.SizeLimitError: the weights of M=1000000000, R=3, L=2 would take about 22.4 GiB of memory, over the limit of 4 GiB (max_bytes=, --max-bytes or TNRNN_MAX_BYTES); use smaller sizes or raise the limit
     """
     check_bytes(rac_weights_bytes(templates, hidden, depth),
                 f"the weights of M={templates}, R={hidden}, L={depth}", max_bytes)
@@ -233,8 +395,7 @@ def check_rac(templates: int, hidden: int, depth: int, length: int | None = None
         check_bytes(partition_bytes(length), f"a partition of T={length} time steps", max_bytes)
 
 
-def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | None = None,
-                    flag: str = "--max-seconds") -> None:
+def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | None = None) -> None:
     """Refuse an exact-rank computation whose predicted time (a lower estimate) exceeds ``max_seconds``.
 
     Every exact route walks all ``depth x length`` layer-steps at least once per weight draw,
@@ -253,17 +414,18 @@ def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | No
     >>> check_rank_work(10**6, 4, 3)
     Traceback (most recent call last):
     ...
-    tnrnn.limits.SizeLimitError: depth x length = 4,000,000 layer-steps per weight draw (3 draws) would take at least 360 s (about 3e-05 s per layer-step and draw, and 0.002 s per draw), over the limit of 120 s; raise it with --max-seconds, or use fewer draws, layers or steps
+    tnrnn.guards.SizeLimitError: depth x length = 4,000,000 layer-steps per weight draw (3 draws) would take at least 360 s (about 3e-05 s per layer-step and draw, and 0.002 s per draw), over the limit of 120 s; raise it (max_seconds=, --max-seconds), or use fewer draws, layers or steps
     >>> check_rank_work(2, 8, 100_000)
     Traceback (most recent call last):
     ...
-    tnrnn.limits.SizeLimitError: depth x length = 16 layer-steps per weight draw (100,000 draws) would take at least 248 s (about 3e-05 s per layer-step and draw, and 0.002 s per draw), over the limit of 120 s; raise it with --max-seconds, or use fewer draws, layers or steps
+    tnrnn.guards.SizeLimitError: depth x length = 16 layer-steps per weight draw (100,000 draws) would take at least 248 s (about 3e-05 s per layer-step and draw, and 0.002 s per draw), over the limit of 120 s; raise it (max_seconds=, --max-seconds), or use fewer draws, layers or steps
     """
-    limit = DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds
+    limit = time_limit(max_seconds)
     predicted = (SECONDS_PER_DRAW + SECONDS_PER_LAYER_STEP * depth * length) * draws
     if predicted > limit:
         raise SizeLimitError(
             f"depth x length = {depth * length:,} layer-steps per weight draw ({draws:,} draws) would take at "
             f"least {predicted:.3g} s (about {SECONDS_PER_LAYER_STEP:g} s per layer-step and draw, and "
-            f"{SECONDS_PER_DRAW:g} s per draw), over the limit of {limit:g} s; raise it with {flag}, or use "
+            f"{SECONDS_PER_DRAW:g} s per draw), over the limit of {limit:g} s; raise it (max_seconds=, "
+            f"--max-seconds), or use "
             f"fewer draws, layers or steps")
