@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from tnrnn._validation import positive_int
 from tnrnn.rac.partitions import Partition, parse_partition
 from tnrnn.ranks.router import spectrum
 
@@ -277,8 +278,7 @@ def sampled_matrix(function: SequenceFunction, partition: Partition, symbols: Se
     ((3, 2), (3, 2), True)
     """
     for name, value in (("rows", rows), ("cols", cols)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
     symbols = np.asarray(symbols, dtype=np.int64)
     n = len(symbols)
     rng = np.random.default_rng(seed)
@@ -536,8 +536,7 @@ class ProbeCallback:
     def __init__(self, every: int, length: int, partition: str = "start-end", *, output_index: int = 0,
                  step: int = -1, symbols: int | Sequence[int] | None = None, method: str = "auto",
                  rows: int = 128, cols: int = 128, tolerance: float | None = None, seed: int | None = 0):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
+        positive_int(every, "every")
         parse_partition(partition, length)
         self.every = every
         self.length = length

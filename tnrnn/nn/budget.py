@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 
+from tnrnn._validation import positive_int
+
 __all__ = ["parameter_count", "width_for_budget", "check_train_size"]
 
 _GATES = {"lstm": 4, "gru": 3}
@@ -21,8 +23,7 @@ def _check(cell: str, depth: int, input_size: int, output_size: int) -> None:
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; valid cells: {', '.join(CELLS)}")
     for name, value in (("depth", depth), ("input_size", input_size), ("output_size", output_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
 
 
 def parameter_count(cell: str, depth: int, hidden: int, input_size: int, output_size: int, *,

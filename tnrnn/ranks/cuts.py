@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tnrnn._validation import positive_int
 from tnrnn.exact.modular import DEFAULT_PRIME, check_prime, rank_mod
 from tnrnn.rac.bounds import bounds as closed_forms
 from tnrnn.rac.circuits import RACSpec, RACWeights
@@ -139,8 +140,7 @@ def iter_rank_profile(spec: RACSpec, length: int, *, cuts=None, method: str = "a
     """
     from tqdm.auto import tqdm
 
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    draws = positive_int(draws, "draws")
     automatic = prime is None
     prime = DEFAULT_PRIME if automatic else check_prime(prime)
     cuts = _check_cuts(cuts, length)

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from tnrnn._validation import positive_int
 from tnrnn.exact.modular import matmul_mod, rank_mod, to_nmod_mat
 from tnrnn.guards import RAISE_MEMORY, SizeLimitError, format_gib, format_size, memory_limit
 from tnrnn.rac.circuits import RACWeights
@@ -69,8 +70,7 @@ def shallow_rank_exact(weights: RACWeights, prefix_length: int, suffix_length: i
     if weights.modulus is None or weights.spec.depth != 1:
         raise ValueError("shallow_rank_exact needs modular weights of a depth-1 RAC")
     for name, value in (("prefix_length", prefix_length), ("suffix_length", suffix_length)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
     left, right = _shallow_bases(weights, int(prefix_length), int(suffix_length))
     if len(left) == 0 or len(right) == 0:
         return 0

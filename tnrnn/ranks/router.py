@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from tnrnn._validation import positive_int
 from tnrnn.exact.modular import DEFAULT_PRIME, check_prime, rank_mod
 from tnrnn.guards import active_limits, check_rank_work
 from tnrnn.rac.bounds import bounds as closed_forms
@@ -120,8 +121,7 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     (8, 8, 8, True)
     """
     start = time.perf_counter()
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    draws = positive_int(draws, "draws")
     if active_limits().max_seconds is not None:  # inside tnrnn.limits(max_seconds=...): refuse before any work
         check_rank_work(spec.depth, length, draws)
     automatic = prime is None
