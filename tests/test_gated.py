@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tnrnn.lenses.timescale.gated import (
+from tnrnn.lenses.timescale.model import (
     FORGET_GATES,
     GatedRNN,
     GRUCell,
@@ -176,3 +176,13 @@ def test_bad_arguments(make, message):
     with pytest.raises(ValueError) as error:
         make()
     assert message in str(error.value)
+
+
+def test_the_old_gated_path_imports_the_cells_of_timescale_model():
+    # the generic old-path checks are in tests/test_moved.py; this one reads it as a lens attribute too
+    with pytest.warns(FutureWarning):
+        from tnrnn.lenses.timescale.gated import GatedRNN as Old
+    assert Old is GatedRNN
+    import tnrnn.lenses.timescale
+
+    assert tnrnn.lenses.timescale.gated.__name__ == "tnrnn.lenses.timescale.gated"

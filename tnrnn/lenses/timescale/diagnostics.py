@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import torch
+import torch
 
 from tnrnn.lenses.timescale.model import _float64_copy, _trace
 from tnrnn.lenses.timescale.theory import (
@@ -62,7 +59,7 @@ def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: fl
     --------
     >>> import math
     >>> import torch
-    >>> from tnrnn.lenses.timescale.gated import GatedRNN, init_forget_gate
+    >>> from tnrnn.lenses.timescale.model import GatedRNN, init_forget_gate
     >>> model = GatedRNN(2, 16)
     >>> init_forget_gate(model, "constant", forget_bias=3.0)
     >>> with torch.no_grad():
@@ -71,8 +68,6 @@ def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: fl
     >>> round(s.min, 6) == round(s.max, 6) == round(-1 / math.log(1 / (1 + math.exp(-3))), 6)
     True
     """
-    import torch
-
     runner = _float64_copy(model) if float64 else model
     x = inputs.to(next(runner.parameters()).dtype)
     with torch.no_grad():
@@ -142,15 +137,13 @@ def gradient_profile(model, inputs: torch.Tensor, targets, loss: Callable, *, la
     Examples
     --------
     >>> import torch
-    >>> from tnrnn.lenses.timescale.gated import GatedRNN
+    >>> from tnrnn.lenses.timescale.model import GatedRNN
     >>> model = GatedRNN(2, 8, 1)
     >>> x, y = torch.randn(16, 20, 2), torch.randn(16)
     >>> profile = gradient_profile(model, x, y, lambda out, t: ((out[:, -1, 0] - t) ** 2).mean())
     >>> profile.norms.shape, profile.fit.lags
     ((20,), (1, 19))
     """
-    import torch
-
     runner = _float64_copy(model) if float64 else model
     x = inputs.to(next(runner.parameters()).dtype)
     with torch.enable_grad():
@@ -253,8 +246,6 @@ def diagnose(model, task, *, batch_size: int = 64, seed: int = 0, layer: int = -
     ValueError
         On a bad batch size or lag range, or a model without ``trace``.
     """
-    import torch
-
     loss = task.loss if loss_steps is None else last_steps_loss(task, loss_steps)
     inputs, targets = task.sample(batch_size, torch.Generator().manual_seed(seed))
     device = next(model.parameters()).device

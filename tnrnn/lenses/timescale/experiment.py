@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from tnrnn.lenses.timescale.diagnostics import GradientConditionCallback, gate_timescales
 from tnrnn.lenses.timescale.figures import plot_timescale_comparison
@@ -74,7 +75,6 @@ def train_gated(model, task, *, steps: int, batch_size: int = 64, lr: float = 1e
     ValueError
         On non-positive ``steps``, ``batch_size``, ``eval_every`` or ``eval_batch``.
     """
-    import torch
     from tqdm.auto import tqdm
 
     for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
@@ -163,7 +163,6 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
         ``diagnostic_loss_steps`` = K, fitted from lag K on), and ``timescales_initial`` /
         ``timescales_final`` (:class:`TimescaleSummary` dicts with per-unit values).
     """
-    import torch
     from tqdm.auto import tqdm
 
     from tnrnn.nn.tasks import make_task
