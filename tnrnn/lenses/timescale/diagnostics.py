@@ -13,15 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tnrnn.lenses.timescale.model import _float64_copy, _trace
+from tnrnn.lenses.timescale.model import as_traceable
 from tnrnn.lenses.timescale.theory import (
     CONDITION_RULE,
     ExponentialFit,
     TimescaleSummary,
-    _finite_or_none,
+    finite_or_none,
     fit_exponential,
     timescale_summary,
 )
+from tnrnn.nn.copies import float64_copy
 
 __all__ = [
     "GradientProfile",
@@ -32,6 +33,15 @@ __all__ = [
     "last_steps_loss",
     "GradientConditionCallback",
 ]
+
+
+def _float64_copy(model):
+    """A float64 copy, so long-lag gradients and saturated gates do not underflow (mode kept)."""
+    return float64_copy(as_traceable(model), eval_mode=False, strict=True)
+
+
+def _trace(model, inputs):
+    return as_traceable(model).trace(inputs)
 
 
 def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: float | None = None,
@@ -175,9 +185,9 @@ class TimescaleReport:
         return {
             "gate_timescales": self.timescales.to_dict(),
             "gradient_norms": [float(v) for v in self.profile.norms],
-            "fit_rate": _finite_or_none(fit.rate),
-            "fit_r2": _finite_or_none(fit.r2),
-            "fit_timescale": _finite_or_none(fit.timescale),
+            "fit_rate": finite_or_none(fit.rate),
+            "fit_r2": finite_or_none(fit.r2),
+            "fit_timescale": finite_or_none(fit.timescale),
             "fit_lags": list(fit.lags),
             "condition_holds": fit.condition_holds,
             "condition_rule": CONDITION_RULE.replace("0.9", f"{fit.r2_threshold:g}"),
@@ -288,7 +298,7 @@ class GradientConditionCallback:
                           loss_steps=self.loss_steps)
         self.history.append((step, report))
         fit, tau = report.profile.fit, report.timescales
-        return {"fit_rate": _finite_or_none(fit.rate), "fit_r2": _finite_or_none(fit.r2),
-                "fit_timescale": _finite_or_none(fit.timescale), "condition_holds": fit.condition_holds,
-                "tau_median": _finite_or_none(tau.median), "tau_q90": _finite_or_none(tau.q90),
-                "tau_geometric_mean": _finite_or_none(tau.geometric_mean)}
+        return {"fit_rate": finite_or_none(fit.rate), "fit_r2": finite_or_none(fit.r2),
+                "fit_timescale": finite_or_none(fit.timescale), "condition_holds": fit.condition_holds,
+                "tau_median": finite_or_none(tau.median), "tau_q90": finite_or_none(tau.q90),
+                "tau_geometric_mean": finite_or_none(tau.geometric_mean)}

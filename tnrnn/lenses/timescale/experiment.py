@@ -8,7 +8,6 @@ on every task, appending each run to ``results.jsonl`` (an interrupted run resum
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tnrnn._files import append_line
 from tnrnn.lenses.timescale.diagnostics import GradientConditionCallback, gate_timescales
 from tnrnn.lenses.timescale.figures import plot_timescale_comparison
 from tnrnn.lenses.timescale.model import DEFAULT_VARIANTS, GateVariant, build_gated_model
-from tnrnn.lenses.timescale.theory import _finite_or_none
+from tnrnn.lenses.timescale.theory import finite_or_none
 
 __all__ = [
     "train_gated",
@@ -121,14 +121,6 @@ def train_gated(model, task, *, steps: int, batch_size: int = 64, lr: float = 1e
             "min_loss": min(line["loss"] for line in history), "seconds": time.perf_counter() - start}
 
 
-def _atomic_append(path: Path, record: dict) -> None:
-    """Append one JSON line by rewriting the file atomically (results survive interruption)."""
-    existing = path.read_text() if path.exists() else ""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(existing + json.dumps(record) + "\n")
-    os.replace(tmp, path)
-
-
 def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
                           variants: Sequence[GateVariant] = DEFAULT_VARIANTS, cell: str = "lstm",
                           hidden: int = 32, depth: int = 1, steps: int = 600, batch_size: int = 64,
@@ -136,7 +128,8 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
                           progress: bool = True) -> list[dict]:
     """Train every gate variant on every task and record losses, time scales and gradient fits.
 
-    Each finished run is appended to ``out_dir/results.jsonl`` (atomically); a rerun
+    Each finished run is appended to ``out_dir/results.jsonl`` (one line, all or nothing:
+    :func:`tnrnn._files.append_line`); a rerun
     skips the runs already there, so an interrupted comparison resumes.
 
     Parameters
@@ -198,7 +191,7 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
                   "init": variant.init, "cell": cell, "hidden": hidden, "depth": depth, "steps": steps,
                   "lr": lr, "seed": seed, "diagnostic_loss_steps": window, **summary,
                   "timescales_initial": initial.to_dict(), "timescales_final": final.to_dict()}
-        _atomic_append(path, record)
+        append_line(path, json.dumps(record), "results file")
         records.append(record)
         if progress:
             bar.write(f"{name} {length} | {variant.name}: final loss {summary['final_loss']:.4g} "
@@ -209,7 +202,7 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
 
 def _per_unit_quantile(summary: dict, q: float) -> float | None:
     values = np.array([np.inf if v is None else v for v in summary["per_unit"]])
-    return _finite_or_none(np.quantile(values, q, method="inverted_cdf"))
+    return finite_or_none(np.quantile(values, q, method="inverted_cdf"))
 
 
 def summarize_comparison(records: Sequence[dict]) -> list[dict]:

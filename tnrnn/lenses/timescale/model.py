@@ -671,15 +671,6 @@ def as_traceable(model):
                      f"a batch-first torch LSTM/GRU as .rnn, got {type(model).__name__}")
 
 
-def _trace(model, inputs):
-    return as_traceable(model).trace(inputs)
-
-
-def _float64_copy(model):
-    """A float64 copy of the model, so long-lag gradients and saturated gates do not underflow."""
-    return copy.deepcopy(as_traceable(model)).double()
-
-
 @dataclass(frozen=True)
 class GateVariant:
     """One forget-gate construction: activation, initialisation and its parameters.
