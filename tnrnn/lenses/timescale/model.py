@@ -726,6 +726,14 @@ def build_gated_model(task, variant: GateVariant, *, cell: str = "lstm", hidden:
     ------
     ValueError
         On a bad size, cell, gate or init.
+
+    Examples
+    --------
+    >>> from tnrnn.nn.tasks import make_task
+    >>> task = make_task("adding", 20)
+    >>> model = build_gated_model(task, GateVariant("fast, chrono", "fast", "chrono"), hidden=8, depth=2)
+    >>> model.gate, model.depth, model(task.sample(3, torch.Generator().manual_seed(0))[0]).shape
+    ('fast', 2, torch.Size([3, 20, 1]))
     """
     torch.manual_seed(seed)
     model = GatedRNN(task.input_size, hidden, task.output_size, cell=cell, depth=depth, gate=variant.gate)
