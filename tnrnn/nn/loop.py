@@ -10,8 +10,8 @@ How it relates to :func:`tnrnn.nn.train`: that function (:mod:`tnrnn.nn.training
 model from a :class:`~tnrnn.nn.TrainConfig` and adds what a long experiment needs and this
 loop leaves out: metrics files and checkpoints, resuming an interrupted run, the plateau
 rule that stops a run, divergence checks, several seeds stepped together as one ensemble,
-and a Ctrl-C deferred until the next checkpoint. It keeps its own loop, so the numbers of
-the stored experiments do not depend on this module.
+and a Ctrl-C that waits for the step in progress and saves a checkpoint before stopping.
+It keeps its own loop, so the numbers of the stored experiments do not depend on this module.
 """
 
 from __future__ import annotations
