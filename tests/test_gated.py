@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tnrnn.lenses.timescale.gated import (
+from tnrnn.lenses.timescale.model import (
     FORGET_GATES,
     GatedRNN,
     GRUCell,

@@ -26,7 +26,7 @@ from tnrnn.lenses.timescale import (
     timescale_summary,
     train_gated,
 )
-from tnrnn.lenses.timescale.gated import GatedRNN, forget_preactivation
+from tnrnn.lenses.timescale.model import GatedRNN, forget_preactivation
 from tnrnn.nn.tasks import make_task
 
 ADDING = make_task("adding", 40)

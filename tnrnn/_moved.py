@@ -49,7 +49,7 @@ MOVED: dict[str, str] = {
     "tnrnn.comparison": "tnrnn.tables.compare",
     "tnrnn.depthtable": "tnrnn.tables.depth",
     "tnrnn.growth": "tnrnn.tables.growth",
-    "tnrnn.nn.gated": "tnrnn.lenses.timescale.gated",
+    "tnrnn.nn.gated": "tnrnn.lenses.timescale.model",
     "tnrnn.timescale": "tnrnn.lenses.timescale",
     "tnrnn.timescale.diagnostics": "tnrnn.lenses.timescale.diagnostics",
     "tnrnn.timescale.experiment": "tnrnn.lenses.timescale.experiment",
@@ -67,8 +67,8 @@ MOVED: dict[str, str] = {
 
 #: Names that a package exported and that now live elsewhere: (package, name) -> new module.
 MOVED_NAMES: dict[tuple[str, str], str] = {
-    ("tnrnn.nn", "GatedRNN"): "tnrnn.lenses.timescale.gated",
-    ("tnrnn.nn", "init_forget_gate"): "tnrnn.lenses.timescale.gated",
+    ("tnrnn.nn", "GatedRNN"): "tnrnn.lenses.timescale.model",
+    ("tnrnn.nn", "init_forget_gate"): "tnrnn.lenses.timescale.model",
     ("tnrnn.rac.grid", "DEFAULT_MAX_BYTES"): "tnrnn.guards",
     ("tnrnn.lenses.linear.kernel", "DEFAULT_MAX_BYTES"): "tnrnn.guards",
 }

@@ -33,7 +33,6 @@ the same matrix of the task's optimal predictor.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -377,15 +376,6 @@ def _result(matrix, tolerance, method, partition, symbols, lower_only, seconds, 
 # --- torch models -------------------------------------------------------------------
 
 
-def _float64_copy(model):
-    """A float64 copy of the model in eval mode (or a float32 one if it cannot convert)."""
-    try:
-        clone = copy.deepcopy(model).double()
-    except (RuntimeError, TypeError):  # pragma: no cover - exotic modules
-        clone = copy.deepcopy(model)
-    return clone.eval()
-
-
 def model_function(model, task, *, output_index: int = 0, step: int = -1, device=None,
                    float64: bool = True) -> SequenceFunction:
     """The probed output of a trained model as a function of symbol sequences.
@@ -417,7 +407,9 @@ def model_function(model, task, *, output_index: int = 0, step: int = -1, device
     """
     import torch
 
-    net = _float64_copy(model) if float64 else model
+    from tnrnn.nn.copies import float64_copy
+
+    net = float64_copy(model) if float64 else model
     if device is None:
         parameter = next(iter(net.parameters()), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
@@ -484,6 +476,7 @@ def rac_probe(model, length: int, partition: Partition | str = "start-end", *, o
     ValueError
         If the model has no ``to_rac_weights`` (not a RAC), or for bad arguments.
     """
+    from tnrnn.nn.copies import float64_copy
     from tnrnn.rac.grid import grid_tensor
 
     start_time = time.perf_counter()
@@ -493,7 +486,7 @@ def rac_probe(model, length: int, partition: Partition | str = "start-end", *, o
     partition = parse_partition(partition, length)
     # export from the same float64 copy the dense probe evaluates: an orthogonal map (Cayley,
     # matrix_exp) recomputed in float32 would differ by ~1e-7 relative from the float64 one
-    weights = _float64_copy(model).to_rac_weights(output_index=output_index)
+    weights = float64_copy(model).to_rac_weights(output_index=output_index)
     m = weights.spec.templates
     symbol_list = _check_symbols(m if symbols is None else symbols, m)
     template_matrix = None if symbol_list == list(range(m)) else np.eye(m)[symbol_list]
@@ -727,6 +720,8 @@ def task_probe(model, task, *, pairs: int = 128, seed: int = 0, output_index: in
     """
     import torch
 
+    from tnrnn.nn.copies import float64_copy
+
     for name, value, low in (("pairs", pairs, 2), ("batch_size", batch_size, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -735,7 +730,7 @@ def task_probe(model, task, *, pairs: int = 128, seed: int = 0, output_index: in
         raise ValueError(f"output_index must be in 0..{task.output_size - 1}, got {output_index!r}")
     start = time.perf_counter()
     first, second = task.probe_halves(pairs, torch.Generator().manual_seed(seed))
-    net = _float64_copy(model)
+    net = float64_copy(model)
     parameter = next(iter(net.parameters()))
     matrix = np.empty((pairs, pairs))
     rows_per_pass = max(1, batch_size // pairs)

@@ -22,7 +22,9 @@ array([2.    , 2.43  , 2.6244])
 from __future__ import annotations
 
 import importlib
+import sys
 
+#: Public name -> the module of this package that defines it (imported on first use).
 _EXPORTS = {
     "lag_weights": "theory",
     "decay_length": "theory",
@@ -46,10 +48,12 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"tnrnn.lenses.linear.{_EXPORTS[name]}"), name)
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'tnrnn.lenses.linear' has no attribute {name!r}")
+    if f"{__name__}.{name}" in sys.modules:  # an old module path kept by tnrnn._moved
+        return sys.modules[f"{__name__}.{name}"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():

@@ -23,6 +23,7 @@ import torch
 
 from tnrnn.lenses.linear.model import LinearRNN, ScaledConvolution, convolve, lagged_inputs
 from tnrnn.lenses.linear.theory import check_lags, check_width
+from tnrnn.nn.loop import run_steps
 
 __all__ = ["default_target", "synthetic_data", "TrainingComparison", "train_side_by_side"]
 
@@ -170,7 +171,8 @@ def train_side_by_side(width: int, sigma_w: float, target=None, *, sigma_c: floa
         Sequence length T (also the number of lags of the scaled model: exact, not truncated) and
         the training-set size.
     lr, steps, record_every : float, int, int
-        Full-batch gradient descent settings; histories every ``record_every`` steps and at the end.
+        Full-batch gradient descent settings (stepped by :func:`tnrnn.nn.loop.run_steps`);
+        histories every ``record_every`` steps and at the end.
     noise : float
         Standard deviation of target noise.
     seed : int
@@ -191,8 +193,6 @@ def train_side_by_side(width: int, sigma_w: float, target=None, *, sigma_c: floa
     >>> bool(r.loss_rnn[-1] < r.loss_rnn[0])
     True
     """
-    from tqdm.auto import tqdm
-
     width, length = check_width(width), check_lags(length)
     target = default_target(length) if target is None else np.asarray(target, dtype=np.float64)
     if target.ndim != 1 or not 1 <= target.size <= length:
@@ -221,34 +221,41 @@ def train_side_by_side(width: int, sigma_w: float, target=None, *, sigma_c: floa
     def conv_loss():
         return torch.mean((conv(x, lagged) - y) ** 2)
 
-    history: dict[str, list] = {key: [] for key in ("steps", "loss_rnn", "loss_conv", "markov_rnn", "markov_conv")}
-
-    def record(step, loss_r, loss_c):
-        history["steps"].append(step)
-        history["loss_rnn"].append(loss_r)
-        history["loss_conv"].append(loss_c)
+    def record(step: int, loss_r: float, loss_c: float) -> dict:
         with torch.no_grad():
-            history["markov_rnn"].append(rnn.markov_parameters(length)[:, 0, 0].cpu().numpy().copy())
-            history["markov_conv"].append(conv.markov_parameters()[:, 0, 0].cpu().numpy().copy())
+            return {"steps": step, "loss_rnn": loss_r, "loss_conv": loss_c,
+                    "markov_rnn": rnn.markov_parameters(length)[:, 0, 0].cpu().numpy().copy(),
+                    "markov_conv": conv.markov_parameters()[:, 0, 0].cpu().numpy().copy()}
 
-    interrupted = False
-    step = 0
-    try:
-        for step in tqdm(range(steps + 1), desc=f"linear training sigma_w={sigma_w}", disable=not progress):
-            loss_r, loss_c = rnn_loss(), conv_loss()
-            if step % record_every == 0 or step == steps:
-                record(step, loss_r.item(), loss_c.item())
-            if step == steps:
-                continue  # the last iteration only records
-            for optimizer, loss in ((opt_rnn, loss_r), (opt_conv, loss_c)):
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-    except KeyboardInterrupt:
-        interrupted = True
-        if not history["steps"] or history["steps"][-1] != step:
-            with torch.no_grad():
-                record(step, rnn_loss().item(), conv_loss().item())
+    # state["losses"]: both losses at the current parameters (in the graph), computed once per step and
+    # used both to record and to descend; state["step"]: how many updates those parameters have had
+    state: dict = {"losses": None, "step": 0}
+
+    def forward() -> None:
+        state["losses"] = (rnn_loss(), conv_loss())
+
+    def evaluate(step: int) -> dict:
+        if state["losses"] is None:  # step 0: the initial parameters
+            forward()
+        loss_r, loss_c = state["losses"]
+        return record(step, loss_r.item(), loss_c.item())
+
+    def descend(step: int) -> None:
+        for optimizer, loss in zip((opt_rnn, opt_conv), state["losses"]):
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        state["step"] = step
+        forward()
+
+    loop = run_steps(descend, steps, evaluate, every=record_every, desc=f"linear training sigma_w={sigma_w}",
+                     progress=progress)
+    lines = loop.history
+    if loop.interrupted and (not loop.evaluated or loop.evaluated[-1] != state["step"]):
+        with torch.no_grad():  # Ctrl-C: keep the parameters reached, recorded at the step they had
+            lines.append(record(state["step"], rnn_loss().item(), conv_loss().item()))
+    history = {key: [line[key] for line in lines]
+               for key in ("steps", "loss_rnn", "loss_conv", "markov_rnn", "markov_conv")}
     with torch.no_grad():
         test_rnn = rnn(x_test)[0, :, 0].cpu().numpy()
         test_conv = conv(x_test)[0, :, 0].cpu().numpy()
@@ -259,4 +266,4 @@ def train_side_by_side(width: int, sigma_w: float, target=None, *, sigma_c: floa
         test_input=x_test[0, :, 0].cpu().numpy(), test_target=y_test[0, :, 0].numpy(), test_rnn=test_rnn,
         test_conv=test_conv, width=width, sigma_w=rnn.sigma_w, sigma_c=rnn.sigma_c, sigma_f=rnn.sigma_f,
         parameterization=parameterization, lr=float(lr), seed=int(seed), seconds=time.perf_counter() - start,
-        interrupted=interrupted)
+        interrupted=loop.interrupted)

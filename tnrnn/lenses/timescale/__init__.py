@@ -5,7 +5,7 @@ its time scale is ``tau = -1/ln f``. Ohno & Kumagai (arXiv 2111.03282) argue tha
 reading of the gate is valid when the gradient of the loss with respect to the cell
 state decays exponentially going back in time, ``||dL/dc_{T-k}|| ~ exp(-k / tau)``
 (the *gradient condition*), and that common RNNs satisfy it early in training. This
-module measures both on any :class:`~tnrnn.lenses.timescale.gated.GatedRNN` and task:
+module measures both on any :class:`~tnrnn.lenses.timescale.model.GatedRNN` and task:
 
 * :func:`gate_timescales`: the gate-implied time scales ``tau = -1/ln f`` over data,
   time and units (exact ``ln f`` from the pre-activations, so saturated gates give
@@ -19,76 +19,68 @@ module measures both on any :class:`~tnrnn.lenses.timescale.gated.GatedRNN` and 
   the experiment comparing forget-gate variants on the adding and copying tasks.
 
 Nothing here reproduces that paper's own gate (we do not know its formula); the
-gates compared are the published constructions of :mod:`tnrnn.lenses.timescale.gated`.
+gates compared are the published constructions of :mod:`tnrnn.lenses.timescale.model`.
 
 Modules: :mod:`~tnrnn.lenses.timescale.theory` (time scales and the exponential fit; numpy
-only), :mod:`~tnrnn.lenses.timescale.model` (gate variants and model builders),
+only), :mod:`~tnrnn.lenses.timescale.model` (the gated cells, gate variants and model builders;
+torch modules),
 :mod:`~tnrnn.lenses.timescale.diagnostics` (measurements on a model),
 :mod:`~tnrnn.lenses.timescale.experiment` (the comparison of gate variants) and
-:mod:`~tnrnn.lenses.timescale.figures`. Every name is importable from ``tnrnn.lenses.timescale``;
-torch loads on first use.
+:mod:`~tnrnn.lenses.timescale.figures`. Every name below is importable from ``tnrnn.lenses.timescale``;
+names load lazily: importing the package does not import torch.
+
+Examples
+--------
+>>> from tnrnn.lenses import timescale
+>>> timescale.fit_exponential([1.0, 0.5, 0.25, 0.125]).timescale  # doctest: +ELLIPSIS
+1.442695...
 """
 
 from __future__ import annotations
 
-from tnrnn.lenses.timescale.diagnostics import (
-    GradientConditionCallback,
-    GradientProfile,
-    TimescaleReport,
-    diagnose,
-    gate_timescales,
-    gradient_profile,
-    last_steps_loss,
-)
-from tnrnn.lenses.timescale.experiment import (
-    EXPERIMENT,
-    compare_gate_variants,
-    experiment_results_dir,
-    load_comparison,
-    summarize_comparison,
-    timescale_experiment,
-    train_gated,
-)
-from tnrnn.lenses.timescale.figures import (
-    plot_timescale_comparison,
-)
-from tnrnn.lenses.timescale.model import (
-    DEFAULT_VARIANTS,
-    GateVariant,
-    as_traceable,
-    build_gated_model,
-)
-from tnrnn.lenses.timescale.theory import (
-    CONDITION_RULE,
-    ExponentialFit,
-    TimescaleSummary,
-    fit_exponential,
-    timescale_summary,
-)
+import importlib
+import sys
 
-__all__ = [
-    "CONDITION_RULE",
-    "TimescaleSummary",
-    "ExponentialFit",
-    "GradientProfile",
-    "TimescaleReport",
-    "as_traceable",
-    "gate_timescales",
-    "timescale_summary",
-    "fit_exponential",
-    "gradient_profile",
-    "diagnose",
-    "last_steps_loss",
-    "GradientConditionCallback",
-    "GateVariant",
-    "DEFAULT_VARIANTS",
-    "build_gated_model",
-    "train_gated",
-    "compare_gate_variants",
-    "plot_timescale_comparison",
-    "EXPERIMENT",
-    "summarize_comparison",
-    "experiment_results_dir",
-    "load_comparison",
-    "timescale_experiment",
-]
+#: Public name -> the module of this package that defines it (imported on first use).
+_EXPORTS = {
+    "CONDITION_RULE": "theory",
+    "ExponentialFit": "theory",
+    "TimescaleSummary": "theory",
+    "fit_exponential": "theory",
+    "timescale_summary": "theory",
+    "DEFAULT_VARIANTS": "model",
+    "GateVariant": "model",
+    "as_traceable": "model",
+    "build_gated_model": "model",
+    "GradientConditionCallback": "diagnostics",
+    "GradientProfile": "diagnostics",
+    "TimescaleReport": "diagnostics",
+    "diagnose": "diagnostics",
+    "gate_timescales": "diagnostics",
+    "gradient_profile": "diagnostics",
+    "last_steps_loss": "diagnostics",
+    "EXPERIMENT": "experiment",
+    "compare_gate_variants": "experiment",
+    "experiment_results_dir": "experiment",
+    "load_comparison": "experiment",
+    "summarize_comparison": "experiment",
+    "timescale_experiment": "experiment",
+    "train_gated": "experiment",
+    "plot_timescale_comparison": "figures",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    if f"{__name__}.{name}" in sys.modules:  # an old module path kept by tnrnn._moved
+        return sys.modules[f"{__name__}.{name}"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
-if TYPE_CHECKING:
-    import torch
-
-from tnrnn.lenses.timescale.model import _float64_copy, _trace
+from tnrnn.lenses.timescale.model import as_traceable
 from tnrnn.lenses.timescale.theory import (
     CONDITION_RULE,
     ExponentialFit,
     TimescaleSummary,
-    _finite_or_none,
+    finite_or_none,
     fit_exponential,
     timescale_summary,
 )
+from tnrnn.nn.copies import float64_copy
 
 __all__ = [
     "GradientProfile",
@@ -35,6 +33,15 @@ __all__ = [
     "last_steps_loss",
     "GradientConditionCallback",
 ]
+
+
+def _float64_copy(model):
+    """A float64 copy, so long-lag gradients and saturated gates do not underflow (mode kept)."""
+    return float64_copy(as_traceable(model), eval_mode=False, strict=True)
+
+
+def _trace(model, inputs):
+    return as_traceable(model).trace(inputs)
 
 
 def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: float | None = None,
@@ -62,7 +69,7 @@ def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: fl
     --------
     >>> import math
     >>> import torch
-    >>> from tnrnn.lenses.timescale.gated import GatedRNN, init_forget_gate
+    >>> from tnrnn.lenses.timescale.model import GatedRNN, init_forget_gate
     >>> model = GatedRNN(2, 16)
     >>> init_forget_gate(model, "constant", forget_bias=3.0)
     >>> with torch.no_grad():
@@ -71,8 +78,6 @@ def gate_timescales(model, inputs: torch.Tensor, *, layer: int = -1, horizon: fl
     >>> round(s.min, 6) == round(s.max, 6) == round(-1 / math.log(1 / (1 + math.exp(-3))), 6)
     True
     """
-    import torch
-
     runner = _float64_copy(model) if float64 else model
     x = inputs.to(next(runner.parameters()).dtype)
     with torch.no_grad():
@@ -142,15 +147,13 @@ def gradient_profile(model, inputs: torch.Tensor, targets, loss: Callable, *, la
     Examples
     --------
     >>> import torch
-    >>> from tnrnn.lenses.timescale.gated import GatedRNN
+    >>> from tnrnn.lenses.timescale.model import GatedRNN
     >>> model = GatedRNN(2, 8, 1)
     >>> x, y = torch.randn(16, 20, 2), torch.randn(16)
     >>> profile = gradient_profile(model, x, y, lambda out, t: ((out[:, -1, 0] - t) ** 2).mean())
     >>> profile.norms.shape, profile.fit.lags
     ((20,), (1, 19))
     """
-    import torch
-
     runner = _float64_copy(model) if float64 else model
     x = inputs.to(next(runner.parameters()).dtype)
     with torch.enable_grad():
@@ -182,9 +185,9 @@ class TimescaleReport:
         return {
             "gate_timescales": self.timescales.to_dict(),
             "gradient_norms": [float(v) for v in self.profile.norms],
-            "fit_rate": _finite_or_none(fit.rate),
-            "fit_r2": _finite_or_none(fit.r2),
-            "fit_timescale": _finite_or_none(fit.timescale),
+            "fit_rate": finite_or_none(fit.rate),
+            "fit_r2": finite_or_none(fit.r2),
+            "fit_timescale": finite_or_none(fit.timescale),
             "fit_lags": list(fit.lags),
             "condition_holds": fit.condition_holds,
             "condition_rule": CONDITION_RULE.replace("0.9", f"{fit.r2_threshold:g}"),
@@ -253,8 +256,6 @@ def diagnose(model, task, *, batch_size: int = 64, seed: int = 0, layer: int = -
     ValueError
         On a bad batch size or lag range, or a model without ``trace``.
     """
-    import torch
-
     loss = task.loss if loss_steps is None else last_steps_loss(task, loss_steps)
     inputs, targets = task.sample(batch_size, torch.Generator().manual_seed(seed))
     device = next(model.parameters()).device
@@ -297,7 +298,7 @@ class GradientConditionCallback:
                           loss_steps=self.loss_steps)
         self.history.append((step, report))
         fit, tau = report.profile.fit, report.timescales
-        return {"fit_rate": _finite_or_none(fit.rate), "fit_r2": _finite_or_none(fit.r2),
-                "fit_timescale": _finite_or_none(fit.timescale), "condition_holds": fit.condition_holds,
-                "tau_median": _finite_or_none(tau.median), "tau_q90": _finite_or_none(tau.q90),
-                "tau_geometric_mean": _finite_or_none(tau.geometric_mean)}
+        return {"fit_rate": finite_or_none(fit.rate), "fit_r2": finite_or_none(fit.r2),
+                "fit_timescale": finite_or_none(fit.timescale), "condition_holds": fit.condition_holds,
+                "tau_median": finite_or_none(tau.median), "tau_q90": finite_or_none(tau.q90),
+                "tau_geometric_mean": finite_or_none(tau.geometric_mean)}

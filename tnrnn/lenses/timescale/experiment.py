@@ -8,17 +8,19 @@ on every task, appending each run to ``results.jsonl`` (an interrupted run resum
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from tnrnn._files import append_line
 from tnrnn.lenses.timescale.diagnostics import GradientConditionCallback, gate_timescales
 from tnrnn.lenses.timescale.figures import plot_timescale_comparison
 from tnrnn.lenses.timescale.model import DEFAULT_VARIANTS, GateVariant, build_gated_model
-from tnrnn.lenses.timescale.theory import _finite_or_none
+from tnrnn.lenses.timescale.theory import finite_or_none
+from tnrnn.nn.loop import run_steps
 
 __all__ = [
     "train_gated",
@@ -37,7 +39,9 @@ def train_gated(model, task, *, steps: int, batch_size: int = 64, lr: float = 1e
     """Train ``model`` on ``task`` with Adam; a small loop for the gate experiment.
 
     (``tnrnn.nn.train`` builds its model from a ``TrainConfig``, which has no gate
-    variants; this loop takes a ready model and follows the same callback protocol.)
+    variants; this takes a ready model, steps it through :func:`tnrnn.nn.loop.run_steps`
+    and follows the same callback protocol. Ctrl-C is not caught: an interrupted run
+    returns nothing, so :func:`compare_gate_variants` records finished runs only.)
 
     Parameters
     ----------
@@ -73,10 +77,16 @@ def train_gated(model, task, *, steps: int, batch_size: int = 64, lr: float = 1e
     ------
     ValueError
         On non-positive ``steps``, ``batch_size``, ``eval_every`` or ``eval_batch``.
-    """
-    import torch
-    from tqdm.auto import tqdm
 
+    Examples
+    --------
+    >>> from tnrnn.nn.tasks import make_task
+    >>> task = make_task("adding", 8)
+    >>> model = build_gated_model(task, GateVariant("sigmoid, bias 1"), hidden=4)
+    >>> summary = train_gated(model, task, steps=5, batch_size=8, eval_every=2, eval_batch=16, progress=False)
+    >>> [line["step"] for line in summary["history"]], summary["final_loss"] == summary["history"][-1]["loss"]
+    ([0, 2, 4, 5], True)
+    """
     for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
                         ("eval_batch", eval_batch)):
         if not isinstance(value, int) or value < 1:
@@ -86,11 +96,10 @@ def train_gated(model, task, *, steps: int, batch_size: int = 64, lr: float = 1e
     eval_inputs, eval_targets = task.sample(eval_batch, torch.Generator().manual_seed(seed + 10**6))
     eval_inputs, eval_targets = eval_inputs.to(device), eval_targets.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history: list[dict] = []
     solved_at = None
     start = time.perf_counter()
 
-    def evaluate(step: int) -> None:
+    def evaluate(step: int) -> dict:
         nonlocal solved_at
         with torch.no_grad():
             outputs = model(eval_inputs)
@@ -102,31 +111,22 @@ def train_gated(model, task, *, steps: int, batch_size: int = 64, lr: float = 1e
                 line.update(extra)
         if solved_at is None and line["loss"] <= solve_fraction * task.baseline_loss:
             solved_at = step
-        history.append(line)
+        return line
 
-    evaluate(0)
-    bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, leave=False)
-    for step in bar:
+    def train_step(step: int) -> None:
         inputs, targets = task.sample(batch_size, train_gen)
         loss = task.loss(model(inputs.to(device)), targets.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
-        if step % eval_every == 0 or step == steps:
-            evaluate(step)
-            bar.set_postfix(loss=f"{history[-1]['loss']:.4g}")
+
+    # Ctrl-C propagates: compare_gate_variants records finished runs only
+    history = run_steps(train_step, steps, evaluate, every=eval_every, desc=desc, progress=progress, leave=False,
+                        postfix=lambda line: {"loss": f"{line['loss']:.4g}"}, catch_interrupt=False).history
     return {"history": history, "final_loss": history[-1]["loss"], "final_metric": history[-1]["metric"],
             "baseline_loss": task.baseline_loss, "steps_to_solve": solved_at,
             "min_loss": min(line["loss"] for line in history), "seconds": time.perf_counter() - start}
-
-
-def _atomic_append(path: Path, record: dict) -> None:
-    """Append one JSON line by rewriting the file atomically (results survive interruption)."""
-    existing = path.read_text() if path.exists() else ""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(existing + json.dumps(record) + "\n")
-    os.replace(tmp, path)
 
 
 def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
@@ -136,7 +136,8 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
                           progress: bool = True) -> list[dict]:
     """Train every gate variant on every task and record losses, time scales and gradient fits.
 
-    Each finished run is appended to ``out_dir/results.jsonl`` (atomically); a rerun
+    Each finished run is appended to ``out_dir/results.jsonl`` (one line, all or nothing:
+    :func:`tnrnn._files.append_line`); a rerun
     skips the runs already there, so an interrupted comparison resumes.
 
     Parameters
@@ -163,7 +164,6 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
         ``diagnostic_loss_steps`` = K, fitted from lag K on), and ``timescales_initial`` /
         ``timescales_final`` (:class:`TimescaleSummary` dicts with per-unit values).
     """
-    import torch
     from tqdm.auto import tqdm
 
     from tnrnn.nn.tasks import make_task
@@ -199,7 +199,7 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
                   "init": variant.init, "cell": cell, "hidden": hidden, "depth": depth, "steps": steps,
                   "lr": lr, "seed": seed, "diagnostic_loss_steps": window, **summary,
                   "timescales_initial": initial.to_dict(), "timescales_final": final.to_dict()}
-        _atomic_append(path, record)
+        append_line(path, json.dumps(record), "results file")
         records.append(record)
         if progress:
             bar.write(f"{name} {length} | {variant.name}: final loss {summary['final_loss']:.4g} "
@@ -210,7 +210,7 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
 
 def _per_unit_quantile(summary: dict, q: float) -> float | None:
     values = np.array([np.inf if v is None else v for v in summary["per_unit"]])
-    return _finite_or_none(np.quantile(values, q, method="inverted_cdf"))
+    return finite_or_none(np.quantile(values, q, method="inverted_cdf"))
 
 
 def summarize_comparison(records: Sequence[dict]) -> list[dict]:

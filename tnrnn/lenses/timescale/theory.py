@@ -24,6 +24,7 @@ __all__ = [
     "ExponentialFit",
     "timescale_summary",
     "fit_exponential",
+    "finite_or_none",
 ]
 
 #: The verdict rule, in words; the thresholds are the defaults of :func:`fit_exponential`.
@@ -33,7 +34,23 @@ CONDITION_RULE = ("gradient condition holds when a least-squares fit of ln ||dL/
 _QUANTILES = {"q10": 0.1, "median": 0.5, "q90": 0.9}
 
 
-def _finite_or_none(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
+    """``float(value)``, or None where it is infinite or NaN (JSON has no infinity).
+
+    Parameters
+    ----------
+    value : float
+        Any number (numpy scalars included).
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> finite_or_none(2), finite_or_none(float("inf")), finite_or_none(float("nan"))
+    (2.0, None, None)
+    """
     value = float(value)
     return value if math.isfinite(value) else None
 
@@ -80,10 +97,10 @@ class TimescaleSummary:
 
     def to_dict(self, per_unit: bool = True) -> dict:
         """JSON-ready dict (``per_unit`` as a list unless ``per_unit=False``; inf and nan as None)."""
-        out = {k: (_finite_or_none(v) if isinstance(v, float) else v)
+        out = {k: (finite_or_none(v) if isinstance(v, float) else v)
                for k, v in asdict(self).items() if k != "per_unit"}
         if per_unit:
-            out["per_unit"] = [_finite_or_none(v) for v in self.per_unit]
+            out["per_unit"] = [finite_or_none(v) for v in self.per_unit]
         return out
 
 
@@ -184,8 +201,8 @@ class ExponentialFit:
 
     def to_dict(self) -> dict:
         """JSON-ready dict (inf and nan as None)."""
-        return {"rate": _finite_or_none(self.rate), "intercept": _finite_or_none(self.intercept),
-                "r2": _finite_or_none(self.r2), "timescale": _finite_or_none(self.timescale),
+        return {"rate": finite_or_none(self.rate), "intercept": finite_or_none(self.intercept),
+                "r2": finite_or_none(self.r2), "timescale": finite_or_none(self.timescale),
                 "lags": list(self.lags), "points": self.points, "condition_holds": self.condition_holds,
                 "r2_threshold": self.r2_threshold}
 
