@@ -60,6 +60,7 @@ __all__ = [
     "SECONDS_PER_LAYER_STEP",
     "SECONDS_PER_DRAW",
     "check_rank_work",
+    "predicted_rank_seconds",
     "DEFAULT_MAX_BLOCK",
 ]
 
@@ -395,6 +396,17 @@ def check_rac(templates: int, hidden: int, depth: int, length: int | None = None
         check_bytes(partition_bytes(length), f"a partition of T={length} time steps", max_bytes)
 
 
+def predicted_rank_seconds(depth: int, length: int, draws: int) -> float:
+    """A lower estimate of the seconds of an exact rank: every route walks ``depth x length`` layer-steps per draw.
+
+    Examples
+    --------
+    >>> round(predicted_rank_seconds(3, 48, 3), 4)
+    0.019
+    """
+    return (SECONDS_PER_DRAW + SECONDS_PER_LAYER_STEP * depth * length) * draws
+
+
 def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | None = None) -> None:
     """Refuse an exact-rank computation whose predicted time (a lower estimate) exceeds ``max_seconds``.
 
@@ -421,7 +433,7 @@ def check_rank_work(depth: int, length: int, draws: int, max_seconds: float | No
     tnrnn.guards.SizeLimitError: depth x length = 16 layer-steps per weight draw (100,000 draws) would take at least 248 s (about 3e-05 s per layer-step and draw, and 0.002 s per draw), over the limit of 120 s; raise it (max_seconds=, --max-seconds), or use fewer draws, layers or steps
     """
     limit = time_limit(max_seconds)
-    predicted = (SECONDS_PER_DRAW + SECONDS_PER_LAYER_STEP * depth * length) * draws
+    predicted = predicted_rank_seconds(depth, length, draws)
     if predicted > limit:
         raise SizeLimitError(
             f"depth x length = {depth * length:,} layer-steps per weight draw ({draws:,} draws) would take at "

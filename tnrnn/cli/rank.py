@@ -60,12 +60,11 @@ def run(args) -> int:
         return _run_profile(args)
     if args.cuts is not None or args.plot is not None:
         raise ValueError("--cuts and --plot need --profile")
-    from tnrnn.guards import check_rank_work
     from tnrnn.rac.bounds import format_count
     from tnrnn.ranks.router import generic_rank
 
     spec = spec_from(args)
-    check_rank_work(args.depth, args.length, args.draws, args.max_seconds)
+    # generic_rank plans first (tnrnn.ranks.plan): route, memory and time, refused before any draw
     result = generic_rank(spec, args.length, args.partition, method=args.method,
                           draws=args.draws, prime=args.prime, seed=args.seed, max_bytes=args.max_bytes)
     if args.json:

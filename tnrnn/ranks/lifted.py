@@ -38,7 +38,7 @@ from tnrnn.exact.modular import FAST_PRIME_LIMIT, rank_mod
 from tnrnn.guards import RAISE_MEMORY, SizeLimitError, memory_limit
 from tnrnn.rac.bounds import bounds as closed_forms
 from tnrnn.rac.bounds import state_degrees
-from tnrnn.rac.circuits import RACWeights
+from tnrnn.rac.circuits import RACSpec, RACWeights
 from tnrnn.rac.partitions import Partition
 from tnrnn.ranks.scalable import (
     _CONVERSION_BYTES_PER_ENTRY,
@@ -49,7 +49,7 @@ from tnrnn.ranks.scalable import (
     _run,
 )
 
-__all__ = ["lifted_dimension", "exact_rank_lifted"]
+__all__ = ["lifted_dimension", "lifted_bytes", "check_lifted_size", "exact_rank_lifted"]
 
 
 def lifted_dimension(hidden: int, depth: int, suffix_length: int) -> int:
@@ -72,6 +72,51 @@ def _outputs(weights: RACWeights, suffixes: np.ndarray, states: list[np.ndarray]
     final = _run(weights, features, repeated)[-1]
     values = (final * weights.output[None, :] % p).sum(axis=1) % p
     return values.reshape(n_s, n_z)
+
+
+def lifted_bytes(spec: RACSpec, partition: Partition, prime: int) -> tuple[int, int, int, int]:
+    """Predicted working memory of :func:`exact_rank_lifted` at a contiguous cut, before any work.
+
+    Returns
+    -------
+    (int, int, int, int)
+        Bytes, the lifted dimension D, and the prefixes and suffixes used: every one while
+        there are at most ``max(4N, 1024)`` (N the closed-form upper bound), else 2N distinct
+        random ones.
+
+    Examples
+    --------
+    >>> from tnrnn.rac.circuits import RACSpec
+    >>> from tnrnn.rac.partitions import start_end
+    >>> lifted_bytes(RACSpec(2, 2, 3), start_end(8), 8_388_593)
+    (239648, 110, 16, 16)
+    """
+    k = partition.prefix_length
+    m = partition.length - k
+    mt, r = spec.templates, spec.hidden
+    dim = lifted_dimension(r, spec.depth, m)
+    upper = closed_forms(spec, partition.length, partition).upper
+    rows = mt**k if mt**k <= max(4 * upper, 1024) else 2 * upper
+    cols = mt**m if mt**m <= max(4 * upper, 1024) else 2 * upper
+    # the bordered matrix in float64, ranked in place on BLAS (python-flint converts through lists)
+    per_entry = 8 if prime < FAST_PRIME_LIMIT else 8 + _CONVERSION_BYTES_PER_ENTRY
+    need = per_entry * (rows + dim) * (dim + cols) + 8 * (cols * dim) * (spec.depth * r + 2)
+    return need, dim, rows, cols
+
+
+def check_lifted_size(spec: RACSpec, partition: Partition, prime: int,
+                      max_bytes: int | None = None) -> tuple[int, int, int, int]:
+    """:func:`lifted_bytes`, refused with :class:`~tnrnn.guards.SizeLimitError` over the memory limit."""
+    need, dim, rows, cols = lifted_bytes(spec, partition, prime)
+    limit = memory_limit(max_bytes)
+    if need > limit:
+        k = partition.prefix_length
+        raise SizeLimitError(
+            f"the lifted route at cut k={k} for M={spec.templates}, R={spec.hidden}, L={spec.depth}, "
+            f"T={partition.length} needs a lifted state of dimension {dim:,} and a {rows + dim:,} x {dim + cols:,} "
+            f"bordered matrix: about {need / 2**30:.3g} GiB, over the limit of {limit / 2**30:.3g} GiB "
+            f"({RAISE_MEMORY})")
+    return need, dim, rows, cols
 
 
 def exact_rank_lifted(weights: RACWeights, partition: Partition, max_bytes: int | None = None, *,
@@ -125,20 +170,7 @@ def exact_rank_lifted(weights: RACWeights, partition: Partition, max_bytes: int 
     m = length - k
     mt, r = spec.templates, spec.hidden
     degrees = state_degrees(spec.depth, m)
-    dim = lifted_dimension(r, spec.depth, m)
-    upper = closed_forms(spec, length, partition).upper
-    # every prefix (suffix) while there are few, else 2N distinct random ones
-    rows = mt**k if mt**k <= max(4 * upper, 1024) else 2 * upper
-    cols = mt**m if mt**m <= max(4 * upper, 1024) else 2 * upper
-    # the bordered matrix in float64, ranked in place on BLAS (python-flint converts through lists)
-    per_entry = 8 if p < FAST_PRIME_LIMIT else 8 + _CONVERSION_BYTES_PER_ENTRY
-    need = per_entry * (rows + dim) * (dim + cols) + 8 * (cols * dim) * (spec.depth * r + 2)
-    limit = memory_limit(max_bytes)
-    if need > limit:
-        raise SizeLimitError(
-            f"the lifted route at cut k={k} for M={mt}, R={r}, L={spec.depth}, T={length} needs a lifted "
-            f"state of dimension {dim:,} and a {rows + dim:,} x {dim + cols:,} bordered matrix: about "
-            f"{need / 2**30:.3g} GiB, over the limit of {limit / 2**30:.3g} GiB ({RAISE_MEMORY})")
+    need, dim, rows, cols = check_lifted_size(spec, partition, p, max_bytes)
     rng = np.random.default_rng([seed % 2**63, k, m])
     prefixes = (_one_hot_sequences(mt, k) if rows == mt**k
                 else _distinct_random_sequences(rng, rows, mt, k))

@@ -25,11 +25,11 @@ import numpy as np
 
 from tnrnn._validation import positive_int
 from tnrnn.exact.modular import DEFAULT_PRIME, check_prime, rank_mod
-from tnrnn.guards import active_limits, check_rank_work
 from tnrnn.rac.bounds import bounds as closed_forms
 from tnrnn.rac.circuits import RACSpec, RACWeights
 from tnrnn.rac.grid import grid_tensor
 from tnrnn.rac.partitions import Partition, parse_partition
+from tnrnn.ranks.plan import plan
 from tnrnn.ranks.results import (
     ESCALATION_SECONDS,
     LARGE_PRIME,
@@ -122,13 +122,12 @@ def generic_rank(spec: RACSpec, length: int, partition: Partition | str | None =
     """
     start = time.perf_counter()
     draws = positive_int(draws, "draws")
-    if active_limits().max_seconds is not None:  # inside tnrnn.limits(max_seconds=...): refuse before any work
-        check_rank_work(spec.depth, length, draws)
     automatic = prime is None
     prime = DEFAULT_PRIME if automatic else check_prime(prime)
     partition = parse_partition("start-end" if partition is None else partition, length)
+    # the route, its memory and its time, refused over the limits before any weights are drawn
+    chosen = plan(spec, length, partition, method=method, draws=draws, prime=prime, max_bytes=max_bytes).check().method
     closed = closed_forms(spec, length, partition)
-    chosen = resolve_method(method, spec, partition, max_bytes)
     chosen_route = route(chosen)
     found: list[BlockRank] = []
     primes: list[int] = []
