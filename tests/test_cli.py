@@ -33,7 +33,7 @@ def test_bounds_json_contract(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "5"], "even length, got length=5; use --partition cut:K"),
+    (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "5"], "even length, got length=5; use cut(length, k) (--partition cut:K)"),
     (["rank", "-M", "0", "-R", "2", "-L", "2", "-T", "4"], "argument --templates/-M: must be a positive integer, got '0'"),
     (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--prime", "12"], "prime=12 is not prime"),
     (["rank", "-M", "2", "-R", "2", "-L", "2", "-T", "4", "--prime", "0"], "argument --prime: must be a prime"),

@@ -15,8 +15,9 @@ __all__ = ["EXACT_DIGITS", "Approx", "format_count", "bounded", "as_float"]
 #: Bounds with at most about this many decimal digits are exact ``int``; larger ones are :class:`Approx`.
 EXACT_DIGITS = 1000
 
-_LN10 = math.log(10)
-_LOG10_2 = math.log10(2)
+#: ln 10 and log10 2, for logarithms in base 10 of huge counts.
+LN10 = math.log(10)
+LOG10_2 = math.log10(2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +58,7 @@ class Approx:
     @property
     def bit_length(self) -> float:
         """About how many bits the exact number has."""
-        return self.log10 / _LOG10_2
+        return self.log10 / LOG10_2
 
     def _log(self, other) -> float:
         if isinstance(other, Approx):
@@ -127,7 +128,7 @@ def format_count(value) -> str:
     >>> format_count(45), format_count(3**100000), format_count(None)
     ('45', '~1.3e+47712', 'None')
     """
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > EXACT_DIGITS / _LOG10_2:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > EXACT_DIGITS / LOG10_2:
         return str(Approx(math.log10(value)))
     return str(value)
 
@@ -145,7 +146,7 @@ def bounded(value):
     if isinstance(value, Approx):
         return str(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return format_count(value) if value.bit_length() > EXACT_DIGITS / _LOG10_2 else value
+        return format_count(value) if value.bit_length() > EXACT_DIGITS / LOG10_2 else value
     if isinstance(value, dict):
         return {k: bounded(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

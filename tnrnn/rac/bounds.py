@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from math import comb, lgamma
 
-from tnrnn._numbers import _LN10, _LOG10_2, EXACT_DIGITS, Approx, as_float, bounded, format_count  # noqa: F401
+from tnrnn._numbers import EXACT_DIGITS, LN10, LOG10_2, Approx, as_float, bounded, format_count  # noqa: F401
 from tnrnn.rac.circuits import RACSpec
 from tnrnn.rac.partitions import Partition, start_end
 
@@ -71,7 +71,7 @@ def _log10_comb(n: int, k: int) -> float:
     if k <= 64:
         return math.log10(comb(n, k))
     if n < 2**1000:
-        return (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / _LN10
+        return (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / LN10
     # n beyond float range: binary entropy form, error O(log n) on a logarithm above 10^300
     ratio = n / k  # exact big-int quotient, then float
     return k * math.log10(ratio) + (n - k) * math.log10(n / (n - k))
@@ -84,7 +84,7 @@ def _log10_multiset(r: int, degree: int | None, log10_degree: float) -> float:
     if degree is not None and degree < 2**53:
         return _log10_comb(r + degree - 1, r - 1)
     # d > 2^53 >> r - 1 is not guaranteed, but the relative error of (r-1) log d is r^2 / d
-    return (r - 1) * log10_degree - lgamma(r) / _LN10
+    return (r - 1) * log10_degree - lgamma(r) / LN10
 
 
 def _degree_logs(depth: int, suffix_length: int):

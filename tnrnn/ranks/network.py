@@ -19,12 +19,12 @@ import numpy as np
 from tnrnn._validation import positive_int
 from tnrnn.exact.modular import matmul_mod, rank_mod, to_nmod_mat
 from tnrnn.guards import RAISE_MEMORY, SizeLimitError, format_gib, format_size, memory_limit
-from tnrnn.rac.circuits import RACWeights
+from tnrnn.rac.circuits import RACSpec, RACWeights
 from tnrnn.rac.partitions import Partition
 from tnrnn.ranks.results import spectrum
 from tnrnn.tn.contract import contract
 
-__all__ = ["exact_rank_tn", "spectrum_tn", "shallow_rank_exact", "shallow_singular_values"]
+__all__ = ["exact_rank_tn", "spectrum_tn", "shallow_rank_exact", "shallow_singular_values", "check_matrix_size"]
 
 
 def _row_basis_mod(rows: np.ndarray, prime: int) -> np.ndarray:
@@ -185,12 +185,13 @@ def exact_rank_tn(weights: RACWeights, partition: Partition, max_bytes: int | No
     if weights.spec.depth == 1 and k is not None:
         prefix = k  # the cut is after k steps whichever side holds the prefix
         return shallow_rank_exact(weights, prefix, partition.length - prefix)
-    _check_matrix_size(weights.spec, partition, max_bytes)
+    check_matrix_size(weights.spec, partition, max_bytes)
     matrix = contract(weights, partition.length, partition, output="matrix", max_bytes=max_bytes)
     return rank_mod(matrix, weights.modulus)
 
 
-def _check_matrix_size(spec, partition, max_bytes):
+def check_matrix_size(spec: RACSpec, partition: Partition, max_bytes: int | None = None) -> None:
+    """Refuse a matricization ``[A]_{S,E}`` of ``M^T`` float64 entries over the memory limit."""
     limit = memory_limit(max_bytes)
     entries = spec.templates ** partition.length
     if 8 * entries > limit:
@@ -239,6 +240,6 @@ def spectrum_tn(weights: RACWeights, partition: Partition, *, tolerance: float |
             factor = big if big <= 2**20 else weights.spec.hidden
             tolerance = float(values[0]) * factor * np.finfo(np.float64).eps
         return spectrum(np.diag(values), tolerance), small
-    _check_matrix_size(weights.spec, partition, max_bytes)
+    check_matrix_size(weights.spec, partition, max_bytes)
     matrix = contract(weights, partition.length, partition, output="matrix", max_bytes=max_bytes)
     return spectrum(matrix, tolerance), min(matrix.shape)

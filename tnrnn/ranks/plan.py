@@ -101,9 +101,9 @@ def _memory(spec: RACSpec, partition: Partition, method: str, prime: int, max_by
     if method == "tn":
         if spec.depth == 1 and k is not None:  # environment bases: R vectors of length R per step
             return 8 * spec.hidden * spec.hidden * (spec.templates + 2)
-        from tnrnn.ranks.network import _check_matrix_size
+        from tnrnn.ranks.network import check_matrix_size
 
-        _check_matrix_size(spec, partition, max_bytes)
+        check_matrix_size(spec, partition, max_bytes)
         return 8 * spec.templates**length  # the contracted matricization (intermediates come on top)
     if method == "scalable":
         from tnrnn.ranks.scalable import scalable_plan
