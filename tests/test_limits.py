@@ -102,3 +102,22 @@ def test_no_module_sets_a_limit_of_its_own():
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if p.name != "guards.py"
                  and ("DEFAULT_MAX_BYTES =" in p.read_text() or "if max_bytes is None else" in p.read_text())]
     assert offenders == []
+
+
+def test_a_sweep_point_trains_under_the_configs_memory_limit(tmp_path, monkeypatch):
+    from tnrnn.experiments.config import load_config
+    from tnrnn.experiments.executors import _payloads
+
+    config_file = tmp_path / "sweep.toml"
+    config_file.write_text('name = "limit"\n[sweep]\ntask = "copying"\nlength = 5\ndepth = [1]\nhidden = 4\n'
+                           'steps = 1\nseed = [0]\n[run]\nmax_bytes = "16G"\n')
+    config = load_config(config_file)
+    payloads = _payloads(config, tmp_path / "db.sqlite", config.points)
+    assert {p["max_bytes"] for p in payloads} == {16 * 2**30}
+    seen = []
+    monkeypatch.setattr("tnrnn.nn.train_ensemble", lambda *a, **k: seen.append(memory_limit()) or 1 / 0)
+    from tnrnn.experiments.runner import train_and_probe
+
+    with pytest.raises(ZeroDivisionError):
+        train_and_probe(payloads[0])
+    assert seen == [16 * 2**30] and active_limits().max_bytes is None

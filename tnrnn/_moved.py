@@ -29,8 +29,8 @@ import warnings
 
 __all__ = ["MOVED", "MOVED_NAMES", "install", "moved_name"]
 
-#: Old module path -> new module path.
-MOVED: dict[str, str] = {
+#: Old module path -> new module path (or paths, tried in order, for a module that was split).
+MOVED: dict[str, str | tuple[str, ...]] = {
     "tnrnn.circuits": "tnrnn.rac.circuits",
     "tnrnn.partitions": "tnrnn.rac.partitions",
     "tnrnn.grid": "tnrnn.rac.grid",
@@ -38,13 +38,13 @@ MOVED: dict[str, str] = {
     "tnrnn.modular": "tnrnn.exact.modular",
     "tnrnn.elimination": "tnrnn.exact.elimination",
     "tnrnn.tensornet": "tnrnn.tn.network",
-    "tnrnn.contract": "tnrnn.tn.contract",
+    "tnrnn.contract": ("tnrnn.tn.contract", "tnrnn.ranks.network", "tnrnn.tn.network", "tnrnn.guards"),
     "tnrnn.draw": "tnrnn.tn.draw",
     "tnrnn.results": "tnrnn.ranks.results",
     "tnrnn.routes": "tnrnn.ranks.routes",
     "tnrnn.rank": "tnrnn.ranks.router",
-    "tnrnn.scalable": "tnrnn.ranks.scalable",
-    "tnrnn.lifted": "tnrnn.ranks.lifted",
+    "tnrnn.scalable": ("tnrnn.ranks.scalable", "tnrnn.guards"),
+    "tnrnn.lifted": ("tnrnn.ranks.lifted", "tnrnn.guards"),
     "tnrnn.profile": "tnrnn.ranks.cuts",
     "tnrnn.comparison": "tnrnn.tables.compare",
     "tnrnn.depthtable": "tnrnn.tables.depth",
@@ -62,7 +62,7 @@ MOVED: dict[str, str] = {
     "tnrnn.linear.model": "tnrnn.lenses.linear.model",
     "tnrnn.linear.theory": "tnrnn.lenses.linear.theory",
     "tnrnn.linear.training": "tnrnn.lenses.linear.experiment",
-    "tnrnn.reproduce": "tnrnn.cli.figure_jobs",
+    "tnrnn.reproduce": ("tnrnn.cli.figure_jobs", "tnrnn.experiments.config"),
 }
 
 #: Names that a package exported and that now live elsewhere: (package, name) -> new module.
@@ -82,21 +82,25 @@ def _warn(old: str, new: str, name: str, stacklevel: int = 3) -> None:
 class _MovedModule(types.ModuleType):
     """Stands at an old path; reading a name imports the new module and warns."""
 
-    def __init__(self, old: str, new: str) -> None:
-        super().__init__(old, f"Moved to :mod:`{new}` (this path warns and goes in the next release).")
-        self.__dict__["_new"] = new
+    def __init__(self, old: str, new: str | tuple[str, ...]) -> None:
+        targets = (new,) if isinstance(new, str) else tuple(new)
+        super().__init__(old, f"Moved to :mod:`{targets[0]}` (this path warns and goes in the next release).")
+        self.__dict__["_targets"] = targets
 
     def __getattr__(self, name: str):
         if name.startswith("__") and name != "__all__":  # introspection and the import system
             raise AttributeError(name)
         if f"{self.__name__}.{name}" in MOVED:  # import tnrnn.linear.model; tnrnn.linear.model.X
             return sys.modules[f"{self.__name__}.{name}"]
-        new = self.__dict__["_new"]
-        _warn(self.__name__, new, name)
-        return getattr(importlib.import_module(new), name)
+        for new in self.__dict__["_targets"]:
+            module = importlib.import_module(new)
+            if hasattr(module, name) or new == self.__dict__["_targets"][-1]:
+                _warn(self.__name__, new, name)
+                return getattr(module, name)
+        raise AttributeError(name)  # pragma: no cover  (the last target answers)
 
     def __dir__(self):
-        return dir(importlib.import_module(self.__dict__["_new"]))
+        return sorted({n for new in self.__dict__["_targets"] for n in dir(importlib.import_module(new))})
 
 
 def moved_name(package: str, name: str):

@@ -101,7 +101,7 @@ def _payloads(config: SweepConfig, db: Path, points: Iterable[Point]) -> list[di
     if config.run["runs_dir"] and not runs_dir.is_absolute() and config.path is not None:
         runs_dir = config.path.parent / runs_dir
     common = {"probe": config.probe, "theory": config.theory, "runner": config.run["runner"],
-              "cpus": config.run["cpus"], "gpus": config.run["gpus"]}
+              "cpus": config.run["cpus"], "gpus": config.run["gpus"], "max_bytes": config.run["max_bytes"]}
 
     def member(p: Point) -> dict:
         return {"point_id": p.point_id, "train_id": p.train_id, "params": p.params, "train": p.train}

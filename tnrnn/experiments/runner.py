@@ -69,6 +69,7 @@ def train_and_probe(payload: dict) -> dict:
     import torch
 
     from tnrnn._threads import available_cpus
+    from tnrnn.guards import limits
     from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
 
     # the point's CPUs, never more than this process may use (a million threads is a segmentation fault)
@@ -77,8 +78,9 @@ def train_and_probe(payload: dict) -> dict:
     shared = dataclasses.replace(configs[0], seed=0)
     if any(dataclasses.replace(c, seed=0) != shared for c in configs):
         raise ValueError("the points of one ensemble must differ only by seed")
-    ensemble = train_ensemble(configs[0], payload["seeds"], payload["run_dir"], progress=False,
-                              threads=max(1, int(payload.get("cpus", 1))))
+    with limits(max_bytes=payload.get("max_bytes")):  # the sweep's [run] max_bytes, as its config check used
+        ensemble = train_ensemble(configs[0], payload["seeds"], payload["run_dir"], progress=False,
+                                  threads=max(1, int(payload.get("cpus", 1))))
     results = {}
     for point, summary in zip(payload["points"], ensemble["members"]):
         directory = member_dir(payload["run_dir"], summary["seed"])

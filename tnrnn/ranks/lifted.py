@@ -74,6 +74,14 @@ def _outputs(weights: RACWeights, suffixes: np.ndarray, states: list[np.ndarray]
     return values.reshape(n_s, n_z)
 
 
+def _contiguous(partition: Partition) -> int:
+    k = partition.prefix_length
+    if k is None:
+        raise ValueError(f"the lifted route needs a contiguous cut (start-end or cut:K), got partition "
+                         f"{partition.name!r}")
+    return k
+
+
 def lifted_bytes(spec: RACSpec, partition: Partition, prime: int) -> tuple[int, int, int, int]:
     """Predicted working memory of :func:`exact_rank_lifted` at a contiguous cut, before any work.
 
@@ -91,7 +99,7 @@ def lifted_bytes(spec: RACSpec, partition: Partition, prime: int) -> tuple[int, 
     >>> lifted_bytes(RACSpec(2, 2, 3), start_end(8), 8_388_593)
     (239648, 110, 16, 16)
     """
-    k = partition.prefix_length
+    k = _contiguous(partition)
     m = partition.length - k
     mt, r = spec.templates, spec.hidden
     dim = lifted_dimension(r, spec.depth, m)
@@ -161,10 +169,7 @@ def exact_rank_lifted(weights: RACWeights, partition: Partition, max_bytes: int 
     """
     if not isinstance(weights, RACWeights) or not weights.exact:
         raise ValueError("the lifted route needs modular (exact) weights: use RACWeights.random_mod_p")
-    k = partition.prefix_length
-    if k is None:
-        raise ValueError(f"the lifted route needs a contiguous cut (start-end or cut:K), got partition "
-                         f"{partition.name!r}")
+    k = _contiguous(partition)
     spec, p = weights.spec, weights.modulus
     length = partition.length
     m = length - k

@@ -106,9 +106,9 @@ def _memory(spec: RACSpec, partition: Partition, method: str, prime: int, max_by
         check_matrix_size(spec, partition, max_bytes)
         return 8 * spec.templates**length  # the contracted matricization (intermediates come on top)
     if method == "scalable":
-        from tnrnn.ranks.scalable import scalable_plan
+        from tnrnn.ranks.scalable import contiguous_cut, scalable_plan
 
-        return scalable_plan(spec, length, k, max_bytes, prime=prime).predicted_bytes
+        return scalable_plan(spec, length, contiguous_cut(partition), max_bytes, prime=prime).predicted_bytes
     if method == "lifted":
         from tnrnn.ranks.lifted import check_lifted_size
 
@@ -145,7 +145,8 @@ def plan(spec: RACSpec, length: int, partition: Partition | str | None = None, *
     Raises
     ------
     ValueError
-        An unknown method, a partition that does not fit the length, or an unusable
+        An unknown method, a partition that does not fit the length or that the route
+        cannot rank (the scalable and lifted routes need a contiguous cut), or an unusable
         ``TNRNN_MAX_BYTES``.
 
     Notes
@@ -156,12 +157,16 @@ def plan(spec: RACSpec, length: int, partition: Partition | str | None = None, *
     partition = parse_partition("start-end" if partition is None else partition, length)
     limit = memory_limit(max_bytes)
     seconds_limit = max_seconds if max_seconds is not None else active_limits().max_seconds
+    memory, refusal = None, None
     try:
         chosen = resolve_method(method, spec, partition, limit)
-        memory, refusal = _memory(spec, partition, chosen, prime, limit), None
-    except SizeLimitError as error:  # a route that predicted its own cost over the limit
-        chosen = method if method != "auto" else "dense"
-        memory, refusal = None, str(error)
+    except SizeLimitError as error:  # auto on a partition only the dense route takes, over the limit
+        chosen, refusal = "dense", str(error)
+    if refusal is None:
+        try:
+            memory = _memory(spec, partition, chosen, prime, limit)
+        except SizeLimitError as error:  # the route predicted its own cost over the limit
+            refusal = str(error)
     return RankPlan(spec=spec, partition=partition, method=chosen, draws=draws, memory_bytes=memory,
                     seconds=predicted_rank_seconds(spec.depth, length, draws), max_bytes=limit,
                     max_seconds=seconds_limit, refusal=refusal)

@@ -992,7 +992,8 @@ def _product(phi: np.ndarray, psi, p: int) -> np.ndarray:
     return matmul_balanced(balanced(phi, p), psi, p).numpy()
 
 
-def _contiguous_cut(partition: Partition) -> int:
+def contiguous_cut(partition: Partition) -> int:
+    """The prefix length k of a contiguous cut; other partitions are refused, naming the routes that take them."""
     k = partition.prefix_length
     if k is None:
         raise ValueError(f"the scalable method needs a contiguous cut (start-end or cut:K), got "
@@ -1032,7 +1033,7 @@ def capped_lower_bound(spec: RACSpec, length: int, size: int, *, prime: int = DE
     >>> capped_lower_bound(RACSpec(3, 3, 3), 40, 64)
     64
     """
-    k = _contiguous_cut(start_end(length))
+    k = contiguous_cut(start_end(length))
     m, mt = length - k, spec.templates
     rows, cols = min(size, mt**k), min(size, mt**m)
     plan = ScalablePlan(k, m, rows, rows, cols, rows == mt**k, cols == mt**m, None, "direct",
@@ -1089,5 +1090,5 @@ def exact_rank_scalable(weights: RACWeights, partition: Partition, max_bytes: in
     >>> exact_rank_scalable(w, start_end(10))
     BlockRank(value=63, complete=True)
     """
-    k = _contiguous_cut(partition)  # when S is the suffix, [A] is transposed: same rank
+    k = contiguous_cut(partition)  # when S is the suffix, [A] is transposed: same rank
     return _CutRanker(weights, seed=seed, max_bytes=max_bytes).rank(partition.length, k)
