@@ -13,9 +13,8 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-
 from tnrnn import _moved
+from tnrnn._lazy import lazy_exports
 
 _moved.install()  # the old flat module paths, which warn (see tnrnn._moved)
 
@@ -63,15 +62,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    if f"tnrnn.{name}" in _moved.MOVED:  # import tnrnn.circuits; tnrnn.circuits.RACSpec
-        return importlib.import_module(f"tnrnn.{name}")
-    raise AttributeError(f"module 'tnrnn' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)  # old paths: import tnrnn.circuits; tnrnn.circuits.X

@@ -21,8 +21,7 @@ array([2.    , 2.43  , 2.6244])
 
 from __future__ import annotations
 
-import importlib
-import sys
+from tnrnn._lazy import lazy_exports
 
 #: Public name -> the module of this package that defines it (imported on first use).
 _EXPORTS = {
@@ -46,15 +45,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    if f"{__name__}.{name}" in sys.modules:  # an old module path kept by tnrnn._moved
-        return sys.modules[f"{__name__}.{name}"]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
