@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tnrnn._runfiles import read_metrics
 from tnrnn.experiments import SCHEMA_VERSION, ConfigError, ResultsStore, load_config, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
@@ -470,3 +471,59 @@ def test_shipped_configs_validate():
     assert {p.train["device"] for p in paper.points} == {"cuda"}
     assert {(p.train["word_length"], p.train["hidden"], p.train["batch_size"], p.train["steps"])
             for p in paper.points} == {(30, 64, 128, 50000)}
+
+
+EXTENDED = """\
+name = "extended"
+[sweep]
+task = "ses"
+length = 6
+word_length = 2
+cell = "modrelu"
+orthogonal = "scaled_cayley"
+depth = [1, 2]
+hidden = 4
+seed = [0, 1]
+steps = {steps}
+eval_every = 3
+batch_size = 8
+val_size = 16
+test_size = 16
+"""
+
+
+def test_a_sweep_continued_to_a_larger_cap_equals_one_run_to_it_from_the_start(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import extend_sweep
+
+    for name, steps in (("short", 6), ("long", 12), ("reference", 12)):
+        (tmp_path / f"{name}.toml").write_text(EXTENDED.format(steps=steps))
+    run_sweep(tmp_path / "short.toml", tmp_path / "short.sqlite", progress=False)
+    run_sweep(tmp_path / "reference.toml", tmp_path / "reference.sqlite", progress=False)
+    paths = [str(tmp_path / name) for name in ("short.toml", "short.sqlite", "long.toml", "long.sqlite")]
+    assert extend_sweep.main(paths) == 0
+    copied = sorted((tmp_path / "long.sqlite.runs").iterdir())
+    assert len(copied) == 2 and all((d / "ensemble.pt").exists() for d in copied)
+    assert extend_sweep.main(paths) == 0  # run again: the copies are kept, not replaced
+    assert sorted((tmp_path / "long.sqlite.runs").iterdir()) == copied
+
+    run_sweep(tmp_path / "long.toml", tmp_path / "long.sqlite", progress=False)
+    assert table(tmp_path / "long.sqlite") == table(tmp_path / "reference.sqlite")
+    for directory in copied:  # every member resumed at step 6, and its history is the uninterrupted one
+        for member in sorted(directory.glob("seed-*")):
+            reference = tmp_path / "reference.sqlite.runs" / directory.name / member.name
+            lines, clean = read_metrics(member / "metrics.jsonl")
+            assert clean and [line["step"] for line in lines] == [3, 6, 9, 12]
+            assert [line["val_loss"] for line in lines] == \
+                [line["val_loss"] for line in read_metrics(reference / "metrics.jsonl")[0]]
+
+
+def test_extending_a_sweep_refuses_configs_that_train_other_networks(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import extend_sweep
+
+    (tmp_path / "short.toml").write_text(EXTENDED.format(steps=6))
+    (tmp_path / "other.toml").write_text(EXTENDED.format(steps=12).replace("hidden = 4", "hidden = 5"))
+    with pytest.raises(ValueError, match="matches 0 ensembles"):
+        extend_sweep.plan_copies(str(tmp_path / "short.toml"), str(tmp_path / "s.sqlite"),
+                                 str(tmp_path / "other.toml"), str(tmp_path / "o.sqlite"))
