@@ -83,3 +83,58 @@ def test_table_formats_bounds_beyond_float_range():
     assert rows[0]["mincut_upper"] > 10**400
     text = format_depth_table(rows)
     assert "capped block" in text and "e+" in text
+
+
+# --- the table's plan --------------------------------------------------------------------------
+
+
+def test_every_cell_does_what_the_table_plan_says():
+    from tnrnn.tables.depth import plan_depth_table
+
+    depths, lengths = [1, 2, 3], [4, 8, 24, 40]
+    table = plan_depth_table(2, 3, depths, lengths, max_block=64)
+    rows = depth_table(2, 3, depths, lengths, max_block=64, progress=False)
+    assert [(c.spec.depth, c.length) for c in table.cells] == [(r["depth"], r["length"]) for r in rows]
+    actions = {c.action for c in table.cells}
+    assert actions == {"rank", "capped block"}  # both kinds are exercised
+    for cell, row in zip(table.cells, rows):
+        if cell.action == "rank":
+            assert row["method"] == cell.plan.method and cell.block_rows is None
+        else:
+            assert row["method"] == cell.action and f"block of {cell.block_rows} rows" in row["note"]
+
+
+def test_a_table_over_its_time_limit_is_refused_before_any_cell(monkeypatch):
+    import tnrnn.tables.depth as module
+    from tnrnn.guards import SizeLimitError
+    from tnrnn.tables.depth import plan_depth_table
+
+    def no_rank(*args, **kwargs):
+        raise AssertionError("a cell was ranked")
+
+    monkeypatch.setattr(module, "generic_rank", no_rank)
+    table = plan_depth_table(2, 2, [1, 2], [4, 8], draws=10**5)
+    assert table.max_seconds is None and table.check() is table  # the library sets no time limit
+    assert table.seconds == pytest.approx(sum(c.plan.seconds for c in table.cells))
+    with pytest.raises(SizeLimitError, match="the table's 4 ranked cells"):
+        plan_depth_table(2, 2, [1, 2], [4, 8], draws=10**5, max_seconds=10.0).check()
+    import tnrnn
+
+    with tnrnn.limits(max_seconds=10.0), pytest.raises(SizeLimitError, match="--max-seconds"):
+        list(iter_depth_table(2, 2, [1, 2], [4, 8], draws=10**5, progress=False))
+
+
+def test_a_table_cell_over_the_memory_limit_is_named(capsys):
+    import tnrnn
+    from tnrnn.guards import SizeLimitError
+    from tnrnn.tables.depth import plan_depth_table
+
+    with tnrnn.limits(max_bytes=20_000):
+        table = plan_depth_table(2, 2, [1, 2], [4, 12], method="dense")
+        assert [c.plan.refusal is None for c in table.cells] == [True, False, True, False]
+        with pytest.raises(SizeLimitError, match=r"cell L=1, T=12: a dense grid tensor"):
+            table.check()
+        assert main(["depth-table", "-M", "2", "-R", "2", "--depths", "1", "2", "--lengths", "4", "12",
+                     "--method", "dense", "--no-plot"]) == 2
+    captured = capsys.readouterr()
+    assert "cell L=1, T=12" in captured.err and captured.out == ""  # refused before the first row

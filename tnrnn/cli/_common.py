@@ -181,13 +181,17 @@ def spec_from(args):
 
 
 def check_rank_table(args, draws: int, max_seconds: float | None) -> None:
-    """The size and time guards of a table of ranks over ``args.depths`` x ``args.lengths``, before any work."""
-    from tnrnn.guards import check_rac, check_rank_work
+    """Refuse a table of ranks over ``args.depths`` x ``args.lengths`` before any work, through its plan.
 
-    for depth in args.depths:
-        for length in args.lengths:
-            check_rac(args.templates, args.hidden, depth, length)
-    check_rank_work(sum(args.depths), sum(args.lengths), draws, max_seconds)
+    Every cell the table will rank is planned as ``tnrnn rank`` plans it
+    (:func:`tnrnn.tables.depth.plan_depth_table`), and the whole table's predicted time is
+    held to ``--max-seconds`` (default :data:`tnrnn.guards.DEFAULT_MAX_SECONDS`).
+    """
+    from tnrnn.guards import time_limit
+    from tnrnn.tables.depth import plan_depth_table
+
+    plan_depth_table(args.templates, args.hidden, args.depths, args.lengths, method=getattr(args, "method", "auto"),
+                     draws=draws, max_block=args.max_block, max_seconds=time_limit(max_seconds)).check()
 
 
 def check_device(text: str | None, flag: str = "--device") -> str | None:

@@ -13,12 +13,21 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from tnrnn.guards import DEFAULT_MAX_BLOCK
+from tnrnn.guards import (
+    DEFAULT_MAX_BLOCK,
+    SECONDS_PER_DRAW,
+    SECONDS_PER_LAYER_STEP,
+    SizeLimitError,
+    active_limits,
+    check_rac,
+)
 from tnrnn.rac.bounds import STATUS, Approx, as_float, bounds
 from tnrnn.rac.circuits import RACSpec
 from tnrnn.rac.partitions import start_end
+from tnrnn.ranks.plan import RankPlan, plan
 from tnrnn.ranks.router import generic_rank
 
 #: Rows and columns of the block whose rank is the computed lower end of a cell too large to rank
@@ -28,7 +37,8 @@ CAPPED_BLOCK = 2048
 #: the closed forms' interval (method ``skipped``).
 CAPPED_MAX_LAYER_STEPS = 2000
 
-__all__ = ["DEFAULT_MAX_BLOCK", "CAPPED_BLOCK", "CAPPED_MAX_LAYER_STEPS", "depth_table", "iter_depth_table", "format_depth_table", "plot_depth_table"]
+__all__ = ["DEFAULT_MAX_BLOCK", "CAPPED_BLOCK", "CAPPED_MAX_LAYER_STEPS", "TableCell", "TablePlan", "plan_depth_table",
+           "depth_table", "iter_depth_table", "format_depth_table", "plot_depth_table"]
 
 
 def _check_lists(depths, lengths) -> tuple[list[int], list[int]]:
@@ -57,22 +67,145 @@ def _block_size(spec: RACSpec, length: int, method: str, max_block: int | None) 
     return size if size > max_block else None
 
 
-def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto", draws: int = 3,
-                     seed: int = 0, max_block: int | None = DEFAULT_MAX_BLOCK, progress: bool = True) -> Iterator[dict]:
-    """Yield the rows of :func:`depth_table` one at a time (interrupting keeps the finished ones)."""
-    from tqdm.auto import tqdm
+@dataclass(frozen=True, kw_only=True)
+class TableCell:
+    """What a depth table does with one (depth, length) cell.
 
+    Attributes
+    ----------
+    spec : RACSpec
+    length : int
+    action : str
+        ``rank`` (an exact rank through :func:`tnrnn.generic_rank`), ``capped block`` (the
+        rank of a :data:`CAPPED_BLOCK`-sized block as the interval's lower end) or
+        ``skipped`` (the closed forms' interval alone).
+    plan : RankPlan or None
+        The rank's plan (:func:`tnrnn.ranks.plan.plan`), for ``rank`` cells.
+    block_rows : int or None
+        Rows of the exact block, where that is over ``max_block`` (why the cell is not ranked).
+    """
+
+    spec: RACSpec
+    length: int
+    action: str
+    plan: RankPlan | None = None
+    block_rows: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TablePlan:
+    """The plan of a whole depth table, before any cell is computed.
+
+    Attributes
+    ----------
+    cells : list of TableCell
+        In table order (depths outer, lengths inner).
+    seconds : float
+        A lower estimate of the time of every ranked cell together.
+    max_seconds : float or None
+        The time limit on the whole table (``None``: none).
+    """
+
+    cells: list[TableCell]
+    seconds: float
+    max_seconds: float | None
+
+    def check(self) -> TablePlan:
+        """Return the plan if every ranked cell fits its limits and the table its time, else raise.
+
+        Raises
+        ------
+        SizeLimitError
+            Naming the first cell over the memory limit (in its route's words), or the
+            table's predicted time and the limit.
+
+        Examples
+        --------
+        >>> plan_depth_table(2, 2, [1, 2], [4, 8], draws=10**6, max_seconds=60).check()
+        Traceback (most recent call last):
+        ...
+        tnrnn.guards.SizeLimitError: the table's 4 ranked cells (1,000,000 weight draws each) would take ...
+        """
+        for cell in self.cells:
+            if cell.plan is not None and cell.plan.refusal is not None:
+                raise SizeLimitError(f"cell L={cell.spec.depth}, T={cell.length}: {cell.plan.refusal}")
+        if self.max_seconds is not None and self.seconds > self.max_seconds:
+            ranked = [cell for cell in self.cells if cell.plan is not None]
+            raise SizeLimitError(
+                f"the table's {len(ranked)} ranked cells ({ranked[0].plan.draws:,} weight draws each) would take at "
+                f"least {self.seconds:.3g} s (about {SECONDS_PER_LAYER_STEP:g} s per layer-step and draw, and "
+                f"{SECONDS_PER_DRAW:g} s per draw), over the limit of {self.max_seconds:g} s; raise it (max_seconds=, "
+                f"--max-seconds), or use fewer draws, depths or lengths")
+        return self
+
+
+def plan_depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto", draws: int = 3,
+                     max_block: int | None = DEFAULT_MAX_BLOCK, max_seconds: float | None = None) -> TablePlan:
+    """What :func:`depth_table` will do with each cell, its memory and its time, before any work.
+
+    Parameters
+    ----------
+    templates, hidden, depths, lengths, method, draws, max_block
+        As for :func:`depth_table`.
+    max_seconds : float, optional
+        The limit on the whole table's predicted time; default the innermost
+        :func:`tnrnn.limits` block's (none outside a block).
+
+    Returns
+    -------
+    TablePlan
+        Never raises for a cost over the limits (see :meth:`TablePlan.check`).
+
+    Raises
+    ------
+    ValueError
+        Empty or non-positive depths/lengths, odd lengths, bad M or R or method.
+    SizeLimitError
+        Weights or partitions over the memory limit (cheap checks, before any cell).
+
+    Examples
+    --------
+    >>> table = plan_depth_table(3, 3, [1, 3], [8, 40])
+    >>> [(c.spec.depth, c.length, c.action) for c in table.cells]
+    [(1, 8, 'rank'), (1, 40, 'rank'), (3, 8, 'rank'), (3, 40, 'capped block')]
+    >>> table.cells[2].plan.method
+    'dense'
+    """
     depths, lengths = _check_lists(depths, lengths)
     RACSpec(templates, hidden, 1)  # validates templates and hidden before any work
-    grid = list(itertools.product(depths, lengths))
-    for depth, length in tqdm(grid, desc="ranks", disable=not progress):
+    cells = []
+    for depth, length in itertools.product(depths, lengths):
+        check_rac(templates, hidden, depth, length)
         spec = RACSpec(templates, hidden, depth)
+        too_big = _block_size(spec, length, method, max_block)
+        if too_big is None:
+            cells.append(TableCell(spec=spec, length=length, action="rank",
+                                   plan=plan(spec, length, method=method, draws=draws)))
+        else:
+            action = "skipped" if length * depth > CAPPED_MAX_LAYER_STEPS else "capped block"
+            cells.append(TableCell(spec=spec, length=length, action=action, block_rows=too_big))
+    seconds = sum(cell.plan.seconds for cell in cells if cell.plan is not None)
+    limit = max_seconds if max_seconds is not None else active_limits().max_seconds
+    return TablePlan(cells=cells, seconds=seconds, max_seconds=limit)
+
+
+def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "auto", draws: int = 3,
+                     seed: int = 0, max_block: int | None = DEFAULT_MAX_BLOCK, progress: bool = True) -> Iterator[dict]:
+    """Yield the rows of :func:`depth_table` one at a time (interrupting keeps the finished ones).
+
+    The cells are those of :func:`plan_depth_table`, checked before the first one runs.
+    """
+    from tqdm.auto import tqdm
+
+    table = plan_depth_table(templates, hidden, depths, lengths, method=method, draws=draws,
+                             max_block=max_block).check()
+    for cell in tqdm(table.cells, desc="ranks", disable=not progress):
+        spec, length, depth = cell.spec, cell.length, cell.spec.depth
         closed = bounds(spec, length, start_end(length))
         named = {k: getattr(closed, k) for k in STATUS}  # ints, or Approx when astronomically large
         row = {"templates": templates, "hidden": hidden, "depth": depth, "length": length, **named}
-        too_big = _block_size(spec, length, method, max_block)
-        if too_big is not None:
-            row.update(_capped_cell(spec, length, closed, too_big, max_block, seed))
+        if cell.action != "rank":
+            row.update(_unranked_cell(cell, closed, max_block, seed))
         else:
             result = generic_rank(spec, length, method=method, draws=draws, seed=seed)
             row.update(rank=result.rank, lower=result.lower, upper=result.upper,
@@ -81,20 +214,20 @@ def iter_depth_table(templates: int, hidden: int, depths, lengths, *, method: st
         yield row
 
 
-def _capped_cell(spec: RACSpec, length: int, closed, too_big: int, max_block: int, seed: int) -> dict:
+def _unranked_cell(cell: TableCell, closed, max_block: int, seed: int) -> dict:
     """A cell too large to rank: its proven interval, the lower end computed from a capped block."""
     import time
 
     from tnrnn.ranks.scalable import capped_lower_bound
 
     start = time.perf_counter()
-    note = f"block of {too_big} rows > max_block={max_block}"
-    if length * spec.depth > CAPPED_MAX_LAYER_STEPS:  # too long even to run a capped block quickly
+    note = f"block of {cell.block_rows} rows > max_block={max_block}"
+    if cell.action == "skipped":  # too long even to run a capped block quickly
         return dict(rank=None, lower=closed.lower, upper=closed.upper, certified=closed.lower == closed.upper,
                     kind="certified" if closed.lower == closed.upper else "lower bound", method="skipped",
                     seconds=0.0, failure_bound=None, note=note)
     size = min(max_block, CAPPED_BLOCK)
-    found = capped_lower_bound(spec, length, size, seed=seed)
+    found = capped_lower_bound(cell.spec, cell.length, size, seed=seed)
     lower = max(found, closed.lower)
     return dict(rank=found, lower=lower, upper=closed.upper, certified=lower == closed.upper,
                 kind="certified" if lower == closed.upper else "lower bound", method="capped block",
