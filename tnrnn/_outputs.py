@@ -36,6 +36,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from tnrnn._files import output_dir
+
 __all__ = ["MARKER", "fresh_dir", "is_owned", "prepare_dir", "check_replace", "check_replace_all", "announce",
            "discard_if_empty"]
 
@@ -100,7 +102,6 @@ def prepare_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
     >>> is_owned(prepare_dir(new))
     True
     """
-    from tnrnn._files import output_dir
 
     existed = Path(path).exists()
     directory = output_dir(path, flag)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tnrnn._threads import available_cpus
+
 __all__ = [
     "positive_int",
     "check_int",
@@ -182,7 +184,6 @@ def check_threads(value, source: str, *, note: Callable[[str], None] | None = No
     ...
     ValueError: --threads must be an integer in [1, ...] (this process may use ... CPU(s)), got 1000000
     """
-    from tnrnn._threads import available_cpus
 
     cpus = available_cpus()
     limit = MAX_THREADS_FACTOR * cpus

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from tnrnn._validation import positive_int
+from tnrnn.rac.grid import grid_tensor
 from tnrnn.rac.partitions import Partition, parse_partition
 from tnrnn.ranks.router import spectrum
 
@@ -477,7 +478,6 @@ def rac_probe(model, length: int, partition: Partition | str = "start-end", *, o
         If the model has no ``to_rac_weights`` (not a RAC), or for bad arguments.
     """
     from tnrnn.nn.copies import float64_copy
-    from tnrnn.rac.grid import grid_tensor
 
     start_time = time.perf_counter()
     if not hasattr(model, "to_rac_weights"):

@@ -28,6 +28,7 @@ import json
 import math
 import sys
 
+from tnrnn.guards import DEFAULT_MAX_SECONDS, check_rac, parse_bytes, time_limit
 from tnrnn.tables.format import format_table  # noqa: F401  (the commands print their tables with it)
 
 
@@ -97,7 +98,6 @@ def finite_float(low: float | None = None, high: float | None = None, *, low_ope
 
 def byte_count(text: str) -> int:
     """argparse type: ``4G``, ``512M``, ``1e9`` ..."""
-    from tnrnn.guards import parse_bytes
 
     try:
         return parse_bytes(text)
@@ -158,7 +158,6 @@ def add_max_bytes(parser: argparse.ArgumentParser) -> None:
 
 def add_max_seconds(parser: argparse.ArgumentParser) -> None:
     """``--max-seconds``: the limit on the predicted time of one exact-rank computation."""
-    from tnrnn.guards import DEFAULT_MAX_SECONDS
 
     parser.add_argument("--max-seconds", type=finite_float(0.0, low_open=True), default=DEFAULT_MAX_SECONDS,
                         help=f"refuse a rank computation predicted to take longer (default {DEFAULT_MAX_SECONDS:g})")
@@ -171,7 +170,6 @@ def progress(args) -> bool:
 
 def spec_from(args):
     """The :class:`~tnrnn.rac.circuits.RACSpec` named by the arguments, after the size guards."""
-    from tnrnn.guards import check_rac
     from tnrnn.rac.circuits import RACSpec
 
     spec = RACSpec(args.templates, args.hidden, args.depth)
@@ -187,7 +185,6 @@ def check_rank_table(args, draws: int, max_seconds: float | None) -> None:
     (:func:`tnrnn.tables.depth.plan_depth_table`), and the whole table's predicted time is
     held to ``--max-seconds`` (default :data:`tnrnn.guards.DEFAULT_MAX_SECONDS`).
     """
-    from tnrnn.guards import time_limit
     from tnrnn.tables.depth import plan_depth_table
 
     plan_depth_table(args.templates, args.hidden, args.depths, args.lengths, method=getattr(args, "method", "auto"),

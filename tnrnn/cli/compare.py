@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tnrnn._files import output_file
+from tnrnn._outputs import check_replace
 from tnrnn.cli._common import (
     add_force,
     add_max_seconds,
@@ -13,6 +15,7 @@ from tnrnn.cli._common import (
     seed_int,
 )
 from tnrnn.guards import DEFAULT_MAX_BLOCK
+from tnrnn.tables.compare import compare
 
 HELP = "generic Start-End ranks for depths 1..L over lengths T, one table (certified value or interval)"
 
@@ -36,9 +39,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn._files import output_file
-    from tnrnn._outputs import check_replace
-    from tnrnn.tables.compare import compare
 
     if args.plot:  # before the work, not after
         check_replace(output_file(args.plot, "--plot", (".png", ".svg")), "--plot", args.force)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from tnrnn._files import output_file
+from tnrnn._outputs import announce, check_replace, fresh_dir, prepare_dir
 from tnrnn.cli._common import (
     add_force,
     add_json,
@@ -56,8 +58,6 @@ def plot_path(args, default: str) -> str | None:
     """
     from pathlib import Path
 
-    from tnrnn._files import output_file
-    from tnrnn._outputs import announce, check_replace, fresh_dir, prepare_dir
 
     if args.out and Path(args.out).suffix.lower() in (".png", ".svg"):
         print(f"note: --out {args.out} is a file; --out is a directory, use --plot FILE", file=sys.stderr)

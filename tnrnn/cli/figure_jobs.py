@@ -17,7 +17,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tnrnn._outputs import check_replace_all
 from tnrnn.experiments.config import config_path
+from tnrnn.lenses.timescale import timescale_experiment
+from tnrnn.tables.compare import compare
 
 __all__ = ["JOBS", "OUTPUTS", "reproduce"]
 
@@ -38,8 +41,6 @@ def _demo(out: Path, runs: Path, quick: bool) -> list[Path]:
 
 
 def _compare(out: Path, runs: Path, quick: bool) -> list[Path]:
-    from tnrnn.tables.compare import compare
-
     path = out / "compare_rank_vs_length.png"
     lengths = [2, 4, 6, 8] if quick else [2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32, 40, 48]
     # the default max_block certifies depth 3 up to T = 16 (a 6561-row block, seconds)
@@ -111,8 +112,6 @@ def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
 
 
 def _timescale(out: Path, runs: Path, quick: bool) -> list[Path]:
-    from tnrnn.lenses.timescale import timescale_experiment
-
     return list(timescale_experiment(out, quick=quick, results_dir=runs / "timescale", progress=False))
 
 
@@ -207,7 +206,6 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, only: list[str] | Non
     unknown = [n for n in names if n not in JOBS]
     if unknown:
         raise ValueError(f"unknown figure job(s) {unknown}: choose from {list(JOBS)}")
-    from tnrnn._outputs import check_replace_all
 
     check_replace_all(existing_outputs(out_dir, names), "--out", force)
     out = Path(out_dir)

@@ -18,6 +18,7 @@ from tnrnn.cli._common import (
     print_json,
     seed_int,
 )
+from tnrnn.guards import check_bytes
 
 HELP = "tangent kernel of a random linear RNN in lag space against the infinite-width lag weights"
 
@@ -40,7 +41,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn.guards import check_bytes
     from tnrnn.lenses.linear.kernel import kernel_comparison
     from tnrnn.lenses.linear.theory import decay_length
 

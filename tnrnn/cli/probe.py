@@ -18,6 +18,7 @@ from tnrnn.cli._common import (
     print_json,
     seed_int,
 )
+from tnrnn.guards import check_bytes
 
 HELP = "probe a trained run directory: spectrum, rank, effective rank of its grid tensor"
 
@@ -111,7 +112,6 @@ def _task_data(args, model, config, task) -> int:
 
 
 def run(args) -> int:
-    from tnrnn.guards import check_bytes
     from tnrnn.nn import load_run
     from tnrnn.probe import probe_model, rac_probe
 

@@ -7,6 +7,7 @@ finished, then exits with status 130.
 
 from __future__ import annotations
 
+from tnrnn._files import output_file
 from tnrnn.cli._common import (
     add_architecture,
     add_force,
@@ -23,6 +24,7 @@ from tnrnn.cli._common import (
     seed_int,
     spec_from,
 )
+from tnrnn.guards import check_rank_work
 
 HELP = "exact generic separation rank of a RAC architecture, with its proven interval"
 
@@ -89,8 +91,6 @@ def run(args) -> int:
 def _run_profile(args) -> int:
     import time
 
-    from tnrnn._files import output_file
-    from tnrnn.guards import check_rank_work
     from tnrnn.ranks.cuts import RankProfile, iter_rank_profile, plot_rank_profile
 
     spec = spec_from(args)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tnrnn._files import atomic_write_text, output_file
+from tnrnn._outputs import check_replace, check_replace_all, prepare_dir
 from tnrnn.cli._common import add_force, add_json, finite_float, print_json
 
 HELP = "per-length statistics over seeds, longest length solved per depth, probes vs theory, from a sweep store"
@@ -55,8 +57,6 @@ def _interval(row) -> str:
 
 
 def run(args) -> int:
-    from tnrnn._files import atomic_write_text, output_file
-    from tnrnn._outputs import check_replace, check_replace_all, prepare_dir
     from tnrnn.experiments import ResultsStore, markdown_table, plot_report, relative_rank, summary_rows
     from tnrnn.experiments.report import length_rows
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import sys
 
+from tnrnn._files import output_dir
+from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
 from tnrnn.cli._common import add_force, add_json, add_progress, print_json, progress
 
 HELP = "regenerate every figure of figures/ into a fresh directory or --out DIR (--quick: small sizes, as CI)"
@@ -27,8 +29,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn._files import output_dir
-    from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
     from tnrnn.cli.figure_jobs import JOBS, existing_outputs, reproduce
 
     unknown = [name for name in args.only or () if name not in JOBS]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from tnrnn._files import output_file
+from tnrnn._outputs import check_replace
 from tnrnn.cli._common import add_force, add_json, add_progress, positive_int, print_json, progress
+from tnrnn.tables.format import format_table
 
 HELP = "run a TOML sweep config into a SQLite results store (resumable; local pool or Ray)"
 
@@ -24,11 +27,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tnrnn._files import output_file
-    from tnrnn._outputs import check_replace
     from tnrnn.experiments import ResultsStore, load_config, run_sweep
     from tnrnn.experiments.executors import SweepTerminated
-    from tnrnn.tables.format import format_table
 
     config = load_config(args.config)
     if args.check:

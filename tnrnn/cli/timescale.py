@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tnrnn._files import output_dir
+from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
 from tnrnn.cli._common import (
     add_force,
     add_json,
@@ -14,6 +16,17 @@ from tnrnn.cli._common import (
     print_json,
     progress,
     seed_int,
+)
+from tnrnn.lenses.timescale import (
+    GateVariant,
+    GradientConditionCallback,
+    build_gated_model,
+    diagnose,
+    experiment_results_dir,
+    load_comparison,
+    summarize_comparison,
+    timescale_experiment,
+    train_gated,
 )
 
 HELP = ("forget-gate time scales and the gradient condition (Ohno & Kumagai, arXiv:2111.03282) "
@@ -94,14 +107,6 @@ def _fmt(value) -> str:
 
 
 def _experiment(args) -> int:
-    from tnrnn._files import output_dir
-    from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
-    from tnrnn.lenses.timescale import (
-        experiment_results_dir,
-        load_comparison,
-        summarize_comparison,
-        timescale_experiment,
-    )
 
     if args.out is None:
         out = fresh_dir("timescale")
@@ -139,13 +144,6 @@ def run(args) -> int:
     _check(args)
     import torch
 
-    from tnrnn.lenses.timescale import (
-        GateVariant,
-        GradientConditionCallback,
-        build_gated_model,
-        diagnose,
-        train_gated,
-    )
     from tnrnn.nn.tasks import make_task
 
     task = make_task(args.task, args.length)

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import argparse
 
-from tnrnn.cli._common import add_max_bytes, add_progress, positive_int, progress, seed_int
+from tnrnn._files import output_dir
+from tnrnn._threads import get_threads
+from tnrnn.cli._common import (
+    add_max_bytes,
+    add_progress,
+    check_device,
+    positive_int,
+    print_json,
+    progress,
+    seed_int,
+)
 
 HELP = "train a deep (orthogonal) RNN on copying, Start-End Similarity or adding; resumes from --out"
 
@@ -112,9 +122,7 @@ def config_from(args):
 
 
 def run(args) -> int:
-    from tnrnn._files import output_dir
     from tnrnn._validation import check_seed_list
-    from tnrnn.cli._common import check_device, print_json
     from tnrnn.nn import train, train_ensemble
     from tnrnn.nn.budget import check_train_size
 
@@ -124,7 +132,6 @@ def run(args) -> int:
         check_seed_list(args.seeds, "--seeds")  # before any directory is made
     check_train_size(config, len(args.seeds or [None]))  # train() checks too; here before --out is made
     output_dir(args.out, "--out")
-    from tnrnn._threads import get_threads
 
     threads = get_threads()  # what the package's policy set for this command: --threads, TNRNN_THREADS, else 1
     if args.seeds is not None:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tnrnn.guards import parse_bytes
+
 try:
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -278,7 +280,6 @@ def load_config(path: str | os.PathLike | None = None, *, text: str | None = Non
 def _check_types(probe, theory, run, report, fail) -> None:
     """Every [probe], [theory], [run] and [report] value through the check of the flag that means the same."""
     from tnrnn._validation import check_float, check_int, check_threads
-    from tnrnn.guards import parse_bytes
 
     def is_int(v):
         return isinstance(v, int) and not isinstance(v, bool)

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from tnrnn._files import write_error
 from tnrnn.experiments.store import ResultsStore, _exact_int
 
 __all__ = ["summary_rows", "length_rows", "log10_rank", "longest_solved", "bootstrap_interval", "steps_to_threshold",
@@ -398,7 +399,6 @@ def _draw_report(db, out, *, threshold: float, relative: float, rule: str) -> li
 def _save_figure(fig, path: Path) -> Path:
     """:func:`tnrnn.style.save` (atomic: the old figure or the whole new one), a full disk named as such."""
     from tnrnn import style
-    from tnrnn._files import write_error
 
     try:
         return style.save(fig, path)

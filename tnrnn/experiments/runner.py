@@ -9,6 +9,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tnrnn._numbers import bounded
+from tnrnn._runfiles import read_metrics
+from tnrnn._threads import available_cpus
+from tnrnn.guards import limits
+
 __all__ = ["execute_point", "train_and_probe"]
 
 def _load_runner(path: str) -> Callable[[dict], dict]:
@@ -68,8 +73,6 @@ def train_and_probe(payload: dict) -> dict:
 
     import torch
 
-    from tnrnn._threads import available_cpus
-    from tnrnn.guards import limits
     from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
 
     # the point's CPUs, never more than this process may use (a million threads is a segmentation fault)
@@ -92,7 +95,6 @@ def train_and_probe(payload: dict) -> dict:
 
 def _curve(directory: Path) -> list[dict]:
     """The validation curve of a run: step, validation loss and accuracy at every evaluation."""
-    from tnrnn._runfiles import read_metrics
     from tnrnn.nn.training import METRICS_FILE
 
     lines, _ = read_metrics(directory / METRICS_FILE)  # structure checked, named if wrong
@@ -125,7 +127,6 @@ def _probe_member(model, config, task, summary: dict, payload: dict) -> dict:
 
 def _theory(templates: int, hidden: int, depth: int, length: int, partition: str, *, compute: bool,
             max_bytes: int = 2**28) -> dict:
-    from tnrnn._numbers import bounded
     from tnrnn.rac.bounds import bounds
     from tnrnn.rac.circuits import RACSpec
     from tnrnn.rac.grid import check_grid_size

@@ -10,6 +10,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from tnrnn._files import atomic_write_text
+
 __all__ = ["SCHEMA_VERSION", "ResultsStore"]
 
 #: Seconds a command waits for a store that another process holds locked before refusing it.
@@ -280,7 +282,6 @@ class ResultsStore:
         """
         import io
 
-        from tnrnn._files import atomic_write_text
 
         if table not in ("points", "probes"):
             raise ValueError(f"table must be 'points' or 'probes', got {table!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 
 from tnrnn._validation import positive_int
+from tnrnn.guards import SizeLimitError, check_bytes
 
 __all__ = ["parameter_count", "width_for_budget", "check_train_size"]
 
@@ -144,7 +145,6 @@ def check_train_size(config, members: int = 1, max_bytes: int | None = None, *, 
     >>> from tnrnn.nn import TrainConfig
     >>> check_train_size(TrainConfig(task="ses", length=8, cell="rac", depth=1, hidden=4))
     """
-    from tnrnn.guards import SizeLimitError, check_bytes
 
     task = config.make_task()
     hidden, depth = config.hidden, config.depth

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import torch
 
+from tnrnn._files import atomic_write
+from tnrnn.nn.budget import parameter_count
 from tnrnn.nn.stack import DeepRNN
 
 __all__ = ["all_sequences", "start_end_matrix", "eckart_young_floor", "spread_teacher", "train_student",
@@ -173,7 +175,6 @@ def floor_experiment(symbols: int = 2, teacher_hidden: int = 5, lengths=(8,), se
     curriculum student also starts from the shorter length's trained weights (a RAC's weights
     do not depend on T). Each length has its own teacher, spread at that length.
     """
-    from tnrnn.nn.budget import parameter_count
 
     teacher_parameters = parameter_count("rac", 2, teacher_hidden, symbols, 1)
     shallow = max(r for r in range(1, 64) if parameter_count("rac", 1, r, symbols, 1) <= teacher_parameters)
@@ -248,7 +249,6 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     result = floor_experiment(lengths=tuple(args.lengths), seeds=args.seeds, steps=args.steps,
                               normalize=args.normalize)
-    from tnrnn._files import atomic_write
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,7 @@ from pathlib import Path
 
 import torch
 
+from tnrnn._files import atomic_write
 from tnrnn.nn.floor import _rac, all_sequences, clopper_pearson, eckart_young_floor
 from tnrnn.nn.recurrence import recurrence
 from tnrnn.nn.stack import DeepRNN
@@ -560,7 +561,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="keep the runs already in PREFIX.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    from tnrnn._files import atomic_write
 
     teacher, stored_floor = load_teacher(args.teacher, args.length)
     shallow = json.loads(Path(args.teacher).read_text())["students"]["1"]["hidden"]

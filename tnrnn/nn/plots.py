@@ -6,6 +6,9 @@ import json
 import os
 from pathlib import Path
 
+from tnrnn.nn.budget import parameter_count
+from tnrnn.nn.config import TrainConfig
+
 __all__ = ["plot_training", "main"]
 
 
@@ -80,8 +83,6 @@ def plot_training(runs, out: str | os.PathLike, *, title: str | None = None, log
 def _run_label(config: dict) -> str:
     if not config:
         return "run"
-    from tnrnn.nn.budget import parameter_count
-    from tnrnn.nn.config import TrainConfig
 
     task = TrainConfig.from_dict(config).make_task()
     params = parameter_count(config["cell"], config["depth"], config["hidden"], task.input_size, task.output_size)
@@ -92,7 +93,6 @@ def _run_label(config: dict) -> str:
 def _task_title(config: dict) -> str:
     if not config:
         return "training curve"
-    from tnrnn.nn.config import TrainConfig
 
     task = TrainConfig.from_dict(config).make_task()
     if task.name == "copying":

@@ -12,6 +12,7 @@ from torch.nn.utils import parametrize
 
 from tnrnn.nn.cells import LAYERS
 from tnrnn.nn.orthogonal import orthogonal_parameters, orthogonality_error
+from tnrnn.rac.circuits import RACSpec, RACWeights
 
 __all__ = ["DeepRNN", "build_model", "count_parameters", "count_free_parameters", "INITS"]
 
@@ -172,7 +173,6 @@ class DeepRNN(nn.Module):
         >>> bool(np.allclose(evaluate(net.to_rac_weights(1), tokens.numpy()), y.detach().numpy()))
         True
         """
-        from tnrnn.rac.circuits import RACSpec, RACWeights
 
         if self.cell != "rac":
             raise ValueError(f"only a 'rac' network exports RAC weights, this one is {self.cell!r}")

@@ -29,6 +29,7 @@ from tnrnn.rac.bounds import bounds as closed_forms
 from tnrnn.rac.circuits import RACSpec, RACWeights
 from tnrnn.rac.grid import grid_tensor
 from tnrnn.rac.partitions import Partition, parse_partition
+from tnrnn.ranks.cuts import rank_profile as profile
 from tnrnn.ranks.plan import plan
 from tnrnn.ranks.results import (
     ESCALATION_SECONDS,
@@ -203,6 +204,5 @@ def separation_rank(weights: RACWeights, length: int, partition: Partition | str
 
 def rank_profile(spec: RACSpec, length: int, **options):
     """Generic ranks at every cut k = 1..T-1 in one call: see :func:`tnrnn.ranks.cuts.rank_profile`."""
-    from tnrnn.ranks.cuts import rank_profile as profile
 
     return profile(spec, length, **options)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tnrnn.guards import DEFAULT_MAX_BLOCK
+from tnrnn.tables.format import format_table
 
 __all__ = ["Comparison", "compare", "format_value"]
 
@@ -77,7 +78,6 @@ class Comparison:
 
     def format(self) -> str:
         """The pivot table as aligned text (what ``tnrnn compare`` prints)."""
-        from tnrnn.tables.format import format_table
 
         return format_table(["T", *(f"L={d}" for d in self.depths)], self.table())
 

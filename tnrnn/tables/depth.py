@@ -29,6 +29,9 @@ from tnrnn.rac.circuits import RACSpec
 from tnrnn.rac.partitions import start_end
 from tnrnn.ranks.plan import RankPlan, plan
 from tnrnn.ranks.router import generic_rank
+from tnrnn.ranks.routes import DENSE_AUTO_ENTRIES
+from tnrnn.ranks.scalable import capped_lower_bound
+from tnrnn.tables.format import format_table
 
 #: Rows and columns of the block whose rank is the computed lower end of a cell too large to rank
 #: (about a second on two cores).
@@ -57,7 +60,6 @@ def _check_lists(depths, lengths) -> tuple[list[int], list[int]]:
 
 def _block_size(spec: RACSpec, length: int, method: str, max_block: int | None) -> int | None:
     """Rows of the block the chosen route would rank, or ``None`` when it is within limits."""
-    from tnrnn.ranks.routes import DENSE_AUTO_ENTRIES
 
     if max_block is None or method == "dense":
         return None
@@ -218,7 +220,6 @@ def _unranked_cell(cell: TableCell, closed, max_block: int, seed: int) -> dict:
     """A cell too large to rank: its proven interval, the lower end computed from a capped block."""
     import time
 
-    from tnrnn.ranks.scalable import capped_lower_bound
 
     start = time.perf_counter()
     note = f"block of {cell.block_rows} rows > max_block={max_block}"
@@ -284,7 +285,6 @@ def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "
 
 def format_depth_table(rows: list[dict]) -> str:
     """A readable table: one line per (depth, T), the rank and its interval and bounds."""
-    from tnrnn.tables.format import format_table
 
     def show(v):
         if v is None:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tnrnn.rac.circuits import RACSpec
+from tnrnn.ranks.router import generic_rank
+
 __all__ = ["rank_series", "fit_power_law", "polynomial_regime_fits", "plot_rank_growth", "growth_figure"]
 
 
@@ -51,8 +54,6 @@ def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int],
     >>> [r["rank"] for r in rank_series(2, 2, 2, [4, 6, 8])]
     [4, 8, 10]
     """
-    from tnrnn.rac.circuits import RACSpec
-    from tnrnn.ranks.router import generic_rank
 
     spec = RACSpec(templates, hidden, depth)
     rows = []

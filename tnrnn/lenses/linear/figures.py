@@ -13,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
+from tnrnn._threads import set_threads
 from tnrnn.lenses.linear.theory import decay_length
+from tnrnn.tables.format import format_table
 
 #: The files :func:`main` writes.
 FIGURES = ("linear_kernel_convergence.png", "linear_training_equivalence.png", "linear_lag_bias.png")
@@ -42,7 +45,6 @@ def _by_width(results):
 
 def kernel_table(results) -> str:
     """Theory vs empirical ``Theta_jj`` per lag (mean over seeds) for each width, as text."""
-    from tnrnn.tables.format import format_table
 
     groups = _by_width(results)
     lags = results[0].lags
@@ -194,10 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small widths and few steps (smoke run)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest on a busy CPU)")
     args = parser.parse_args(argv)
-    from tnrnn._threads import set_threads
 
     set_threads(args.threads)
-    from tnrnn._outputs import announce, check_replace_all, fresh_dir, prepare_dir
 
     if args.out is None:
         out = fresh_dir("linear")

@@ -21,6 +21,7 @@ from tnrnn.lenses.timescale.figures import plot_timescale_comparison
 from tnrnn.lenses.timescale.model import DEFAULT_VARIANTS, GateVariant, build_gated_model
 from tnrnn.lenses.timescale.theory import finite_or_none
 from tnrnn.nn.loop import run_steps
+from tnrnn.nn.tasks import make_task
 
 __all__ = [
     "train_gated",
@@ -166,7 +167,6 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
     """
     from tqdm.auto import tqdm
 
-    from tnrnn.nn.tasks import make_task
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
