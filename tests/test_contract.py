@@ -82,9 +82,10 @@ def _random_connected_path(operand_inds, rng):
 
 
 @given(seed=st.integers(0, 2**31 - 1), depth=st.integers(1, 3), optimizer=st.sampled_from(
-    ["greedy", "auto", "cotengra", "random"]), part=st.sampled_from(PARTITIONS))
-def test_contraction_order_does_not_change_results(seed, depth, optimizer, part):
-    spec, length = RACSpec(2, 2, depth), 4
+    ["greedy", "auto", "cotengra", "random"]), part=st.sampled_from(PARTITIONS),
+    templates=st.sampled_from([1, 2, 2]), hidden=st.sampled_from([1, 2, 2]))
+def test_contraction_order_does_not_change_results(seed, depth, optimizer, part, templates, hidden):
+    spec, length = RACSpec(templates, hidden, depth), 4
     partition = parse_partition(part, length)
     plan = plan_contraction(spec, length, partition, optimizer="greedy" if optimizer == "random" else optimizer)
     if optimizer == "random":
@@ -92,11 +93,25 @@ def test_contraction_order_does_not_change_results(seed, depth, optimizer, part)
                                    _expressions={})
     w = RACWeights.random_mod_p(spec, 65_521, seed % 1000)
     expected = partition.matricize(brute_force_grid(w, length).astype(np.int64))
-    got = _contract_mod(plan, plan.operands(w), 65_521).reshape(expected.shape)
+    got = _contract_mod(plan, plan.unit_free_operands(plan.operands(w)), 65_521).reshape(expected.shape)
     np.testing.assert_array_equal(got, expected)
     wf = RACWeights.gaussian(spec, seed % 1000)
-    np.testing.assert_allclose(plan.expression()(*plan.operands(wf)).reshape(expected.shape),
+    np.testing.assert_allclose(plan.expression()(*plan.unit_free_operands(plan.operands(wf))).reshape(expected.shape),
                                partition.matricize(grid_tensor(wf, length)), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("spec, length", [(RACSpec(2, 1, 2), 12), (RACSpec(2, 1, 3), 10), (RACSpec(1, 2, 2), 8)])
+def test_unit_dimensions_do_not_count_against_the_64_axes_of_an_array(spec, length):
+    # at R = 1 the intermediates of a depth-2 network of T = 12 would carry 65 axes of size 1
+    plan = plan_contraction(spec, length, "start-end")
+    assert all(plan.sizes[n] > 1 for inds in plan.unit_free_inds[0] for n in inds)
+    w = RACWeights.random_mod_p(spec, 101, seed=1)
+    assert (contract(w, length) == grid_tensor(w, length)).all()
+    wf = RACWeights.gaussian(spec, seed=1)
+    np.testing.assert_allclose(contract(wf, length), grid_tensor(wf, length), rtol=1e-12)
+    from tnrnn.ranks.router import generic_rank
+
+    assert generic_rank(spec, length, method="tn").rank == generic_rank(spec, length, method="dense").rank
 
 
 def test_plans_are_cached_and_reused_across_weights():

@@ -29,8 +29,7 @@ def test_the_plan_names_the_route_the_router_runs(templates, hidden, depth, leng
     found = plan(spec, length, partition, method=method, draws=1)
     assert found.fits and found.memory_bytes is not None and found.memory_bytes >= 0
     assert found.method == resolve_method(method, spec, partition, None)
-    # the tn route's einsum can pass numpy's 64 array dimensions from depth 2 on (plain contraction)
-    if templates**length <= 2**12 and (method != "tn" or depth == 1):
+    if templates**length <= 2**12:
         assert tnrnn.generic_rank(spec, length, partition, method=method, draws=1).method == found.method
 
 

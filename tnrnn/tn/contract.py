@@ -92,14 +92,38 @@ class ContractionPlan:
             raise ValueError(f"weights are for {weights.spec}, the plan for {self.spec}")
         return [slot.data(weights) for slot in network_structure(self.spec, self.length).slots]
 
+    @functools.cached_property
+    def unit_free_inds(self) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+        """``(operand_inds, output_inds)`` without the indices of dimension 1.
+
+        An index of dimension 1 (every bond at R = 1, every input at M = 1) adds nothing to a
+        contraction (a sum of one term) but one axis to every intermediate that carries it:
+        at R = 1 a depth-2 network of T = 12 has intermediates with more axes than the 64
+        an array may have. Contracting without them gives the same numbers.
+        """
+        sizes = self.sizes
+        operand_inds = tuple(tuple(n for n in inds if sizes[n] > 1) for inds in self.operand_inds)
+        return operand_inds, tuple(n for n in self.output_inds if sizes[n] > 1)
+
+    def unit_free_operands(self, operands: list) -> list:
+        """``operands`` with their axes of dimension 1 removed (see :attr:`unit_free_inds`)."""
+        sizes = self.sizes
+        return [a.reshape(tuple(sizes[n] for n in inds if sizes[n] > 1))
+                for a, inds in zip(operands, self.operand_inds)]
+
     def expression(self):
-        """The cached ``opt_einsum.contract_expression`` of this plan (float execution)."""
+        """The cached ``opt_einsum.contract_expression`` of this plan (float execution).
+
+        It takes the :meth:`unit_free_operands` and returns the result without its axes of
+        dimension 1.
+        """
         if "float" not in self._expressions:
             import opt_einsum as oe
 
-            symbols, equation = _equation(self.operand_inds, self.output_inds)
+            operand_inds, output_inds = self.unit_free_inds
+            symbols, equation = _equation(operand_inds, output_inds)
             sizes = self.sizes
-            shapes = [tuple(sizes[n] for n in inds) for inds in self.operand_inds]
+            shapes = [tuple(sizes[n] for n in inds) for inds in operand_inds]
             self._expressions["float"] = oe.contract_expression(equation, *shapes, optimize=list(self.path))
         return self._expressions["float"]
 
@@ -288,6 +312,7 @@ def contract(weights: RACWeights, length: int, partition: Partition | str | None
                              f"backend='numpy' (float64 contraction runs on any device)")
         dtype = torch.float64 if weights.modulus is None else torch.int64
         operands = [torch.as_tensor(np.array(a), dtype=dtype, device=dev) for a in operands]
+    operands = plan.unit_free_operands(operands)
     if weights.modulus is None:
         result = plan.expression()(*operands, backend="torch" if backend == "torch" else "numpy")
     else:
@@ -299,14 +324,15 @@ def contract(weights: RACWeights, length: int, partition: Partition | str | None
 
 
 def _contract_mod(plan: ContractionPlan, operands: list, prime: int):
-    """Follow the plan's pairwise path with exact reductions mod ``prime``."""
+    """Follow the plan's pairwise path with exact reductions mod ``prime`` (operands without unit axes)."""
     prime = check_prime(prime)
     sizes = plan.sizes
+    operand_inds, output_inds = plan.unit_free_inds
     arrays = list(operands)
-    inds = [list(i) for i in plan.operand_inds]
+    inds = [list(i) for i in operand_inds]
     for step in plan.path:
         taken = [(arrays.pop(i), inds.pop(i)) for i in sorted(step, reverse=True)]
-        outside = set(plan.output_inds).union(*map(set, inds))
+        outside = set(output_inds).union(*map(set, inds))
         a, ia = taken[0]
         if len(taken) == 1:
             a, ia = _sum_private(a, ia, outside, prime)
@@ -317,7 +343,7 @@ def _contract_mod(plan: ContractionPlan, operands: list, prime: int):
         arrays.append(a)
         inds.append(ia)
     (result,), (final,) = arrays, inds
-    order = [final.index(n) for n in plan.output_inds]
+    order = [final.index(n) for n in output_inds]
     return result.permute(order) if hasattr(result, "permute") else np.transpose(result, order)
 
 
