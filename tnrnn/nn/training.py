@@ -18,6 +18,11 @@ summary's validation and test scores are always those of the best-validation wei
 when the run reaches its step cap), with the step they are from (``best_step``) and how the
 run ended (``ended``: ``plateau``, ``cap`` or ``diverged``).
 
+The loop is the package's one training loop, :func:`tnrnn.nn.loop.run_steps`: this module
+supplies one step (every active seed of a run or ensemble), the evaluation (score, log,
+checkpoint), the stop rule (no seed active) and the checkpoint saved on Ctrl-C; the loop
+decides when each runs.
+
 Resumption: the checkpoint holds everything the next step depends on (weights, RMSprop
 state and learning rates, the data generator's state, the running training loss, the
 schedule counters), so an interrupted run continues exactly where it stopped: on CPU its
@@ -32,8 +37,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -59,6 +62,7 @@ from tnrnn._runfiles import (
 )
 from tnrnn.nn.budget import check_train_size
 from tnrnn.nn.config import TrainConfig
+from tnrnn.nn.loop import on_schedule, run_steps
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
 __all__ = ["train", "train_ensemble", "member_dir", "load_run", "evaluate_model", "CONFIG_FILE", "METRICS_FILE",
@@ -178,29 +182,6 @@ def evaluate_model(model: torch.nn.Module, task, inputs, targets: torch.Tensor |
             count += x.shape[0]
     model.train(was_training)
     return total_loss / count, total_metric / count
-
-
-class _DeferInterrupt:
-    """Turn the first Ctrl-C into a flag checked between steps (main thread only)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
 
 
 def _optimizer(model: DeepRNN, config: TrainConfig) -> torch.optim.RMSprop:
@@ -432,74 +413,110 @@ class _torch_threads:
         return False
 
 
-def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
-                description: str) -> None:
-    """Step every active run together until all have stopped or reached their step count.
+class _Steps:
+    """The work of one step of :func:`_train_runs`, as the callables :func:`~tnrnn.nn.loop.run_steps` takes.
 
     One run steps through its own network; several step through one stacked forward pass
     (:func:`tnrnn.nn.ensemble.stacked_forward`), each with its own batch, loss, gradient,
-    optimiser step, schedule and evaluations. ``save`` checkpoints every run.
+    optimiser step, schedule and evaluations. The active runs share their step count (they
+    step together from one checkpoint; a stopped run drops out), which is the loop's ``i``.
     """
-    callbacks = list(callbacks)
-    started = time.perf_counter() - max(run.state["elapsed"] for run in runs)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=max(run.config.steps for run in runs), initial=min(run.state["step"] for run in runs),
-                   desc=description, unit="step", dynamic_ncols=True)
+    def __init__(self, runs: list[_Run], save: Callable[[], None], callbacks: list[Callback]) -> None:
+        self.runs, self.save, self.callbacks = runs, save, callbacks
+        self.started = time.perf_counter() - max(run.state["elapsed"] for run in runs)
+        self.stepped: list[_Run] = []  # the runs the last step advanced, and their training losses
+        self.losses: list[float] = []
+
+    def done(self) -> bool:
+        """No run is active: each stopped (plateau, divergence) or reached its step count."""
+        return not any(run.active for run in self.runs)
+
+    def step(self, i: int) -> list[float]:
+        """One optimiser step of every active run; their training losses."""
+        runs = self.runs
+        active = [run for run in runs if run.active]
+        symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
+        batches = [run.batch(tokens=symbols) for run in active]
+        for run in active:
+            run.optimizer.zero_grad(set_to_none=True)
+        if len(runs) == 1:
+            inputs, _, initial = batches[0]
+            outputs = [active[0].model(inputs) if initial is None else active[0].model(inputs, initial)]
+        else:
+            from tnrnn.nn.ensemble import stacked_forward
+
+            inputs = torch.stack([b[0] for b in batches])
+            initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
+            outputs = stacked_forward([run.model for run in active], inputs, initial,
+                                      last_step_only=active[0].task.last_step_only).unbind(0)
+        losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
+        torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
+        values = torch.stack(losses).tolist()
+        for run, value in zip(active, values):
+            run.finish_step(value)
+        self.stepped, self.losses = active, values
+        return values
+
+    @staticmethod
+    def diverged(losses: list[float]) -> bool:
+        """A training loss is not finite: that run is evaluated (and stopped) at once."""
+        return not all(math.isfinite(value) for value in losses)
+
+    def evaluate(self, i: int) -> list[dict]:
+        """Score and log the runs that stepped (on the schedule) or diverged (off it); checkpoint every run."""
+        scheduled = on_schedule(i, self.runs[0].config.eval_every, self.runs[0].config.steps)
+        lines = []
+        for run, value in zip(self.stepped, self.losses):
+            finite = math.isfinite(value)
+            if scheduled or not finite:
+                run.state["elapsed"] = time.perf_counter() - self.started
+                lines.append(run.evaluate(self.callbacks, diverged=not finite))
+        self.save()
+        return lines
+
+    def interrupted(self, i: int) -> None:
+        """Ctrl-C after step ``i``: checkpoint it."""
+        for run in self.runs:
+            run.state["elapsed"] = time.perf_counter() - self.started
+        self.save()
+
+    @staticmethod
+    def postfix(lines: list[dict]) -> dict:
+        """The bar of a single run after an evaluation."""
+        return {"loss": f"{lines[0]['train_loss']:.4f}", "val": f"{lines[0]['val_loss']:.4f}"}
+
+    def step_postfix(self, losses: list[float]) -> dict:
+        """The bar after a step: a single run's training loss; an ensemble's active members and lowest loss."""
+        if len(self.runs) == 1:
+            return {"loss": f"{losses[0]:.4f}"}
+        return {"active": len([run for run in self.runs if run.active]), "loss": f"{min(losses):.4f}"}
+
+
+def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
+                description: str) -> None:
+    """Step every active run together on :func:`~tnrnn.nn.loop.run_steps` until all have stopped or reached their cap.
+
+    The runs share their configuration but for the seed. A resumed run continues from its
+    checkpoint's step with no evaluation there; every ``eval_every`` steps, at the cap, and
+    after a step with a non-finite training loss the runs concerned are evaluated and
+    ``save`` checkpoints every run; Ctrl-C lets the step in progress finish, then ``save``
+    runs and ``KeyboardInterrupt`` is raised.
+    """
+    work = _Steps(runs, save, list(callbacks))
+    config = runs[0].config
+    active = [run for run in runs if run.active]
+    if len({run.state["step"] for run in active}) > 1:
+        raise ValueError("the active members of this ensemble checkpoint are at different steps "
+                         f"({sorted({run.state['step'] for run in active})}): it was not written by train_ensemble; "
+                         "restore a good copy")
     for run in runs:
         run.model.train()
-    try:
-        with _DeferInterrupt() as interrupt:
-            while True:
-                active = [run for run in runs if run.active]
-                if not active:
-                    break
-                if interrupt.requested:
-                    for run in runs:
-                        run.state["elapsed"] = time.perf_counter() - started
-                    save()
-                    raise KeyboardInterrupt
-                symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
-                batches = [run.batch(tokens=symbols) for run in active]
-                for run in active:
-                    run.optimizer.zero_grad(set_to_none=True)
-                if len(runs) == 1:
-                    inputs, _, initial = batches[0]
-                    outputs = [active[0].model(inputs) if initial is None else active[0].model(inputs, initial)]
-                else:
-                    from tnrnn.nn.ensemble import stacked_forward
-
-                    inputs = torch.stack([b[0] for b in batches])
-                    initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
-                    outputs = stacked_forward([run.model for run in active], inputs, initial,
-                                              last_step_only=active[0].task.last_step_only).unbind(0)
-                losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
-                torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
-                values = torch.stack(losses).tolist()
-                evaluated = False
-                for run, value in zip(active, values):
-                    run.finish_step(value)
-                    finite = math.isfinite(value)
-                    if not finite or run.state["step"] % run.config.eval_every == 0 \
-                            or run.state["step"] == run.config.steps:
-                        run.state["elapsed"] = time.perf_counter() - started
-                        line = run.evaluate(callbacks, diverged=not finite)
-                        evaluated = True
-                        if bar is not None and len(runs) == 1:
-                            bar.set_postfix(loss=f"{line['train_loss']:.4f}", val=f"{line['val_loss']:.4f}")
-                if evaluated:
-                    save()
-                if bar is not None:
-                    bar.update(1)
-                    if len(runs) > 1:
-                        bar.set_postfix(active=len([run for run in runs if run.active]), loss=f"{min(values):.4f}")
-                    elif not evaluated:
-                        bar.set_postfix(loss=f"{values[0]:.4f}")
-    finally:
-        if bar is not None:
-            bar.close()
+    run_steps(work.step, config.steps, work.evaluate, every=config.eval_every,
+              start=min(run.state["step"] for run in active or runs), evaluate_first=False,
+              evaluate_when=work.diverged, done=work.done, defer_interrupt=True, on_interrupt=work.interrupted,
+              catch_interrupt=False, desc=description, progress=progress,
+              postfix=work.postfix if len(runs) == 1 else None, step_postfix=work.step_postfix)
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterable[Callback] = (),
