@@ -579,7 +579,8 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
     for run in runs:
         run.model.train()
     run_steps(work.step, config.steps, work.evaluate, every=config.eval_every,
-              start=min(run.state.step for run in active or runs), evaluate_first=False,
+              start=min(run.state.step for run in active or runs),  # with none active nothing is stepped
+              evaluate_first=False,
               evaluate_when=work.diverged, done=work.done, defer_interrupt=True, on_interrupt=work.interrupted,
               catch_interrupt=False, desc=description, progress=progress,
               postfix=work.postfix if len(runs) == 1 else None, step_postfix=work.step_postfix)
