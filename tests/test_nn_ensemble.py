@@ -131,6 +131,19 @@ def test_resume_with_other_seeds_or_cell_is_refused(tmp_path):
         train_ensemble(dataclasses.replace(config, cell="lstm"), [0, 1], tmp_path / "other", progress=False)
 
 
+def test_active_members_at_different_steps_are_refused(tmp_path):
+    """Members step together, so a checkpoint whose active members disagree on the step was not written here."""
+    config = TrainConfig(task="ses", length=8, word_length=2, cell="tanh", depth=1, hidden=4, steps=4,
+                         eval_every=2, val_size=8, test_size=8)
+    train_ensemble(config, [0, 1], tmp_path, progress=False)
+    checkpoint = torch.load(tmp_path / "ensemble.pt", weights_only=True)
+    checkpoint["members"][1]["state"]["step"] = 2
+    torch.save(checkpoint, tmp_path / "ensemble.pt")
+    with pytest.raises(ValueError, match=r"active members of this ensemble checkpoint are at different steps "
+                                         r"\(\[2, 4\]\)"):
+        train_ensemble(dataclasses.replace(config, steps=6), [0, 1], tmp_path, progress=False)
+
+
 _KILLABLE = """
 import sys
 import torch

@@ -81,6 +81,93 @@ def test_bad_arguments(steps, every, message):
         run_steps(lambda i: None, steps, lambda i: i, every=every, progress=False)
 
 
+def test_a_resumed_loop_starts_after_start_and_evaluates_on_the_same_schedule():
+    calls, result = _logged(12, 5, start=7, evaluate_first=False)
+    assert calls == [("step", 8), ("step", 9), ("step", 10), ("eval", 10), ("step", 11), ("step", 12), ("eval", 12)]
+    assert result.evaluated == [10, 12] and result.steps_done == 12
+    calls, result = _logged(5, 2, start=5)  # nothing left: the first evaluation only
+    assert calls == [("eval", 5)] and result.steps_done == 5
+    calls, result = _logged(5, 2, start=8, evaluate_first=False)  # past the cap: nothing at all
+    assert calls == [] and result.steps_done == 8
+
+
+def test_an_extra_evaluation_when_a_steps_outcome_asks_for_it():
+    outcomes = {3: "bad", 4: "bad"}
+    result = run_steps(lambda i: outcomes.get(i, "ok"), 9, lambda i: i, every=4, evaluate_when=lambda o: o == "bad",
+                       progress=False)
+    assert result.evaluated == [0, 3, 4, 8, 9]  # step 4 once
+
+
+def test_done_is_asked_before_every_step():
+    taken = []
+    result = run_steps(taken.append, 10, lambda i: i, every=3, done=lambda: len(taken) == 4, progress=False)
+    assert taken == [1, 2, 3, 4] and result.evaluated == [0, 3] and result.steps_done == 4
+    assert not result.interrupted
+    untouched = run_steps(taken.append, 10, lambda i: i, every=3, done=lambda: True, progress=False)
+    assert untouched.evaluated == [0] and untouched.steps_done == 0 and taken == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("catch", [False, True])
+def test_a_deferred_ctrl_c_lets_the_step_finish_then_calls_on_interrupt(catch):
+    import os
+    import signal
+
+    calls = []
+
+    def step(i):
+        calls.append(("step", i))
+        if i == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of step 3
+            calls.append(("step 3 finished", i))
+
+    def run():
+        return run_steps(step, 10, lambda i: calls.append(("eval", i)) or i, every=2, progress=False,
+                         defer_interrupt=True, on_interrupt=lambda i: calls.append(("on_interrupt", i)),
+                         catch_interrupt=catch)
+
+    before = signal.getsignal(signal.SIGINT)
+    if catch:
+        result = run()
+        assert result.interrupted and result.steps_done == 3 and result.evaluated == [0, 2]
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            run()
+    assert calls == [("eval", 0), ("step", 1), ("step", 2), ("eval", 2), ("step", 3), ("step 3 finished", 3),
+                     ("on_interrupt", 3)]
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+
+
+def test_a_deferred_ctrl_c_in_the_last_step_ends_the_loop_normally():
+    import os
+    import signal
+
+    def step(i):
+        if i == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    result = run_steps(step, 4, lambda i: i, every=2, progress=False, defer_interrupt=True,
+                       on_interrupt=lambda i: pytest.fail("no step was left to stop"), catch_interrupt=False)
+    assert result.steps_done == 4 and result.evaluated == [0, 2, 4] and not result.interrupted
+
+
+def test_the_bar_shows_the_step_postfix_where_no_evaluation_postfix_is(capsys):
+    shown = []
+    run_steps(lambda i: i * 10, 5, lambda i: {"loss": i}, every=2, desc="label", start=1, evaluate_first=False,
+              postfix=lambda record: shown.append(("eval", record["loss"])) or {},
+              step_postfix=lambda outcome: shown.append(("step", outcome)) or {})
+    assert shown == [("eval", 2), ("step", 30), ("eval", 4), ("eval", 5)]
+    assert "label" in capsys.readouterr().err
+    shown.clear()
+    run_steps(lambda i: i * 10, 3, lambda i: i, every=2, progress=False, postfix=shown.append,
+              step_postfix=shown.append)
+    assert shown == []  # nothing is formatted for a bar that is not shown
+
+
+def test_bad_start():
+    with pytest.raises(ValueError, match="start must be a non-negative integer, got -1"):
+        run_steps(lambda i: None, 3, lambda i: i, every=1, start=-1, progress=False)
+
+
 def test_train_gated_lets_ctrl_c_through_so_no_unfinished_run_is_recorded():
     from tnrnn.lenses.timescale import GateVariant, build_gated_model, train_gated
     from tnrnn.nn.tasks import make_task

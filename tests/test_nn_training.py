@@ -94,6 +94,23 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
 
 
+def test_the_checkpoint_state_is_the_dict_every_version_reads(tmp_path):
+    """The schedule state is written with the same keys, order and values as ever; a key an old
+    checkpoint lacks takes a new run's value, a key unknown here is written back."""
+    train(tiny(steps=10, eval_every=4), tmp_path, progress=False)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["state"]
+    assert list(state) == ["step", "train_sum", "train_count", "best_loss", "best_tracked", "bad_evals", "plateaus",
+                           "stopped", "elapsed", "last", "best_step", "ended"]
+    assert state["step"] == 10 and state["best_step"] == 10 and state["ended"] is None
+    assert training._RunState.from_dict(state).to_dict() == state
+    old = {k: v for k, v in state.items() if k not in ("best_tracked", "best_step", "ended")}
+    restored = training._RunState.from_dict({**old, "later": [1]})
+    assert (restored.best_tracked, restored.best_step, restored.ended) == (float("inf"), None, None)
+    assert restored.to_dict() == {**state, "best_tracked": float("inf"), "best_step": None, "ended": None,
+                                  "later": [1]}
+    assert list(restored.to_dict())[-1] == "later"
+
+
 def on_training_forward(monkeypatch, n: int, action) -> None:
     """Make every model `train` builds call ``action(output)`` on its n-th training forward pass
     (whatever ``action`` returns, if not None, replaces the output)."""

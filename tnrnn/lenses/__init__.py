@@ -12,7 +12,7 @@ Both lenses are shaped alike. Each has the modules
 * ``theory``: the formulas (numpy only);
 * ``model``: the torch modules (timescale: the gated cells, gate variants and builders;
   linear: the linear RNN and its scaled convolution);
-* ``experiment``: the training runs, through the one small loop :func:`tnrnn.nn.loop.run_steps`;
+* ``experiment``: the training runs, through the package's one training loop :func:`tnrnn.nn.loop.run_steps`;
 * ``figures``: the figures (matplotlib, imported on first plot);
 
 plus one lens-specific module: ``timescale.diagnostics`` (gate time scales and gradient

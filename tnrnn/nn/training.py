@@ -18,6 +18,11 @@ summary's validation and test scores are always those of the best-validation wei
 when the run reaches its step cap), with the step they are from (``best_step``) and how the
 run ended (``ended``: ``plateau``, ``cap`` or ``diverged``).
 
+The loop is the package's one training loop, :func:`tnrnn.nn.loop.run_steps`: this module
+supplies one step (every active seed of a run or ensemble), the evaluation (score, log,
+checkpoint), the stop rule (no seed active) and the checkpoint saved on Ctrl-C; the loop
+decides when each runs.
+
 Resumption: the checkpoint holds everything the next step depends on (weights, RMSprop
 state and learning rates, the data generator's state, the running training loss, the
 schedule counters), so an interrupted run continues exactly where it stopped: on CPU its
@@ -32,10 +37,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -59,6 +63,7 @@ from tnrnn._runfiles import (
 )
 from tnrnn.nn.budget import check_train_size
 from tnrnn.nn.config import TrainConfig
+from tnrnn.nn.loop import on_schedule, run_steps
 from tnrnn.nn.stack import DeepRNN, build_model, count_free_parameters, count_parameters
 
 __all__ = ["train", "train_ensemble", "member_dir", "load_run", "evaluate_model", "CONFIG_FILE", "METRICS_FILE",
@@ -180,29 +185,6 @@ def evaluate_model(model: torch.nn.Module, task, inputs, targets: torch.Tensor |
     return total_loss / count, total_metric / count
 
 
-class _DeferInterrupt:
-    """Turn the first Ctrl-C into a flag checked between steps (main thread only)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
 def _optimizer(model: DeepRNN, config: TrainConfig) -> torch.optim.RMSprop:
     orthogonal = model.orthogonal_parameters() if model.layers is not None else []
     orthogonal_ids = {id(p) for p in orthogonal}
@@ -244,6 +226,76 @@ def _prepare_dir(out_dir: Path, config: TrainConfig, *, resume: bool | None = No
     return resume
 
 
+@dataclass
+class _RunState:
+    """A run's schedule state: the ``"state"`` dict of its checkpoint, as typed attributes.
+
+    :meth:`to_dict` and :meth:`from_dict` write and read that dict exactly as it has always
+    been stored (the same keys, in the same order, with the same values), so checkpoints of
+    earlier versions resume here and the ones written here resume in them;
+    :func:`tnrnn._runfiles.check_checkpoint` checks its types on load.
+
+    Attributes
+    ----------
+    step : int
+        Optimiser steps taken.
+    train_sum, train_count : float, int
+        The training losses summed since the last evaluation, and how many.
+    best_loss : float
+        The lowest validation loss of any evaluation.
+    best_tracked : float
+        The plateau rule's reference: the validation loss of the last improvement by more
+        than ``plateau_threshold`` (the best weights are from that evaluation).
+    bad_evals, plateaus : int
+        Evaluations since that improvement; plateaus so far.
+    stopped : bool
+        The run stopped early (plateau rule or divergence).
+    elapsed : float
+        Wall-clock seconds of training, over every session.
+    last : dict or None
+        ``val_loss``, ``accuracy``, ``train_loss`` of the last evaluation (after a restore of
+        the best weights, their scores).
+    best_step : int or None
+        The step of the best weights.
+    ended : str or None
+        ``"plateau"`` or ``"diverged"`` once the run stopped early.
+    extra : dict
+        Keys of a stored state that this version does not know, written back as they were.
+    """
+
+    step: int = 0
+    train_sum: float = 0.0
+    train_count: int = 0
+    best_loss: float = math.inf
+    best_tracked: float = math.inf
+    bad_evals: int = 0
+    plateaus: int = 0
+    stopped: bool = False
+    elapsed: float = 0.0
+    last: dict | None = None
+    best_step: int | None = None
+    ended: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    #: The stored keys, in the order they are written.
+    KEYS = ("step", "train_sum", "train_count", "best_loss", "best_tracked", "bad_evals", "plateaus", "stopped",
+            "elapsed", "last", "best_step", "ended")
+
+    def to_dict(self) -> dict:
+        """The checkpoint's ``"state"``."""
+        return {**{key: getattr(self, key) for key in self.KEYS}, **self.extra}
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> _RunState:
+        """The state of a checkpoint's ``"state"``; a key it lacks keeps the value of a new run.
+
+        Checkpoints written before ``best_tracked``, ``best_step`` and ``ended`` were
+        recorded lack them: they take ``inf``, None and None, as they always have here.
+        """
+        return cls(**{key: stored[key] for key in cls.KEYS if key in stored},
+                   extra={key: value for key, value in stored.items() if key not in cls.KEYS})
+
+
 class _Run:
     """One seed's run: network, optimiser, data stream, fixed sets, schedule state, best weights."""
 
@@ -255,21 +307,19 @@ class _Run:
         self.validation = _FixedSet(task, config.val_size, config.seed + _VALIDATION_SEED_OFFSET)
         self.parameters = count_parameters(self.model)
         self.free_parameters = count_free_parameters(self.model)
-        self.state = {"step": 0, "train_sum": 0.0, "train_count": 0, "best_loss": math.inf,
-                      "best_tracked": math.inf, "bad_evals": 0, "plateaus": 0, "stopped": False,
-                      "elapsed": 0.0, "last": None, "best_step": None, "ended": None}
+        self.state = _RunState()
         self.best_model = None
         self.metrics_path = out_dir / METRICS_FILE
         self.checkpoint_path = out_dir / CHECKPOINT_FILE
 
     @property
     def active(self) -> bool:
-        return not self.state["stopped"] and self.state["step"] < self.config.steps
+        return not self.state.stopped and self.state.step < self.config.steps
 
     def payload(self) -> dict:
         """Everything the next step depends on (the checkpoint of a single run)."""
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "data_generator": self.data.get_state(), "state": dict(self.state),
+                "data_generator": self.data.get_state(), "state": self.state.to_dict(),
                 "best_model": self.best_model, "config": self.config.to_dict()}
 
     def restore(self, payload: dict, source: Path) -> None:
@@ -285,12 +335,9 @@ class _Run:
             raise ValueError(f"checkpoint {str(source)!r}: its optimiser or data-generator state does not fit this "
                              f"run ({type(error).__name__}: {str(error)[:120]}); delete it (and retrain or resume "
                              f"from scratch) or restore a good copy") from None
-        self.state.update(payload["state"])
-        self.state.setdefault("best_tracked", self.state["best_loss"])
-        self.state.setdefault("best_step", None)  # checkpoints written before these were recorded
-        self.state.setdefault("ended", "plateau" if self.state["stopped"] else None)
+        self.state = _RunState.from_dict(payload["state"])
         self.best_model = payload.get("best_model")
-        kept, clean = read_metrics(self.metrics_path, self.state["step"])
+        kept, clean = read_metrics(self.metrics_path, self.state.step)
         if not clean:  # a torn line or lines logged after the checkpoint: a new file, renamed over the old
             rewrite_metrics(self.metrics_path, kept)
 
@@ -318,56 +365,56 @@ class _Run:
         if self.config.clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
         self.optimizer.step()
-        self.state["step"] += 1
-        self.state["train_sum"] += loss_value
-        self.state["train_count"] += 1
+        self.state.step += 1
+        self.state.train_sum += loss_value
+        self.state.train_count += 1
 
     def evaluate(self, callbacks, diverged: bool = False) -> dict:
         """Score on the validation set, advance the plateau schedule, log one metrics line."""
         config, state, optimizer, model = self.config, self.state, self.optimizer, self.model
         val_loss, val_metric = self._score(self.validation)
-        line = {"step": state["step"],
-                "train_loss": state["train_sum"] / max(state["train_count"], 1),
+        line = {"step": state.step,
+                "train_loss": state.train_sum / max(state.train_count, 1),
                 "val_loss": val_loss, "accuracy": val_metric, "baseline_loss": self.task.baseline_loss,
                 "lr": optimizer.param_groups[0]["lr"]}
         if len(optimizer.param_groups) > 1:
             line["lr_orthogonal"] = optimizer.param_groups[1]["lr"]
             line["orthogonality_error"] = model.orthogonality_error()
-        state["train_sum"], state["train_count"] = 0.0, 0
-        if val_loss < state["best_loss"]:  # the best loss seen, whatever the threshold
-            state["best_loss"] = val_loss
-        if val_loss < state["best_tracked"] - config.plateau_threshold:
-            state["best_tracked"], state["bad_evals"] = val_loss, 0
-            state["best_step"] = state["step"]
+        state.train_sum, state.train_count = 0.0, 0
+        if val_loss < state.best_loss:  # the best loss seen, whatever the threshold
+            state.best_loss = val_loss
+        if val_loss < state.best_tracked - config.plateau_threshold:
+            state.best_tracked, state.bad_evals = val_loss, 0
+            state.best_step = state.step
             self.best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:  # as Keras' ReduceLROnPlateau: the reference moves only by improvements > threshold
-            state["bad_evals"] += 1
+            state.bad_evals += 1
         if diverged:
             line["event"] = "diverged: non-finite training loss; best weights restored"
-            state["stopped"], state["ended"] = True, "diverged"
-        elif config.plateau_patience and state["bad_evals"] >= config.plateau_patience:
-            state["plateaus"] += 1
-            state["bad_evals"] = 0
-            if state["plateaus"] >= config.max_plateaus:
+            state.stopped, state.ended = True, "diverged"
+        elif config.plateau_patience and state.bad_evals >= config.plateau_patience:
+            state.plateaus += 1
+            state.bad_evals = 0
+            if state.plateaus >= config.max_plateaus:
                 line["event"] = "early stop: best weights restored"
-                state["stopped"], state["ended"] = True, "plateau"
+                state.stopped, state.ended = True, "plateau"
             else:
-                line["event"] = f"plateau {state['plateaus']}: learning rates x{config.plateau_factor}"
+                line["event"] = f"plateau {state.plateaus}: learning rates x{config.plateau_factor}"
                 for group in optimizer.param_groups:
                     group["lr"] *= config.plateau_factor
         model.eval()
         for callback in callbacks:
-            extra = callback(state["step"], model, self.task)
+            extra = callback(state.step, model, self.task)
             if extra:
                 line.update(extra)
         model.train()
-        if state["stopped"] and self.best_model is not None:
+        if state.stopped and self.best_model is not None:
             model.load_state_dict(self.best_model)
             line["restored_val_loss"], line["restored_accuracy"] = self._score(self.validation)
-        state["last"] = {"val_loss": line.get("restored_val_loss", val_loss),
+        state.last = {"val_loss": line.get("restored_val_loss", val_loss),
                          "accuracy": line.get("restored_accuracy", val_metric),
                          "train_loss": line["train_loss"]}
-        line["seconds"] = state["elapsed"]
+        line["seconds"] = state.elapsed
         append_metrics(self.metrics_path, line)  # the whole line or nothing, never rewritten
         return line
 
@@ -396,16 +443,16 @@ class _Run:
         finally:
             if current is not None:
                 self.model.load_state_dict(current)
-        ended = state.get("ended") or ("cap" if state["step"] >= config.steps else "interrupted")
-        last = state["last"] or {}
-        return {"seed": config.seed, "steps": state["step"], "final_loss": val_loss,
+        ended = state.ended or ("cap" if state.step >= config.steps else "interrupted")
+        last = state.last or {}
+        return {"seed": config.seed, "steps": state.step, "final_loss": val_loss,
                 "baseline_loss": self.task.baseline_loss, "accuracy": val_metric,
                 "test_loss": test_loss, "test_accuracy": test_metric, "parameters": self.parameters,
-                "free_parameters": self.free_parameters, "best_loss": state["best_loss"],
-                "best_step": state.get("best_step") if self.best_model is not None else None,
+                "free_parameters": self.free_parameters, "best_loss": state.best_loss,
+                "best_step": state.best_step if self.best_model is not None else None,
                 "ended": ended, "last_val_loss": last.get("val_loss"), "last_accuracy": last.get("accuracy"),
-                "train_loss": last.get("train_loss"), "stopped_early": state["stopped"],
-                "seconds": state["elapsed"], "task": config.task, "cell": config.cell, "depth": config.depth,
+                "train_loss": last.get("train_loss"), "stopped_early": state.stopped,
+                "seconds": state.elapsed, "task": config.task, "cell": config.cell, "depth": config.depth,
                 "hidden": config.hidden, "out_dir": str(self.dir)}
 
 
@@ -432,74 +479,111 @@ class _torch_threads:
         return False
 
 
-def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
-                description: str) -> None:
-    """Step every active run together until all have stopped or reached their step count.
+class _Steps:
+    """The work of one step of :func:`_train_runs`, as the callables :func:`~tnrnn.nn.loop.run_steps` takes.
 
     One run steps through its own network; several step through one stacked forward pass
     (:func:`tnrnn.nn.ensemble.stacked_forward`), each with its own batch, loss, gradient,
-    optimiser step, schedule and evaluations. ``save`` checkpoints every run.
+    optimiser step, schedule and evaluations. The active runs share their step count (they
+    step together from one checkpoint; a stopped run drops out), which is the loop's ``i``.
     """
-    callbacks = list(callbacks)
-    started = time.perf_counter() - max(run.state["elapsed"] for run in runs)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=max(run.config.steps for run in runs), initial=min(run.state["step"] for run in runs),
-                   desc=description, unit="step", dynamic_ncols=True)
+    def __init__(self, runs: list[_Run], save: Callable[[], None], callbacks: list[Callback]) -> None:
+        self.runs, self.save, self.callbacks = runs, save, callbacks
+        self.started = time.perf_counter() - max(run.state.elapsed for run in runs)
+        self.stepped: list[_Run] = []  # the runs the last step advanced, and their training losses
+        self.losses: list[float] = []
+
+    def done(self) -> bool:
+        """No run is active: each stopped (plateau, divergence) or reached its step count."""
+        return not any(run.active for run in self.runs)
+
+    def step(self, i: int) -> list[float]:
+        """One optimiser step of every active run; their training losses."""
+        runs = self.runs
+        active = [run for run in runs if run.active]
+        symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
+        batches = [run.batch(tokens=symbols) for run in active]
+        for run in active:
+            run.optimizer.zero_grad(set_to_none=True)
+        if len(runs) == 1:
+            inputs, _, initial = batches[0]
+            outputs = [active[0].model(inputs) if initial is None else active[0].model(inputs, initial)]
+        else:
+            from tnrnn.nn.ensemble import stacked_forward
+
+            inputs = torch.stack([b[0] for b in batches])
+            initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
+            outputs = stacked_forward([run.model for run in active], inputs, initial,
+                                      last_step_only=active[0].task.last_step_only).unbind(0)
+        losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
+        torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
+        values = torch.stack(losses).tolist()
+        for run, value in zip(active, values):
+            run.finish_step(value)
+        self.stepped, self.losses = active, values
+        return values
+
+    @staticmethod
+    def diverged(losses: list[float]) -> bool:
+        """A training loss is not finite: that run is evaluated (and stopped) at once."""
+        return not all(math.isfinite(value) for value in losses)
+
+    def evaluate(self, i: int) -> list[dict]:
+        """Score and log the runs that stepped (on the schedule) or diverged (off it); checkpoint every run."""
+        scheduled = on_schedule(i, self.runs[0].config.eval_every, self.runs[0].config.steps)
+        lines = []
+        for run, value in zip(self.stepped, self.losses):
+            finite = math.isfinite(value)
+            if scheduled or not finite:
+                run.state.elapsed = time.perf_counter() - self.started
+                lines.append(run.evaluate(self.callbacks, diverged=not finite))
+        self.save()
+        return lines
+
+    def interrupted(self, i: int) -> None:
+        """Ctrl-C after step ``i``: checkpoint it."""
+        for run in self.runs:
+            run.state.elapsed = time.perf_counter() - self.started
+        self.save()
+
+    @staticmethod
+    def postfix(lines: list[dict]) -> dict:
+        """The bar of a single run after an evaluation."""
+        return {"loss": f"{lines[0]['train_loss']:.4f}", "val": f"{lines[0]['val_loss']:.4f}"}
+
+    def step_postfix(self, losses: list[float]) -> dict:
+        """The bar after a step: a single run's training loss; an ensemble's active members and lowest loss."""
+        if len(self.runs) == 1:
+            return {"loss": f"{losses[0]:.4f}"}
+        return {"active": len([run for run in self.runs if run.active]), "loss": f"{min(losses):.4f}"}
+
+
+def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[Callback], progress: bool,
+                description: str) -> None:
+    """Step every active run together on :func:`~tnrnn.nn.loop.run_steps` until all have stopped or reached their cap.
+
+    The runs share their configuration but for the seed. A resumed run continues from its
+    checkpoint's step with no evaluation there; every ``eval_every`` steps, at the cap, and
+    after a step with a non-finite training loss the runs concerned are evaluated and
+    ``save`` checkpoints every run; Ctrl-C lets the step in progress finish, then ``save``
+    runs and ``KeyboardInterrupt`` is raised.
+    """
+    work = _Steps(runs, save, list(callbacks))
+    config = runs[0].config
+    active = [run for run in runs if run.active]
+    if len({run.state.step for run in active}) > 1:
+        raise ValueError("the active members of this ensemble checkpoint are at different steps "
+                         f"({sorted({run.state.step for run in active})}): it was not written by train_ensemble; "
+                         "restore a good copy")
     for run in runs:
         run.model.train()
-    try:
-        with _DeferInterrupt() as interrupt:
-            while True:
-                active = [run for run in runs if run.active]
-                if not active:
-                    break
-                if interrupt.requested:
-                    for run in runs:
-                        run.state["elapsed"] = time.perf_counter() - started
-                    save()
-                    raise KeyboardInterrupt
-                symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
-                batches = [run.batch(tokens=symbols) for run in active]
-                for run in active:
-                    run.optimizer.zero_grad(set_to_none=True)
-                if len(runs) == 1:
-                    inputs, _, initial = batches[0]
-                    outputs = [active[0].model(inputs) if initial is None else active[0].model(inputs, initial)]
-                else:
-                    from tnrnn.nn.ensemble import stacked_forward
-
-                    inputs = torch.stack([b[0] for b in batches])
-                    initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
-                    outputs = stacked_forward([run.model for run in active], inputs, initial,
-                                              last_step_only=active[0].task.last_step_only).unbind(0)
-                losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
-                torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
-                values = torch.stack(losses).tolist()
-                evaluated = False
-                for run, value in zip(active, values):
-                    run.finish_step(value)
-                    finite = math.isfinite(value)
-                    if not finite or run.state["step"] % run.config.eval_every == 0 \
-                            or run.state["step"] == run.config.steps:
-                        run.state["elapsed"] = time.perf_counter() - started
-                        line = run.evaluate(callbacks, diverged=not finite)
-                        evaluated = True
-                        if bar is not None and len(runs) == 1:
-                            bar.set_postfix(loss=f"{line['train_loss']:.4f}", val=f"{line['val_loss']:.4f}")
-                if evaluated:
-                    save()
-                if bar is not None:
-                    bar.update(1)
-                    if len(runs) > 1:
-                        bar.set_postfix(active=len([run for run in runs if run.active]), loss=f"{min(values):.4f}")
-                    elif not evaluated:
-                        bar.set_postfix(loss=f"{values[0]:.4f}")
-    finally:
-        if bar is not None:
-            bar.close()
+    run_steps(work.step, config.steps, work.evaluate, every=config.eval_every,
+              start=min(run.state.step for run in active or runs),  # with none active nothing is stepped
+              evaluate_first=False,
+              evaluate_when=work.diverged, done=work.done, defer_interrupt=True, on_interrupt=work.interrupted,
+              catch_interrupt=False, desc=description, progress=progress,
+              postfix=work.postfix if len(runs) == 1 else None, step_postfix=work.step_postfix)
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterable[Callback] = (),
