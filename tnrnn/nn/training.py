@@ -412,8 +412,8 @@ class _Run:
             model.load_state_dict(self.best_model)
             line["restored_val_loss"], line["restored_accuracy"] = self._score(self.validation)
         state.last = {"val_loss": line.get("restored_val_loss", val_loss),
-                         "accuracy": line.get("restored_accuracy", val_metric),
-                         "train_loss": line["train_loss"]}
+                      "accuracy": line.get("restored_accuracy", val_metric),
+                      "train_loss": line["train_loss"]}
         line["seconds"] = state.elapsed
         append_metrics(self.metrics_path, line)  # the whole line or nothing, never rewritten
         return line
