@@ -102,7 +102,6 @@ def prepare_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
     >>> is_owned(prepare_dir(new))
     True
     """
-
     existed = Path(path).exists()
     directory = output_dir(path, flag)
     if not existed:

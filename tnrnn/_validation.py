@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tnrnn._threads import available_cpus
+from tnrnn import _threads
 
 __all__ = [
     "positive_int",
@@ -184,8 +184,7 @@ def check_threads(value, source: str, *, note: Callable[[str], None] | None = No
     ...
     ValueError: --threads must be an integer in [1, ...] (this process may use ... CPU(s)), got 1000000
     """
-
-    cpus = available_cpus()
+    cpus = _threads.available_cpus()  # looked up at call time: tests stand in other CPU counts
     limit = MAX_THREADS_FACTOR * cpus
     ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and 1 <= value <= limit
     if not ok:

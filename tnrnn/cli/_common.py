@@ -98,7 +98,6 @@ def finite_float(low: float | None = None, high: float | None = None, *, low_ope
 
 def byte_count(text: str) -> int:
     """argparse type: ``4G``, ``512M``, ``1e9`` ..."""
-
     try:
         return parse_bytes(text)
     except ValueError as error:
@@ -158,7 +157,6 @@ def add_max_bytes(parser: argparse.ArgumentParser) -> None:
 
 def add_max_seconds(parser: argparse.ArgumentParser) -> None:
     """``--max-seconds``: the limit on the predicted time of one exact-rank computation."""
-
     parser.add_argument("--max-seconds", type=finite_float(0.0, low_open=True), default=DEFAULT_MAX_SECONDS,
                         help=f"refuse a rank computation predicted to take longer (default {DEFAULT_MAX_SECONDS:g})")
 

@@ -145,7 +145,6 @@ def check_train_size(config, members: int = 1, max_bytes: int | None = None, *, 
     >>> from tnrnn.nn import TrainConfig
     >>> check_train_size(TrainConfig(task="ses", length=8, cell="rac", depth=1, hidden=4))
     """
-
     task = config.make_task()
     hidden, depth = config.hidden, config.depth
     parameters = members * parameter_count(config.cell, depth, hidden, task.input_size, task.output_size)

@@ -175,7 +175,6 @@ def floor_experiment(symbols: int = 2, teacher_hidden: int = 5, lengths=(8,), se
     curriculum student also starts from the shorter length's trained weights (a RAC's weights
     do not depend on T). Each length has its own teacher, spread at that length.
     """
-
     teacher_parameters = parameter_count("rac", 2, teacher_hidden, symbols, 1)
     shallow = max(r for r in range(1, 64) if parameter_count("rac", 1, r, symbols, 1) <= teacher_parameters)
     result = {"symbols": symbols, "normalize": normalize, "steps": steps, "teacher_steps": teacher_steps,

@@ -173,7 +173,6 @@ class DeepRNN(nn.Module):
         >>> bool(np.allclose(evaluate(net.to_rac_weights(1), tokens.numpy()), y.detach().numpy()))
         True
         """
-
         if self.cell != "rac":
             raise ValueError(f"only a 'rac' network exports RAC weights, this one is {self.cell!r}")
         if isinstance(output_index, bool) or not isinstance(output_index, int) or not (

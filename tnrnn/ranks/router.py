@@ -204,5 +204,4 @@ def separation_rank(weights: RACWeights, length: int, partition: Partition | str
 
 def rank_profile(spec: RACSpec, length: int, **options):
     """Generic ranks at every cut k = 1..T-1 in one call: see :func:`tnrnn.ranks.cuts.rank_profile`."""
-
     return profile(spec, length, **options)

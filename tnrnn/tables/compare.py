@@ -78,7 +78,6 @@ class Comparison:
 
     def format(self) -> str:
         """The pivot table as aligned text (what ``tnrnn compare`` prints)."""
-
         return format_table(["T", *(f"L={d}" for d in self.depths)], self.table())
 
     def summary(self) -> str:

@@ -60,7 +60,6 @@ def _check_lists(depths, lengths) -> tuple[list[int], list[int]]:
 
 def _block_size(spec: RACSpec, length: int, method: str, max_block: int | None) -> int | None:
     """Rows of the block the chosen route would rank, or ``None`` when it is within limits."""
-
     if max_block is None or method == "dense":
         return None
     if method == "auto" and spec.templates**length <= DENSE_AUTO_ENTRIES:

@@ -54,7 +54,6 @@ def rank_series(templates: int, hidden: int, depth: int, lengths: Iterable[int],
     >>> [r["rank"] for r in rank_series(2, 2, 2, [4, 6, 8])]
     [4, 8, 10]
     """
-
     spec = RACSpec(templates, hidden, depth)
     rows = []
     for length in sorted(lengths):

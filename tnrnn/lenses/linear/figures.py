@@ -45,7 +45,6 @@ def _by_width(results):
 
 def kernel_table(results) -> str:
     """Theory vs empirical ``Theta_jj`` per lag (mean over seeds) for each width, as text."""
-
     groups = _by_width(results)
     lags = results[0].lags
     header = ["lag", "theory"] + [f"n={w} ({len(rs)} seeds)" for w, rs in groups.items()]
