@@ -492,9 +492,15 @@ test_size = 16
 """
 
 
-def test_a_sweep_continued_to_a_larger_cap_equals_one_run_to_it_from_the_start(tmp_path):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+@pytest.fixture
+def extend_sweep(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "tools"))
     import extend_sweep
+
+    return extend_sweep
+
+
+def test_a_sweep_continued_to_a_larger_cap_equals_one_run_to_it_from_the_start(tmp_path, extend_sweep):
 
     for name, steps in (("short", 6), ("long", 12), ("reference", 12)):
         (tmp_path / f"{name}.toml").write_text(EXTENDED.format(steps=steps))
@@ -518,12 +524,19 @@ def test_a_sweep_continued_to_a_larger_cap_equals_one_run_to_it_from_the_start(t
                 [line["val_loss"] for line in read_metrics(reference / "metrics.jsonl")[0]]
 
 
-def test_extending_a_sweep_refuses_configs_that_train_other_networks(tmp_path):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    import extend_sweep
-
-    (tmp_path / "short.toml").write_text(EXTENDED.format(steps=6))
-    (tmp_path / "other.toml").write_text(EXTENDED.format(steps=12).replace("hidden = 4", "hidden = 5"))
-    with pytest.raises(ValueError, match="matches 0 ensembles"):
-        extend_sweep.plan_copies(str(tmp_path / "short.toml"), str(tmp_path / "s.sqlite"),
-                                 str(tmp_path / "other.toml"), str(tmp_path / "o.sqlite"))
+@pytest.mark.parametrize("old_steps, change, expect", [
+    (6, ("hidden = 4", "hidden = 5"), "matches 0 ensembles"),  # other networks
+    (6, ("eval_every = 3", "eval_every = 2"), "matches 0 ensembles"),  # would evaluate at other steps
+    (5, None, "multiple of eval_every"),  # the old run evaluated at its cap, 5; a 12-step run would not have
+    (15, None, "at least the old one"),
+])
+def test_extending_a_sweep_refuses_what_would_change_the_runs(tmp_path, capsys, extend_sweep, old_steps, change,
+                                                                 expect):
+    new = EXTENDED.format(steps=12)
+    (tmp_path / "old.toml").write_text(EXTENDED.format(steps=old_steps))
+    (tmp_path / "new.toml").write_text(new.replace(*change) if change else new)
+    paths = [str(tmp_path / name) for name in ("old.toml", "old.sqlite", "new.toml", "new.sqlite")]
+    with pytest.raises(ValueError, match=expect):
+        extend_sweep.plan_copies(*paths)
+    assert extend_sweep.main(paths) == 2 and expect in capsys.readouterr().err
+    assert not (tmp_path / "new.sqlite.runs").exists()

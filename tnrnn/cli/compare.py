@@ -39,7 +39,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-
     if args.plot:  # before the work, not after
         check_replace(output_file(args.plot, "--plot", (".png", ".svg")), "--plot", args.force)
     check_rank_table(args, args.draws, args.max_seconds)

@@ -58,7 +58,6 @@ def plot_path(args, default: str) -> str | None:
     """
     from pathlib import Path
 
-
     if args.out and Path(args.out).suffix.lower() in (".png", ".svg"):
         print(f"note: --out {args.out} is a file; --out is a directory, use --plot FILE", file=sys.stderr)
         if args.plot:

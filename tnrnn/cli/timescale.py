@@ -107,7 +107,6 @@ def _fmt(value) -> str:
 
 
 def _experiment(args) -> int:
-
     if args.out is None:
         out = fresh_dir("timescale")
         announce("timescale", out, args.json)

@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tnrnn import _threads
 from tnrnn._numbers import bounded
 from tnrnn._runfiles import read_metrics
-from tnrnn._threads import available_cpus
 from tnrnn.guards import limits
 
 __all__ = ["execute_point", "train_and_probe"]
@@ -76,7 +76,7 @@ def train_and_probe(payload: dict) -> dict:
     from tnrnn.nn import TrainConfig, load_run, member_dir, train_ensemble
 
     # the point's CPUs, never more than this process may use (a million threads is a segmentation fault)
-    torch.set_num_threads(max(1, min(int(payload.get("cpus", 1)), available_cpus())))
+    torch.set_num_threads(max(1, min(int(payload.get("cpus", 1)), _threads.available_cpus())))
     configs = [TrainConfig.from_dict(point["train"]) for point in payload["points"]]
     shared = dataclasses.replace(configs[0], seed=0)
     if any(dataclasses.replace(c, seed=0) != shared for c in configs):

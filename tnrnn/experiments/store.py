@@ -282,7 +282,6 @@ class ResultsStore:
         """
         import io
 
-
         if table not in ("points", "probes"):
             raise ValueError(f"table must be 'points' or 'probes', got {table!r}")
         rows = self.points() if table == "points" else self.probes()

@@ -102,7 +102,8 @@ class TablePlan:
     cells : list of TableCell
         In table order (depths outer, lengths inner).
     seconds : float
-        A lower estimate of the time of every ranked cell together.
+        A lower estimate of the time of every ranked cell together (capped blocks, about a
+        second each, are not counted).
     max_seconds : float or None
         The time limit on the whole table (``None``: none).
     """
@@ -219,7 +220,6 @@ def _unranked_cell(cell: TableCell, closed, max_block: int, seed: int) -> dict:
     """A cell too large to rank: its proven interval, the lower end computed from a capped block."""
     import time
 
-
     start = time.perf_counter()
     note = f"block of {cell.block_rows} rows > max_block={max_block}"
     if cell.action == "skipped":  # too long even to run a capped block quickly
@@ -271,6 +271,9 @@ def depth_table(templates: int, hidden: int, depths, lengths, *, method: str = "
     ------
     ValueError
         Empty or non-positive depths/lengths, odd lengths, bad M or R.
+    SizeLimitError
+        Before any cell is computed, when a ranked cell is over the memory limit or the
+        table over the time limit of a :func:`tnrnn.limits` block (:meth:`TablePlan.check`).
 
     Examples
     --------

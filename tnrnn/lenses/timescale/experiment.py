@@ -167,7 +167,6 @@ def compare_gate_variants(task_specs: Sequence[dict], out_dir: str | Path, *,
     """
     from tqdm.auto import tqdm
 
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.jsonl"
