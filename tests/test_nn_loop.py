@@ -137,17 +137,30 @@ def test_a_deferred_ctrl_c_lets_the_step_finish_then_calls_on_interrupt(catch):
     assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
 
 
-def test_a_deferred_ctrl_c_in_the_last_step_ends_the_loop_normally():
+@pytest.mark.parametrize("last", [True, False])
+def test_a_deferred_ctrl_c_in_the_last_step_still_stops_the_caller(last):
+    # the loop's work is complete, but a sweep must not go on to its next run
     import os
     import signal
 
     def step(i):
-        if i == 4:
+        if i == 3:
             os.kill(os.getpid(), signal.SIGINT)
 
-    result = run_steps(step, 4, lambda i: i, every=2, progress=False, defer_interrupt=True,
-                       on_interrupt=lambda i: pytest.fail("no step was left to stop"), catch_interrupt=False)
-    assert result.steps_done == 4 and result.evaluated == [0, 2, 4] and not result.interrupted
+    saved = []
+    done = None if last else (lambda: len(saved) == 0 and bool(evaluated) and evaluated[-1] == 3)
+    evaluated = []
+
+    def evaluate(i):
+        evaluated.append(i)
+        return i
+
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(step, 3 if last else 10, evaluate, every=3, progress=False, defer_interrupt=True,
+                  on_interrupt=saved.append, catch_interrupt=False, done=done)
+    assert evaluated == [0, 3] and saved == [3]
+    caught = run_steps(step, 3, lambda i: i, every=3, progress=False, defer_interrupt=True)
+    assert caught.interrupted and caught.steps_done == 3 and caught.evaluated == [0, 3]
 
 
 def test_the_bar_shows_the_step_postfix_where_no_evaluation_postfix_is(capsys):

@@ -155,8 +155,10 @@ def run_steps(step: Callable[[int], Outcome], steps: int, evaluate: Callable[[in
     defer_interrupt : bool
         Let the step (or evaluation) in progress finish on Ctrl-C: the loop stops before the
         next step, calls ``on_interrupt``, and raises ``KeyboardInterrupt`` (handled as
-        ``catch_interrupt`` says). A second Ctrl-C stops at once. Signals reach the main
-        thread only; elsewhere Ctrl-C is not seen by the loop.
+        ``catch_interrupt`` says). A Ctrl-C during the last step, or while ``done()`` ends the
+        loop, does the same once that step is recorded: the loop has ended, but the caller
+        asked to stop (a sweep must not go on to its next run). A second Ctrl-C stops at
+        once. Signals reach the main thread only; elsewhere Ctrl-C is not seen by the loop.
     on_interrupt : callable, optional
         ``on_interrupt(i)``, with ``i`` the last finished step: called when a deferred Ctrl-C
         stops the loop (``tnrnn.nn.train``: save a checkpoint).
@@ -247,6 +249,10 @@ def run_steps(step: Callable[[int], Outcome], steps: int, evaluate: Callable[[in
                         bar.set_postfix(postfix(result.history[-1]))
                     elif step_postfix is not None:
                         bar.set_postfix(step_postfix(outcome))
+            if interrupt.requested:  # pressed during the last step: the work is done, but stop the caller
+                if on_interrupt is not None:
+                    on_interrupt(result.steps_done)
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
