@@ -115,3 +115,31 @@ def test_train_cli_preset_paper_and_overrides(tmp_path, capsys):
                                         eval_every=1, val_size=8, test_size=8, batch_size=4)
     assert (config.orthogonal, config.recurrent_clip, config.clip, config.initial_state) == (
         "scaled_cayley", 10.0, None, "uniform")
+
+
+def test_the_train_command_offers_exactly_the_library_choices():
+    # the command writes its choices out so that --help imports no torch: they must not drift
+    import argparse
+
+    from tnrnn.cli import train as command
+    from tnrnn.nn.config import CELLS, PRESETS
+    from tnrnn.nn.orthogonal import ORTHOGONAL_INITS, ORTHOGONAL_MAPS
+    from tnrnn.nn.tasks import TASKS
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    choices = {action.dest: set(action.choices) for action in parser._actions if action.choices}
+    assert choices["preset"] == set(PRESETS) and choices["task"] == set(TASKS)
+    assert choices["cell"] == set(CELLS) and choices["orthogonal"] == set(ORTHOGONAL_MAPS)
+    assert choices["orthogonal_init"] == set(ORTHOGONAL_INITS)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["timescale", "--help"],
+                                  ["bounds", "-M", "2", "-R", "2", "-L", "2", "-T", "8"]])
+def test_commands_that_need_no_torch_do_not_import_it(argv):
+    code = ("import sys\nfrom tnrnn.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'matplotlib', 'quimb'})\n"
+            "print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout  # torch alone costs about 2 s of a command's start here

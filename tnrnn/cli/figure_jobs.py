@@ -19,7 +19,6 @@ from pathlib import Path
 
 from tnrnn._outputs import check_replace_all
 from tnrnn.experiments.config import config_path
-from tnrnn.lenses.timescale import timescale_experiment
 from tnrnn.tables.compare import compare
 
 __all__ = ["JOBS", "OUTPUTS", "reproduce"]
@@ -112,6 +111,8 @@ def _sweeps(out: Path, runs: Path, quick: bool) -> list[Path]:
 
 
 def _timescale(out: Path, runs: Path, quick: bool) -> list[Path]:
+    from tnrnn.lenses.timescale import timescale_experiment  # torch: only when this job runs
+
     return list(timescale_experiment(out, quick=quick, results_dir=runs / "timescale", progress=False))
 
 

@@ -17,17 +17,6 @@ from tnrnn.cli._common import (
     progress,
     seed_int,
 )
-from tnrnn.lenses.timescale import (
-    GateVariant,
-    GradientConditionCallback,
-    build_gated_model,
-    diagnose,
-    experiment_results_dir,
-    load_comparison,
-    summarize_comparison,
-    timescale_experiment,
-    train_gated,
-)
 
 HELP = ("forget-gate time scales and the gradient condition (Ohno & Kumagai, arXiv:2111.03282) "
         "of an LSTM/GRU on a task")
@@ -107,6 +96,13 @@ def _fmt(value) -> str:
 
 
 def _experiment(args) -> int:
+    from tnrnn.lenses.timescale import (  # torch: imported when the command runs, not at --help
+        experiment_results_dir,
+        load_comparison,
+        summarize_comparison,
+        timescale_experiment,
+    )
+
     if args.out is None:
         out = fresh_dir("timescale")
         announce("timescale", out, args.json)
@@ -143,6 +139,13 @@ def run(args) -> int:
     _check(args)
     import torch
 
+    from tnrnn.lenses.timescale import (
+        GateVariant,
+        GradientConditionCallback,
+        build_gated_model,
+        diagnose,
+        train_gated,
+    )
     from tnrnn.nn.tasks import make_task
 
     task = make_task(args.task, args.length)
