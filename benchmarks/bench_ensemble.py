@@ -20,6 +20,13 @@ It also prints the arithmetic rate reached: the useful floating-point work of a 
 first, the one-hot input read as a lookup, the readout at the last step) per CPU second,
 next to a one-thread sgemm on the same machine (1024³ and the recurrence's own shape).
 
+Last, the matrix products alone: the time one ensemble step spends in its batched products
+at these shapes if every other operation cost nothing (the per-step products forward and
+backward, ``2 (T - 1)`` per layer, and the whole-sequence products: input projections above
+the first layer, their two gradients, every weight gradient), beside the baseline's step and
+the 2x target. What the target leaves for everything else (the nonlinearity, the lookup, the
+orthogonal maps, the loss, the optimiser, the data) is their difference.
+
 Run::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py               # K=5, 150 steps, 3 repeats
@@ -87,6 +94,34 @@ def _sgemm_rate(m: int, k: int, n: int, repeats: int = 5) -> float:
     return 2 * m * k * n / best / 1e9
 
 
+def product_floor(length: int, batch: int, hidden: int, depth: int, members: int, repeats: int = 7) -> float:
+    """CPU milliseconds of one ensemble step's batched matrix products alone, one thread (median of ``repeats``)."""
+    import torch
+
+    torch.set_num_threads(1)
+    states = torch.randn(members, length, batch, hidden)
+    weights = torch.randn(members, hidden, hidden)
+    steps, rows = states.transpose(0, 1), states.reshape(members, length * batch, hidden)
+
+    def one_step() -> None:
+        for _ in range(2 * depth):  # forward and backward of every layer
+            for t in range(1, length):
+                torch.baddbmm(steps[t], steps[t - 1], weights)
+        for _ in range(depth - 1):  # input projections above the first layer: forward, gradient of h
+            torch.bmm(rows, weights)
+            torch.bmm(rows, weights)
+        for _ in range(2 * depth - 1):  # weight gradients: W^H of every layer, W^I above the first
+            torch.bmm(rows.mT, rows)
+
+    one_step()
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        one_step()
+        times.append(time.process_time() - start)
+    return 1e3 * statistics.median(times)
+
+
 def useful_flops(length: int, batch: int, hidden: int, depth: int, outputs: int = 3) -> float:
     """Matrix-product FLOPs of one member's step, forward and backward (the input lookup costs none)."""
     square = 6 * length * batch * hidden * hidden
@@ -104,6 +139,7 @@ def main() -> None:
     parser.add_argument("--word-length", type=int, default=8)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--no-floor", action="store_true", help="skip the matrix-products-alone line per depth")
     parser.add_argument("--with-validation", action="store_true",
                         help="include validation at the protocol's ratio (100,000 sequences per 1000 steps: "
                              "one check at the end over 100 x steps sequences); default: training steps only")
@@ -136,6 +172,11 @@ def main() -> None:
             print(f"{depth:>5} {settings['hidden']:>3} {work / b:>19.1f} {work / c:>18.1f} {b / c:>6.2f} "
                   f"{rate:>8.1f} {statistics.median(loads):>5.2f}   (per repeat, CPU / wall: "
                   + ", ".join(f"{x:.2f}/{y:.2f}" for x, y in ratios) + ")", flush=True)
+            if not args.no_floor:
+                floor = product_floor(args.length, args.batch, settings["hidden"], depth, args.members)
+                step = 1e3 * b / args.steps
+                print(f"{'':>9} per ensemble step: baseline {step:.1f} ms, 2x target {step / 2:.1f} ms, matrix "
+                      f"products alone {floor:.1f} ms, left for everything else {step / 2 - floor:.1f} ms", flush=True)
     print(f"1-thread sgemm: {_sgemm_rate(1024, 1024, 1024):.1f} GFLOP/s at 1024^3, "
           f"{_sgemm_rate(args.batch, 60, 60):.1f} at ({args.batch}x60)@(60x60), "
           f"{_sgemm_rate(args.length * args.batch, 60, 60):.1f} at ({args.length * args.batch}x60)@(60x60); "
