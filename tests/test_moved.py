@@ -47,6 +47,16 @@ def test_a_moved_name_of_a_package_warns():
         tnrnn.nn.nonsense  # noqa: B018
 
 
+def test_from_import_of_a_moved_name_of_a_package_warns_once_at_the_callers_line():
+    # ``from package import name`` probes the name with hasattr before reading it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from tnrnn.nn import GatedRNN  # noqa: F401
+    assert [w.category for w in caught] == [FutureWarning]
+    assert caught[0].filename == __file__
+    assert "tnrnn.lenses.timescale" in str(caught[0].message)
+
+
 def test_bounds_stays_the_function_after_importing_its_old_module():
     import tnrnn.bounds  # noqa: F401  (the stand-in of the old module)
 

@@ -111,7 +111,10 @@ def moved_name(package: str, name: str):
     new = MOVED_NAMES.get((package, name))
     if new is None:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
-    _warn(f"{package}.{name}", new, name, stacklevel=4)
+    # ``from package import name`` first probes the name with hasattr (importlib's
+    # _handle_fromlist), then reads it: warn at the read only, once per import
+    if sys._getframe(2).f_code.co_name != "_handle_fromlist":
+        _warn(f"{package}.{name}", new, name, stacklevel=4)
     return getattr(importlib.import_module(new), name)
 
 
