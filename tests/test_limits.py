@@ -106,13 +106,13 @@ def test_no_module_sets_a_limit_of_its_own():
 
 def test_a_sweep_point_trains_under_the_configs_memory_limit(tmp_path, monkeypatch):
     from tnrnn.experiments.config import load_config
-    from tnrnn.experiments.executors import _payloads
+    from tnrnn.experiments.executors import work_units
 
     config_file = tmp_path / "sweep.toml"
     config_file.write_text('name = "limit"\n[sweep]\ntask = "copying"\nlength = 5\ndepth = [1]\nhidden = 4\n'
                            'steps = 1\nseed = [0]\n[run]\nmax_bytes = "16G"\n')
     config = load_config(config_file)
-    payloads = _payloads(config, tmp_path / "db.sqlite", config.points)
+    payloads = work_units(config, tmp_path / "db.sqlite")
     assert {p["max_bytes"] for p in payloads} == {16 * 2**30}
     seen = []
     monkeypatch.setattr("tnrnn.nn.train_ensemble", lambda *a, **k: seen.append(memory_limit()) or 1 / 0)

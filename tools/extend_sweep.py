@@ -31,12 +31,12 @@ from pathlib import Path
 
 
 def _groups(config, db: Path, source: str) -> dict[str, dict]:
-    from tnrnn.experiments.executors import DEFAULT_RUNNER, _payloads
+    from tnrnn.experiments.executors import DEFAULT_RUNNER, work_units
 
     if config.run["runner"] != DEFAULT_RUNNER:
         raise ValueError(f"{source} trains with its own runner ({config.run['runner']}): only sweeps of the "
                          f"default runner (one ensemble per group of seeds) can be continued")
-    return {p["group_id"]: p for p in _payloads(config, db, config.points)}
+    return {p["group_id"]: p for p in work_units(config, db)}
 
 
 def _shared(payload: dict):

@@ -37,7 +37,7 @@ in the store, a half-trained point resumes from its checkpoint) and nothing done
 from __future__ import annotations
 
 from tnrnn.experiments.config import DEFAULT_RUNNER, ConfigError, Point, SweepConfig, config_path, load_config
-from tnrnn.experiments.executors import SweepSummary, run_sweep
+from tnrnn.experiments.executors import SweepSummary, run_sweep, work_units
 from tnrnn.experiments.report import markdown_table, plot_report, relative_rank, summary_rows
 from tnrnn.experiments.runner import execute_point, train_and_probe
 from tnrnn.experiments.store import SCHEMA_VERSION, ResultsStore
@@ -52,6 +52,7 @@ __all__ = [
     "load_config",
     "ResultsStore",
     "run_sweep",
+    "work_units",
     "execute_point",
     "train_and_probe",
     "SweepSummary",

@@ -15,7 +15,7 @@ from tnrnn.experiments.config import DEFAULT_RUNNER, Point, SweepConfig, _digest
 from tnrnn.experiments.runner import execute_point
 from tnrnn.experiments.store import ResultsStore
 
-__all__ = ["SweepSummary", "SweepTerminated", "run_sweep"]
+__all__ = ["SweepSummary", "SweepTerminated", "run_sweep", "work_units"]
 
 #: Times a unit of work is started when its worker process dies (kill -9, the OOM killer): once more.
 ATTEMPTS = 2
@@ -90,13 +90,42 @@ def _failure_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _payloads(config: SweepConfig, db: Path, points: Iterable[Point]) -> list[dict]:
-    """One payload per unit of work: a point, or (default runner) the points that differ only by seed.
+def work_units(config: SweepConfig, db: str | os.PathLike, points: Iterable[Point] | None = None) -> list[dict]:
+    """The units of work of a sweep, as :func:`~tnrnn.experiments.runner.execute_point` takes them.
 
-    The default runner trains a group as one ensemble (:func:`tnrnn.nn.train_ensemble`) in
-    ``<runs>/<group-id>/``, the group id a hash of the shared training options and the
+    A unit is one point, or (default runner) the points that differ only by seed: the
+    default runner trains such a group as one ensemble (:func:`tnrnn.nn.train_ensemble`)
+    in ``<runs>/<group-id>/``, the group id a hash of the shared training options and the
     seeds, so an interrupted group resumes where it stopped.
+
+    Parameters
+    ----------
+    config : SweepConfig
+    db : path
+        The results store; the run directories lie beside it (``<db>.runs/``) unless the
+        config's ``[run] runs_dir`` says otherwise.
+    points : iterable of Point, optional
+        The points to group (default: all of the config's).
+
+    Returns
+    -------
+    list of dict
+        One payload per unit: ``group_id``, ``points``, ``seeds`` and ``run_dir`` for an
+        ensemble of the default runner (``point_id`` and ``run_dir`` for a point of another
+        runner), with the config's probe, theory and run options.
+
+    Examples
+    --------
+    >>> config = load_config(text='name = "x"\\n[sweep]\\ntask = "copying"\\nlength = 5\\nhidden = 4\\n'
+    ...                           'depth = [1, 2]\\nseed = [0, 1]\\nsteps = 1\\n')
+    >>> units = work_units(config, "results.sqlite")
+    >>> [(len(u["points"]), u["seeds"]) for u in units]
+    [(2, [0, 1]), (2, [0, 1])]
+    >>> Path(units[0]["run_dir"]).parent.name
+    'results.sqlite.runs'
     """
+    db = Path(db)
+    points = config.points if points is None else points
     runs_dir = Path(config.run["runs_dir"]) if config.run["runs_dir"] else db.with_name(db.name + ".runs")
     if config.run["runs_dir"] and not runs_dir.is_absolute() and config.path is not None:
         runs_dir = config.path.parent / runs_dir
@@ -190,7 +219,7 @@ def run_sweep(config: SweepConfig | str | os.PathLike, db: str | os.PathLike, *,
     with ResultsStore(db) as store:
         done = store.finished_ids()
         pending = [p for p in config.points if p.point_id not in done]
-        payloads = _payloads(config, db, pending)
+        payloads = work_units(config, db, pending)
         bar = tqdm(total=len(config.points), initial=len(config.points) - len(pending), desc=config.name,
                    unit="point", disable=not progress)
         ran = elsewhere = 0
