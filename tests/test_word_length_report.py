@@ -45,6 +45,25 @@ def test_rows_group_by_word_length_and_count_endings(tmp_path):
     assert last["mean"] == pytest.approx(0.725) and last["low"] <= 0.725 <= last["high"]
     assert last["overlap_rank"] == 1 + 3 * 31 and last["prediction"] == "depth 1 below"
     assert rows[0]["prediction"] is None
+    assert [r["scores"] for r in rows] == [[0.9, 0.95], [0.92, 0.9], [0.4, 0.5], [0.85, 0.6]]
+
+
+def test_the_figure_draws_every_seeds_error_on_a_log_axis(tmp_path, monkeypatch):
+    import tnrnn.style
+
+    fill(tmp_path / "r.sqlite")
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        rows = word_length_rows(store, 0.8)
+    rows[0]["scores"] = [1.0, 0.95]  # a seed with no test error
+    saved = []
+    monkeypatch.setattr(tnrnn.style, "save", lambda fig, path: saved.append(fig) or path)
+    from tnrnn.experiments.report import plot_word_length
+
+    plot_word_length(rows, tmp_path / "wl.png", threshold=0.8)
+    accuracy, errors = saved[0].axes[:2]
+    assert errors.get_yscale() == "log" and accuracy.get_yscale() == "linear"
+    drawn = [y for line in errors.get_lines() if line.get_linestyle() == "None" for y in line.get_ydata()]
+    assert sorted(drawn) == pytest.approx(sorted([0.025, 0.05, 0.08, 0.1, 0.6, 0.5, 0.15, 0.4]))  # 0 at 0.05 / 2
 
 
 def test_cli_report_prints_the_prediction_beside_the_outcome(tmp_path, capsys):

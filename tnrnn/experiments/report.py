@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from pathlib import Path
 
 from tnrnn._files import write_error
@@ -89,8 +90,6 @@ def length_rows(store: ResultsStore, threshold: float = 0.9, *, rule: str = "maj
         ``steps_to_threshold`` (per seed, validation curve), ``steps`` (trained, per seed),
         ``scored_on``, ``rule``, ``threshold``, and the theory columns of the point.
     """
-    import statistics
-
     if rule not in SOLVED_RULES:
         raise ValueError(f"rule must be one of {', '.join(SOLVED_RULES)}, got {rule!r}")
     groups: dict[tuple, list[dict]] = {}
@@ -432,8 +431,9 @@ def word_length_rows(store: ResultsStore, threshold: float = 0.9, *, predictions
     Returns
     -------
     list of dict
-        ``word_length, depth, hidden, free_parameters, length, seeds, mean, sd, low, high,
-        reached`` (seeds at or above ``threshold``), ``ended`` (how many runs ended by the
+        ``word_length, depth, hidden, free_parameters, length, seeds, scores`` (every seed's
+        test accuracy, in seed order), ``mean, sd, low, high, reached`` (seeds at or above
+        ``threshold``), ``ended`` (how many runs ended by the
         plateau rule, at the step cap, by divergence), ``plateau_share``, ``best_steps``
         (the steps the tested weights are from), ``steps`` (trained), ``tested_on_best``
         (every test score is from the best-validation weights), ``overlap_rank`` (the
@@ -452,8 +452,6 @@ def word_length_rows(store: ResultsStore, threshold: float = 0.9, *, predictions
     >>> row["word_length"], row["reached"], row["ended"], row["overlap_rank"], row["prediction"]
     (8, 1, 'plateau 1, cap 1', 249, 'depth 1 below')
     """
-    import statistics
-
     from tnrnn.nn.capacity import ses_overlap_rank
 
     predictions = predictions or {}
@@ -478,7 +476,7 @@ def word_length_rows(store: ResultsStore, threshold: float = 0.9, *, predictions
         out.append({
             "word_length": word_length, "depth": depth, "hidden": hidden,
             "free_parameters": rows[0]["free_parameters"], "length": length, "seeds": len(scores),
-            "mean": statistics.fmean(scores) if scores else None,
+            "scores": scores, "mean": statistics.fmean(scores) if scores else None,
             "sd": statistics.stdev(scores) if len(scores) > 1 else None,
             "low": interval[0] if interval else None, "high": interval[1] if interval else None,
             "reached": sum(v >= threshold for v in scores),
@@ -514,28 +512,43 @@ def word_length_markdown(rows: list[dict]) -> str:
 
 
 def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: float | None = None) -> Path:
-    """Test accuracy against SES word length, one colour per depth (seeds, mean, interval); returns the PNG.
+    """Test accuracy and test error against SES word length, one colour per depth; returns the PNG.
 
-    The top axis gives the Start-End rank that suffices at each word length
-    (``1 + m (n - 1)``); chance (1/3) and ``threshold`` are drawn dashed.
+    Left: the mean test accuracy with its 95% bootstrap interval; the top axis gives the
+    Start-End rank that suffices at each word length (``1 + m (n - 1)``), chance (1/3) and
+    ``threshold`` are drawn dashed. Right: every seed's test error ``1 - accuracy`` on a
+    log scale, with the median per depth, which separates depths that all sit near
+    accuracy 1 on the left. A seed with no test error at all is drawn at half the smallest
+    positive error of the figure (a log axis has no 0).
     """
     from tnrnn import style
 
     if not rows:
         raise ValueError("no SES points to draw: run the word-length sweep first")
     with style.context():
-        fig, ax = style.figure()
+        fig, (ax, errors) = style.figure(1, 2)
         depths = sorted({r["depth"] for r in rows})
         lengths = sorted({r["word_length"] for r in rows})
-        for depth in depths:
+        positive = [1 - v for r in rows for v in r.get("scores", ()) if v < 1]
+        zero_at = min(positive) / 2 if positive else 1e-4
+        for offset, depth in enumerate(depths):
             mine = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["word_length"])
             xs = [r["word_length"] for r in mine]
-            colour = style.depth_color(depth)
+            colour, marker = style.depth_color(depth), style.depth_marker(depth)
             ax.errorbar(xs, [r["mean"] for r in mine], yerr=[[r["mean"] - r["low"] for r in mine],
                                                                 [r["high"] - r["mean"] for r in mine]],
-                        fmt=style.depth_marker(depth) + "-", color=colour, capsize=3,
+                        fmt=marker + "-", color=colour, capsize=3,
                         label=f"{style.depth_label(depth)}, R={mine[0]['hidden']} "
                               f"({mine[0]['free_parameters']} free)")
+            shift = 1 + 0.04 * (offset - (len(depths) - 1) / 2)  # side by side on the log axis
+            for r in mine:
+                seeds = [1 - v for v in r.get("scores", ())]
+                errors.plot([r["word_length"] * shift] * len(seeds), [e if e > 0 else zero_at for e in seeds],
+                            marker, color=colour, alpha=0.45, ms=5, ls="none")
+            medians = [statistics.median([1 - v for v in r["scores"]]) if r.get("scores") else float("nan")
+                       for r in mine]
+            errors.plot([x * shift for x in xs], [m if m > 0 else zero_at for m in medians], marker + "-",
+                        color=colour, ms=8, mfc="white")
         ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance 1/3")
         if threshold is not None:
             ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
@@ -545,5 +558,16 @@ def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: fl
         top.set_xticks(lengths, [str(next(r["overlap_rank"] for r in rows if r["word_length"] == m))
                                  for m in lengths])
         top.set_xlabel("Start-End rank that suffices, 1 + m(n-1)")
+        errors.set_xscale("log")
+        errors.set_yscale("log")
+        errors.set_xticks(lengths, [str(m) for m in lengths])
+        errors.minorticks_off()
+        errors.set(xlabel="word length m", ylabel="test error, 1 - accuracy (log)",
+                   title="every seed (small), median per depth (large)")
+        if threshold is not None:
+            errors.axhline(1 - threshold, color="grey", ls="--", lw=1)
+        errors.axhline(zero_at, color="grey", ls=":", lw=1)
+        errors.annotate("no test error", (0.01, zero_at), xycoords=("axes fraction", "data"),
+                        xytext=(0, 3), textcoords="offset points", fontsize="small", color="grey")
         style.legend_outside(ax, where="below")
         return style.save(fig, path)
