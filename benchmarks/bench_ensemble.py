@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _CHILD = r"""
 import json, sys, tempfile, time, torch
 torch.set_num_threads(1)
+import tnrnn
 from tnrnn.nn import TrainConfig, train_ensemble
 a = json.loads(sys.argv[1])
 config = TrainConfig.preset("paper", task="ses", length=a["length"], word_length=a["word_length"],
@@ -65,17 +66,23 @@ with tempfile.TemporaryDirectory() as scratch:
                    scratch + "/warm", progress=False)
     start, cpu = time.perf_counter(), time.process_time()
     train_ensemble(config, list(range(a["members"])), scratch + "/run", progress=False)
-    print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}))
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                      "package": tnrnn.__file__}))
 """
 
 
 def _run(pythonpath: str, settings: dict) -> tuple[float, float]:
+    # -P and a neutral working directory: with ``-c`` Python puts the working directory first on
+    # sys.path, so a child started in the repository would import this tree, whatever PYTHONPATH says
     env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(settings)], env=env, capture_output=True,
-                          text=True, check=False)
+    with tempfile.TemporaryDirectory() as neutral:
+        done = subprocess.run([sys.executable, "-P", "-c", _CHILD, json.dumps(settings)], env=env, cwd=neutral,
+                              capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"benchmark child ({pythonpath}) failed:\n{done.stderr[-2000:]}")
     found = json.loads(done.stdout.strip().splitlines()[-1])
+    if not Path(found["package"]).resolve().is_relative_to(Path(pythonpath).resolve()):
+        raise RuntimeError(f"benchmark child meant to run the tnrnn of {pythonpath} imported {found['package']}")
     return found["seconds"], found["cpu"]
 
 

@@ -22,7 +22,7 @@ from modgraph import (  # noqa: E402
 FOLDER_ORDER = ["tnrnn.exact", "tnrnn.rac", "tnrnn.tn", "tnrnn.ranks", "tnrnn.tables", "tnrnn.nn", "tnrnn.probe",
                 "tnrnn.experiments", "tnrnn.lenses", "tnrnn.cli"]
 #: The shared top-level modules: infrastructure every folder may use; they import no folder.
-SHARED = {"tnrnn._files", "tnrnn._lazy", "tnrnn._moved", "tnrnn._numbers", "tnrnn._outputs", "tnrnn._runfiles", "tnrnn._threads",
+SHARED = {"tnrnn._files", "tnrnn._heap", "tnrnn._lazy", "tnrnn._moved", "tnrnn._numbers", "tnrnn._outputs", "tnrnn._runfiles", "tnrnn._threads",
           "tnrnn._validation", "tnrnn.guards", "tnrnn.style"}
 
 

@@ -52,6 +52,7 @@ from tnrnn._files import (
     safe_torch_load,
     save_torch,
 )
+from tnrnn._heap import keep_freed_memory
 from tnrnn._runfiles import (
     append_metrics,
     check_checkpoint,
@@ -578,12 +579,13 @@ def _train_runs(runs: list[_Run], save: Callable[[], None], callbacks: Iterable[
                          "restore a good copy")
     for run in runs:
         run.model.train()
-    run_steps(work.step, config.steps, work.evaluate, every=config.eval_every,
-              start=min(run.state.step for run in active or runs),  # with none active nothing is stepped
-              evaluate_first=False,
-              evaluate_when=work.diverged, done=work.done, defer_interrupt=True, on_interrupt=work.interrupted,
-              catch_interrupt=False, desc=description, progress=progress,
-              postfix=work.postfix if len(runs) == 1 else None, step_postfix=work.step_postfix)
+    with keep_freed_memory():  # each step's large buffers reused, not page-faulted in again (tnrnn._heap)
+        run_steps(work.step, config.steps, work.evaluate, every=config.eval_every,
+                  start=min(run.state.step for run in active or runs),  # with none active nothing is stepped
+                  evaluate_first=False,
+                  evaluate_when=work.diverged, done=work.done, defer_interrupt=True, on_interrupt=work.interrupted,
+                  catch_interrupt=False, desc=description, progress=progress,
+                  postfix=work.postfix if len(runs) == 1 else None, step_postfix=work.step_postfix)
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, callbacks: Iterable[Callback] = (),
