@@ -28,13 +28,18 @@ def test_an_old_path_warns_and_gives_the_new_objects(old, targets):
     assert not (ROOT.parent / Path(*old.split("."))).with_suffix(".py").exists()  # no file at the old path
 
 
+def the_one_warning_here(caught) -> str:
+    """The message of the only warning caught, checked to be a FutureWarning at a line of this file."""
+    assert [w.category for w in caught] == [FutureWarning]
+    assert caught[0].filename == __file__
+    return str(caught[0].message)
+
+
 def test_from_import_of_an_old_path_warns_at_the_callers_line():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         from tnrnn.profile import rank_profile  # noqa: F401
-    assert [w.category for w in caught] == [FutureWarning]
-    assert caught[0].filename == __file__
-    assert "tnrnn.ranks.cuts" in str(caught[0].message)
+    assert "tnrnn.ranks.cuts" in the_one_warning_here(caught)
 
 
 def test_a_moved_name_of_a_package_warns():
@@ -52,9 +57,7 @@ def test_from_import_of_a_moved_name_of_a_package_warns_once_at_the_callers_line
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         from tnrnn.nn import GatedRNN  # noqa: F401
-    assert [w.category for w in caught] == [FutureWarning]
-    assert caught[0].filename == __file__
-    assert "tnrnn.lenses.timescale" in str(caught[0].message)
+    assert "tnrnn.lenses.timescale" in the_one_warning_here(caught)
 
 
 def test_bounds_stays_the_function_after_importing_its_old_module():
