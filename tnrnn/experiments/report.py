@@ -529,8 +529,13 @@ def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: fl
         fig, (ax, errors) = style.figure(1, 2)
         depths = sorted({r["depth"] for r in rows})
         lengths = sorted({r["word_length"] for r in rows})
-        positive = [1 - v for r in rows for v in r.get("scores", ()) if v < 1]
+        test_errors = {id(r): [1 - v for v in r["scores"]] for r in rows}
+        positive = [e for seeds in test_errors.values() for e in seeds if e > 0]
         zero_at = min(positive) / 2 if positive else 1e-4
+
+        def shown(error: float) -> float:  # on the log axis, no error is drawn at zero_at
+            return error if error > 0 else zero_at
+
         for offset, depth in enumerate(depths):
             mine = sorted((r for r in rows if r["depth"] == depth), key=lambda r: r["word_length"])
             xs = [r["word_length"] for r in mine]
@@ -542,12 +547,11 @@ def plot_word_length(rows: list[dict], path: str | os.PathLike, *, threshold: fl
                               f"({mine[0]['free_parameters']} free)")
             shift = 1 + 0.04 * (offset - (len(depths) - 1) / 2)  # side by side on the log axis
             for r in mine:
-                seeds = [1 - v for v in r.get("scores", ())]
-                errors.plot([r["word_length"] * shift] * len(seeds), [e if e > 0 else zero_at for e in seeds],
+                seeds = test_errors[id(r)]
+                errors.plot([r["word_length"] * shift] * len(seeds), [shown(e) for e in seeds],
                             marker, color=colour, alpha=0.45, ms=5, ls="none")
-            medians = [statistics.median([1 - v for v in r["scores"]]) if r.get("scores") else float("nan")
-                       for r in mine]
-            errors.plot([x * shift for x in xs], [m if m > 0 else zero_at for m in medians], marker + "-",
+            medians = [statistics.median(test_errors[id(r)]) if r["scores"] else float("nan") for r in mine]
+            errors.plot([x * shift for x in xs], [shown(m) for m in medians], marker + "-",
                         color=colour, ms=8, mfc="white")
         ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance 1/3")
         if threshold is not None:
