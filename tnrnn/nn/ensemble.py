@@ -83,6 +83,29 @@ def clip_linf_members(grad: torch.Tensor, threshold: float) -> torch.Tensor:
     return torch.where(finite.view(shape), grad * scale.view(shape), torch.zeros_like(grad))
 
 
+class _Lookup(torch.autograd.Function):
+    """``table[rows]`` (``F.embedding``), whose backward adds the gradient rows by ``index_add_``.
+
+    The same numbers as embedding's backward, which adds the same rows in the same
+    (ascending) order, one BLAS call per row: 1.6 ms against 0.5 ms for the 25,600 rows of
+    one ensemble step at the sweep's sizes.
+    """
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(rows)
+        ctx.table_rows = table.shape[0]
+        return F.embedding(rows, table)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        (rows,) = ctx.saved_tensors
+        grad_table = grad.new_zeros(ctx.table_rows, grad.shape[-1])
+        return grad_table.index_add_(0, rows.reshape(-1), grad.reshape(-1, grad.shape[-1])), None
+
+
 def _stacked_hidden(layers) -> torch.Tensor:
     """``W^H`` of every member, ``(K, R, R)``: one batched scaled Cayley solve where the map allows it."""
     first = layers[0]
@@ -169,7 +192,7 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
             w_input = torch.stack([layer.input.weight for layer in layers])
             if index == 0 and tokens:
                 table = w_input.transpose(1, 2).reshape(members * first.input_size, -1)
-                drive = F.embedding(rows, table)
+                drive = _Lookup.apply(table, rows)
             else:
                 drive = torch.bmm(h, w_input.transpose(1, 2))
             if layers[0].input.bias is not None:

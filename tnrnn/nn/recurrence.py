@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import torch
 
+from tnrnn.nn._compiled import compiled_loops
+
 __all__ = ["recurrence", "KINDS"]
 
 #: Recurrences implemented here.
 KINDS = ("tanh", "modrelu", "rac")
+_TANH, _MODRELU, _RAC = range(3)  # the kinds as the loops take them (indices into KINDS)
 
 
 def _flat(x: torch.Tensor) -> torch.Tensor:
@@ -62,99 +65,135 @@ def _shifted(x: torch.Tensor, first: bool) -> torch.Tensor:
     return x.narrow(time_axis, 0 if first else 1, x.shape[time_axis] - 1)
 
 
+def _forward_loop(kind: int, drives: torch.Tensor, w_t: torch.Tensor, bias: torch.Tensor | None,
+                  initial: torch.Tensor | None, states_storage: torch.Tensor) -> None:
+    """Fill ``states_storage`` with the layer's states (``kind``: an index into :data:`KINDS`).
+
+    The Python twin of ``forward_loop`` in ``_loops.cpp``: the same operations in the same order.
+    """
+    # every step's view made once (indexing a tensor per step costs more than the step's ops here)
+    states, drive = _time_major(states_storage).unbind(0), _time_major(drives).unbind(0)
+    steps = len(states)
+    if kind == _RAC:
+        states[0].copy_(drive[0])
+        for t in range(1, steps):
+            torch.matmul(states[t - 1], w_t, out=states[t])
+            states[t].mul_(drive[t])
+        return
+    magnitude = torch.empty_like(states[0]) if kind == _MODRELU else None
+    for t in range(steps):
+        h = states[t]
+        if t == 0:
+            if initial is None:
+                h.copy_(drive[0])
+            else:  # z_1 = W^H h_0 + d_1
+                _addmm(drive[0], initial, w_t, out=h)
+        else:
+            _addmm(drive[t], states[t - 1], w_t, out=h)
+        if kind == _TANH:
+            h.tanh_()
+        else:
+            torch.abs(h, out=magnitude).add_(bias).clamp_(min=0)
+            h.sign_().mul_(magnitude)
+
+
+def _backward_loop(kind: int, states_storage: torch.Tensor, w: torch.Tensor, drives_storage: torch.Tensor | None,
+                   grad_output: torch.Tensor, last_only: bool, grad_inner_storage: torch.Tensor,
+                   grad_bias: torch.Tensor | None, carried_storage: torch.Tensor | None,
+                   grad_drives_storage: torch.Tensor | None) -> None:
+    """Fill ``grad_inner_storage`` (and add into ``grad_bias``, fill ``grad_drives_storage``: rac).
+
+    ``grad_inner``: ∂L/∂z_t (tanh, modrelu) or ∂L/∂(h_{t-1} W^T) (rac), every step;
+    ``grad_bias`` (modrelu): Σ_t ∂L/∂b over the steps, per sequence, added in;
+    ``grad_drives`` (rac): ∂L/∂d_t, from ``carried`` (W^H h_{t-1}, with W^H h_0 = 1).
+    The Python twin of ``backward_loop`` in ``_loops.cpp``.
+    """
+    states = _time_major(states_storage).unbind(0)
+    steps = len(states)
+    # ∂L/∂h_t from outside the recurrence (the readout, the layer above); with last_only
+    # only the last step has one, and the earlier steps skip adding it.
+    if last_only:
+        grad_states = [None] * (steps - 1) + [grad_output]
+    else:
+        grad_states = _time_major(grad_output).unbind(0)
+    grad_inner = _time_major(grad_inner_storage).unbind(0)
+    # ∂L/∂h_t through the readout, the layer above and h_{t+1}: two buffers used in turn,
+    # so that the loop allocates nothing (small tensors stay in cache).
+    buffers = [torch.empty_like(states[0]), torch.empty_like(states[0])]
+    g = grad_states[steps - 1]
+    if kind == _RAC:
+        drives = _time_major(drives_storage).unbind(0)
+        carried = _time_major(carried_storage).unbind(0)
+        grad_drives = _time_major(grad_drives_storage).unbind(0)
+        for t in range(steps - 1, -1, -1):
+            torch.mul(g, carried[t], out=grad_drives[t])
+            if t > 0:
+                torch.mul(g, drives[t], out=grad_inner[t])
+                g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
+        return
+    modrelu = kind == _MODRELU
+    if modrelu:
+        scratch = torch.empty_like(states[0])
+    for t in range(steps - 1, -1, -1):
+        h = states[t]
+        if modrelu:
+            # ∂h/∂b = s = sign(h) and ∂h/∂z = [h != 0] = s², both exact: g s, then (g s) s
+            torch.sign(h, out=scratch)
+            torch.mul(g, scratch, out=grad_inner[t])
+            grad_bias += grad_inner[t]
+            grad_inner[t].mul_(scratch)
+        else:
+            torch.mul(h, h, out=grad_inner[t])
+            torch.addcmul(g, g, grad_inner[t], value=-1.0, out=grad_inner[t])  # g (1 - h²)
+        if t > 0:
+            g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
+
+
+def _loops(device: torch.device):
+    """``(forward_loop, backward_loop)``: compiled (CPU, when built) or the Python ones."""
+    ops = compiled_loops() if device.type == "cpu" else None
+    if ops is None:
+        return _forward_loop, _backward_loop
+    return ops.forward_loop, ops.backward_loop
+
+
 class _Recurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kind: str, drives: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None,
                 initial: torch.Tensor | None, last_only: bool):
-        w_t = w.transpose(-1, -2)
         states_storage = torch.empty_like(drives)
-        # every step's view made once (indexing a tensor per step costs more than the step's ops here)
-        states, drive = _time_major(states_storage).unbind(0), _time_major(drives).unbind(0)
-        steps = len(states)
-        if kind == "rac":
-            states[0].copy_(drive[0])
-            for t in range(1, steps):
-                torch.matmul(states[t - 1], w_t, out=states[t])
-                states[t].mul_(drive[t])
-        else:
-            magnitude = torch.empty_like(states[0]) if kind == "modrelu" else None
-            for t in range(steps):
-                h = states[t]
-                if t == 0:
-                    if initial is None:
-                        h.copy_(drive[0])
-                    else:  # z_1 = W^H h_0 + d_1
-                        _addmm(drive[0], initial, w_t, out=h)
-                else:
-                    _addmm(drive[t], states[t - 1], w_t, out=h)
-                if kind == "tanh":
-                    h.tanh_()
-                else:
-                    torch.abs(h, out=magnitude).add_(bias).clamp_(min=0)
-                    h.sign_().mul_(magnitude)
+        forward_loop, _ = _loops(drives.device)
+        forward_loop(KINDS.index(kind), drives, w.transpose(-1, -2), bias, initial, states_storage)
         ctx.kind, ctx.last_only = kind, last_only
         ctx.bias_shape = None if bias is None else bias.shape
         ctx.save_for_backward(states_storage, w, drives if kind == "rac" else None, initial)
         if last_only:  # a copy: the saved states are not handed out
-            return states[steps - 1].clone()
+            return _time_major(states_storage)[-1].clone()
         return states_storage
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         states_storage, w, drives_storage, initial = ctx.saved_tensors
         kind = ctx.kind
-        states = _time_major(states_storage).unbind(0)
-        steps = len(states)
-        # ∂L/∂h_t from outside the recurrence (the readout, the layer above); with last_only
-        # only the last step has one, and the earlier steps skip adding it.
-        if ctx.last_only:
-            grad_states = [None] * (steps - 1) + [grad_output]
-        else:
-            grad_states = _time_major(grad_output.contiguous()).unbind(0)
-        # ∂L/∂z_t (tanh, modrelu) or ∂L/∂(h_{t-1} W^T) (rac)
+        steps = _time_major(states_storage).shape[0]
         grad_inner_storage = torch.empty_like(states_storage)
-        grad_inner = _time_major(grad_inner_storage).unbind(0)
-        # ∂L/∂h_t through the readout, the layer above and h_{t+1}: two buffers used in turn,
-        # so that the loop allocates nothing (small tensors stay in cache).
-        buffers = [torch.empty_like(states[0]), torch.empty_like(states[0])]
-        g = grad_states[steps - 1]
-        grad_bias = None
+        grad_bias = carried_storage = grad_drives_storage = None
         if kind == "rac":
-            drives = _time_major(drives_storage).unbind(0)
             carried_storage = torch.empty_like(states_storage)  # W^H h_{t-1}, with W^H h_0 = 1
-            carried = _time_major(carried_storage).unbind(0)
-            carried[0].fill_(1.0)
+            _time_major(carried_storage)[0].fill_(1.0)
             if steps > 1:
                 _member_rows(_shifted(carried_storage, first=False)).copy_(
                     _member_rows(_shifted(states_storage, first=True)) @ w.transpose(-1, -2))
             grad_drives_storage = torch.empty_like(states_storage)
-            grad_drives = _time_major(grad_drives_storage).unbind(0)
-            for t in range(steps - 1, -1, -1):
-                torch.mul(g, carried[t], out=grad_drives[t])
-                if t > 0:
-                    torch.mul(g, drives[t], out=grad_inner[t])
-                    g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
-        else:
-            modrelu = kind == "modrelu"
-            if modrelu:
-                grad_bias = torch.zeros_like(states[0])  # summed over the sequences at the end
-                scratch = torch.empty_like(states[0])
-            for t in range(steps - 1, -1, -1):
-                h = states[t]
-                if modrelu:
-                    # ∂h/∂b = s = sign(h) and ∂h/∂z = [h != 0] = s², both exact: g s, then (g s) s
-                    torch.sign(h, out=scratch)
-                    torch.mul(g, scratch, out=grad_inner[t])
-                    grad_bias += grad_inner[t]
-                    grad_inner[t].mul_(scratch)
-                else:
-                    torch.mul(h, h, out=grad_inner[t])
-                    torch.addcmul(g, g, grad_inner[t], value=-1.0, out=grad_inner[t])  # g (1 - h²)
-                if t > 0:
-                    g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
+        elif kind == "modrelu":
+            grad_bias = torch.zeros_like(_time_major(states_storage)[0])  # summed over the sequences at the end
+        _, backward_loop = _loops(states_storage.device)
+        backward_loop(KINDS.index(kind), states_storage, w, drives_storage, grad_output.contiguous(), ctx.last_only,
+                      grad_inner_storage, grad_bias, carried_storage, grad_drives_storage)
+        if kind != "rac":
             grad_drives_storage = grad_inner_storage
-            if modrelu:
-                grad_bias = grad_bias.sum(-2).reshape(ctx.bias_shape)
+        if grad_bias is not None:
+            grad_bias = grad_bias.sum(-2).reshape(ctx.bias_shape)
         grad_w = None
         if ctx.needs_input_grad[2]:
             if steps > 1:  # ∂L/∂W = Σ_t g_t^T h_{t-1}: one product over all steps and sequences
@@ -163,7 +202,7 @@ class _Recurrence(torch.autograd.Function):
             else:
                 grad_w = torch.zeros_like(w)
             if initial is not None:  # the first step's term g_1^T h_0
-                grad_w = grad_w + grad_inner[0].transpose(-1, -2) @ initial
+                grad_w = grad_w + _time_major(grad_inner_storage)[0].transpose(-1, -2) @ initial
         return None, grad_drives_storage, grad_w, grad_bias, None, None
 
 

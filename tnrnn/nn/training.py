@@ -62,6 +62,7 @@ from tnrnn._runfiles import (
     read_metrics,
     rewrite_metrics,
 )
+from tnrnn.nn._rmsprop import step_together
 from tnrnn.nn.budget import check_train_size
 from tnrnn.nn.config import TrainConfig
 from tnrnn.nn.loop import on_schedule, run_steps
@@ -361,11 +362,13 @@ class _Run:
         return (inputs.to(self.device) if tokens else inputs.to(self.device, dtype), targets.to(self.device),
                 None if initial is None else initial.to(self.device, dtype))
 
-    def finish_step(self, loss_value: float) -> None:
-        """Clip, take the optimiser step, count it."""
+    def clip_gradients(self) -> None:
+        """The norm clip of ``config.clip``, if any (the recurrent ∞-norm clip is a hook of the model)."""
         if self.config.clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
-        self.optimizer.step()
+
+    def count_step(self, loss_value: float) -> None:
+        """Count a step taken, and its training loss."""
         self.state.step += 1
         self.state.train_sum += loss_value
         self.state.train_count += 1
@@ -520,8 +523,11 @@ class _Steps:
         losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
         torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
         values = torch.stack(losses).tolist()
+        for run in active:
+            run.clip_gradients()
+        step_together([run.optimizer for run in active])  # one foreach update for all, the same numbers
         for run, value in zip(active, values):
-            run.finish_step(value)
+            run.count_step(value)
         self.stepped, self.losses = active, values
         return values
 
