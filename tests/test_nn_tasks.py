@@ -242,3 +242,20 @@ def test_adding_target_matrix_is_the_sum_of_the_marked_values():
 def test_copying_has_no_task_data_probe():
     with pytest.raises(ValueError, match="no task-data probe"):
         make_task("copying", 5).probe_halves(4, gen(0))
+
+
+@pytest.mark.parametrize("name, length, word_length", [("ses", 12, 2), ("ses", 40, 8), ("ses", 44, 22),
+                                                       ("copying", 20, 4)])
+def test_batches_drawn_together_are_each_generators_own_batch(name, length, word_length):
+    """An ensemble's batches, drawn at once: member k gets exactly sample_tokens(B, generator k), and
+    each generator is left where sample_tokens leaves it."""
+    task = make_task(name, length, word_length=word_length)
+    together = [torch.Generator().manual_seed(seed) for seed in (3, 4, 5)]
+    alone = [torch.Generator().manual_seed(seed) for seed in (3, 4, 5)]
+    for _ in range(2):
+        tokens, targets = task.sample_tokens_together(17, together)
+        for k, generator in enumerate(alone):
+            expected_tokens, expected_targets = task.sample_tokens(17, generator)
+            assert torch.equal(tokens[k], expected_tokens) and torch.equal(targets[k], expected_targets)
+    for a, b in zip(together, alone):
+        assert torch.equal(a.get_state(), b.get_state())

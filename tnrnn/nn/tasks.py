@@ -108,6 +108,24 @@ class Task:
         """Draw a batch of raw token sequences ``(tokens long (B, T), targets)``."""
         raise NotImplementedError
 
+    def sample_tokens_together(self, batch_size: int,
+                               generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One batch from each generator, stacked: ``(tokens (K, B, T), targets (K, B, ...))``.
+
+        Batch k is ``sample_tokens(batch_size, generators[k])``, with the same draws from that
+        generator: the members of an ensemble each keep their own data stream.
+
+        Examples
+        --------
+        >>> task = make_task("ses", 12, word_length=2)
+        >>> tokens, labels = task.sample_tokens_together(3, [torch.Generator().manual_seed(k) for k in (0, 1)])
+        >>> alone, alone_labels = task.sample_tokens(3, torch.Generator().manual_seed(1))
+        >>> tuple(tokens.shape), bool(torch.equal(tokens[1], alone)), bool(torch.equal(labels[1], alone_labels))
+        ((2, 3, 12), True, True)
+        """
+        batches = [self.sample_tokens(batch_size, generator) for generator in generators]
+        return torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])
+
     def encode(self, tokens: torch.Tensor) -> torch.Tensor:
         """One-hot encode tokens ``(B, T)`` -> float32 ``(B, T, input_size)``.
 
@@ -265,6 +283,12 @@ class StartEndSimilarityTask(Task):
         if offsets.shape[0] != first.shape[0] or (offsets.numel() and (
                 int(offsets.min()) < 0 or int(offsets.max()) > half - m)):
             raise ValueError(f"offsets must be {first.shape[0]} integers in [0, {half - m}]")
+        return self._tokens_and_labels(first, second, offsets)
+
+    def _tokens_and_labels(self, first: torch.Tensor, second: torch.Tensor,
+                           offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`example` of checked arguments."""
+        m, half = self.word_length, self.length // 2
         batch = first.shape[0]
         tokens = torch.zeros(batch, self.length, dtype=torch.long)
         columns = offsets[:, None] + torch.arange(m)[None, :]
@@ -277,19 +301,36 @@ class StartEndSimilarityTask(Task):
 
     def sample_tokens(self, batch_size, generator):
         self._check_batch(batch_size, generator)
+        return self._assemble(*self._draw(batch_size, generator))
+
+    def sample_tokens_together(self, batch_size, generators):
+        for generator in generators:
+            self._check_batch(batch_size, generator)
+        # each generator's own draws, in sample_tokens's order; the arithmetic once for all
+        draws = [self._draw(batch_size, generator) for generator in generators]
+        tokens, labels = self._assemble(*(torch.cat(parts) for parts in zip(*draws)))
+        return tokens.view(len(generators), batch_size, -1), labels.view(len(generators), batch_size)
+
+    def _draw(self, batch_size: int, g: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """The random draws of one batch: offsets, overlap classes, permutation keys, words, shifts."""
         m, n, half = self.word_length, self.alphabet, self.length // 2
-        g = generator
         offsets = torch.randint(0, max(half - m, 1), (batch_size,), generator=g)
         classes = torch.randint(0, 3, (batch_size,), generator=g)
+        keys = torch.rand(batch_size, m, generator=g)
+        first = torch.randint(0, n, (batch_size, m), generator=g)
+        shift = torch.randint(1, n, (batch_size, m), generator=g)
+        return offsets, classes, keys, first, shift
+
+    def _assemble(self, offsets, classes, keys, first, shift) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sequences and labels from the draws of :meth:`_draw` (any number of rows)."""
+        m, n = self.word_length, self.alphabet
         overlap = torch.tensor([0, m // 2, m])[classes]
         # k equal positions, uniform among the m: the k smallest of a random permutation.
-        ranks = torch.argsort(torch.rand(batch_size, m, generator=g), dim=1).argsort(dim=1)
+        ranks = torch.argsort(keys, dim=1).argsort(dim=1)
         same = ranks < overlap[:, None]
-        first = torch.randint(0, n, (batch_size, m), generator=g)
         # A different symbol: shift by a uniform amount in 1..n-1 modulo n.
-        shift = torch.randint(1, n, (batch_size, m), generator=g)
         second = torch.where(same, first, (first + shift) % n)
-        return self.example(first + self.first_symbol, second + self.first_symbol, offsets)
+        return self._tokens_and_labels(first + self.first_symbol, second + self.first_symbol, offsets)
 
     def loss(self, outputs, targets):
         return F.cross_entropy(outputs[:, -1], targets)

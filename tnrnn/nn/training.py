@@ -347,20 +347,34 @@ class _Run:
         payload = self.payload()
         save_torch(payload, self.checkpoint_path)
 
-    def batch(self, tokens: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype.
-
-        ``tokens``: a symbol task's inputs as symbols ``(B, T)`` instead of one-hot vectors
-        (the same draw from the data generator).
-        """
-        if tokens:
-            inputs, targets = self.task.sample_tokens(self.config.batch_size, self.data)
-        else:
-            inputs, targets = self.task.sample(self.config.batch_size, self.data)
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next training batch ``(inputs, targets, initial states)``, on the run's device and dtype."""
+        inputs, targets = self.task.sample(self.config.batch_size, self.data)
         initial = _initial_states(self.config, self.config.batch_size, self.data)
         dtype = next(self.model.parameters()).dtype
-        return (inputs.to(self.device) if tokens else inputs.to(self.device, dtype), targets.to(self.device),
+        return (inputs.to(self.device, dtype), targets.to(self.device),
                 None if initial is None else initial.to(self.device, dtype))
+
+    @staticmethod
+    def batches(runs: list[_Run]) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor | None]:
+        """The next batch of every run of an ensemble, stacked: ``(inputs, targets, initial states)``.
+
+        Each run draws from its own generator exactly what :meth:`batch` draws. A symbol
+        task's inputs are symbols ``(K, B, T)``, which the ensemble looks up instead of
+        multiplying one-hot vectors; others are ``(K, B, T, input_size)``.
+        """
+        first = runs[0]
+        size, generators = first.config.batch_size, [run.data for run in runs]
+        dtype = next(first.model.parameters()).dtype
+        if first.task.alphabet_size is not None:
+            inputs, targets = first.task.sample_tokens_together(size, generators)
+            inputs, targets = inputs.to(first.device), list(targets.to(first.device).unbind(0))
+        else:
+            drawn = [first.task.sample(size, generator) for generator in generators]
+            inputs = torch.stack([x for x, _ in drawn]).to(first.device, dtype)
+            targets = [y.to(first.device) for _, y in drawn]
+        initial = [_initial_states(run.config, size, run.data) for run in runs]  # after the sample, as batch()
+        return inputs, targets, None if initial[0] is None else torch.stack(initial).to(first.device, dtype)
 
     def clip_gradients(self) -> None:
         """The norm clip of ``config.clip``, if any (the recurrent ∞-norm clip is a hook of the model)."""
@@ -506,21 +520,19 @@ class _Steps:
         """One optimiser step of every active run; their training losses."""
         runs = self.runs
         active = [run for run in runs if run.active]
-        symbols = len(runs) > 1 and active[0].task.alphabet_size is not None  # looked up, not multiplied
-        batches = [run.batch(tokens=symbols) for run in active]
         for run in active:
             run.optimizer.zero_grad(set_to_none=True)
         if len(runs) == 1:
-            inputs, _, initial = batches[0]
+            inputs, target, initial = active[0].batch()
             outputs = [active[0].model(inputs) if initial is None else active[0].model(inputs, initial)]
+            targets = [target]
         else:
             from tnrnn.nn.ensemble import stacked_forward
 
-            inputs = torch.stack([b[0] for b in batches])
-            initial = None if batches[0][2] is None else torch.stack([b[2] for b in batches])
+            inputs, targets, initial = _Run.batches(active)
             outputs = stacked_forward([run.model for run in active], inputs, initial,
                                       last_step_only=active[0].task.last_step_only).unbind(0)
-        losses = [run.task.loss(out, b[1]) for run, out, b in zip(active, outputs, batches)]
+        losses = [run.task.loss(out, target) for run, out, target in zip(active, outputs, targets)]
         torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
         values = torch.stack(losses).tolist()
         for run in active:
