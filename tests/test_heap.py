@@ -33,7 +33,8 @@ with heap.keep_freed_memory() as applied:
         pass
     inside = faults(20)  # after an inner block ended: the outer one still holds
 after = faults(20)
-print(json.dumps({"applied": applied, "inside": inside, "after": after}))
+again = faults(20)
+print(json.dumps({"applied": applied, "inside": inside, "after": after, "again": again}))
 """
 
 
@@ -47,6 +48,9 @@ def test_inside_the_block_a_freed_large_buffer_is_reused_without_page_faults():
     # fault; at the end the freed memory goes back to the system (malloc_trim), so the next
     # block is faulted in again
     assert found["inside"] < 2048 <= found["after"] + 16, found
+    # but once, not at every allocation: the thresholds after the block are not glibc's
+    # 128 KiB defaults (which map every large block afresh: 20 x 2048 faults here)
+    assert found["again"] < 2048, found
 
 
 def test_training_gives_the_same_weights_with_and_without_kept_memory(tmp_path, monkeypatch):
