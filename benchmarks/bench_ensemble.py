@@ -7,7 +7,8 @@ CPU thread. For every depth and repetition it trains, alternating:
 
 - **baseline**: :func:`tnrnn.nn.train_ensemble` of the revision ``--baseline`` (its
   ``tnrnn`` package extracted with ``git archive`` into a scratch directory);
-- **current**: :func:`tnrnn.nn.train_ensemble` of this tree;
+- **current**: :func:`tnrnn.nn.train_ensemble` of this tree, with its compiled time loops
+  where they build (``--loops`` chooses; each line says which ran);
 
 each in a fresh subprocess, timing the training call alone, and prints member-steps per
 CPU second of each (the process's own CPU time: on a shared machine wall time mostly
@@ -32,6 +33,7 @@ Run::
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py               # K=5, 150 steps, 3 repeats
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py --length 96 --repeats 1
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py --with-validation   # checks included
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py --loops python      # no compiled loops
 
 ``--with-validation`` adds the validation checks at the protocol's ratio (100,000 sequences
 every 1000 steps), which the sweep pays too.
@@ -66,15 +68,21 @@ with tempfile.TemporaryDirectory() as scratch:
                    scratch + "/warm", progress=False)
     start, cpu = time.perf_counter(), time.process_time()
     train_ensemble(config, list(range(a["members"])), scratch + "/run", progress=False)
+    try:  # which time loops this tree ran (the baseline has only Python loops)
+        from tnrnn.nn._compiled import compiled_loops
+        loops = "compiled" if compiled_loops() is not None else "python"
+    except ImportError:
+        loops = "python"
     print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-                      "package": tnrnn.__file__}))
+                      "package": tnrnn.__file__, "loops": loops}))
 """
 
 
-def _run(pythonpath: str, settings: dict) -> tuple[float, float]:
+def _run(pythonpath: str, settings: dict, loops: str = "auto") -> tuple[float, float, str]:
     # -P and a neutral working directory: with ``-c`` Python puts the working directory first on
     # sys.path, so a child started in the repository would import this tree, whatever PYTHONPATH says
-    env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "TNRNN_LOOPS": loops}
     with tempfile.TemporaryDirectory() as neutral:
         done = subprocess.run([sys.executable, "-P", "-c", _CHILD, json.dumps(settings)], env=env, cwd=neutral,
                               capture_output=True, text=True, check=False)
@@ -83,7 +91,7 @@ def _run(pythonpath: str, settings: dict) -> tuple[float, float]:
     found = json.loads(done.stdout.strip().splitlines()[-1])
     if not Path(found["package"]).resolve().is_relative_to(Path(pythonpath).resolve()):
         raise RuntimeError(f"benchmark child meant to run the tnrnn of {pythonpath} imported {found['package']}")
-    return found["seconds"], found["cpu"]
+    return found["seconds"], found["cpu"], found["loops"]
 
 
 def _sgemm_rate(m: int, k: int, n: int, repeats: int = 5) -> float:
@@ -146,6 +154,9 @@ def main() -> None:
     parser.add_argument("--word-length", type=int, default=8)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--loops", choices=["auto", "compiled", "python"], default="auto",
+                        help="TNRNN_LOOPS of this tree's runs: its time loops compiled (auto: if they build) or "
+                             "in Python (default auto; the line says which ran)")
     parser.add_argument("--no-floor", action="store_true", help="skip the matrix-products-alone line per depth")
     parser.add_argument("--with-validation", action="store_true",
                         help="include validation at the protocol's ratio (100,000 sequences per 1000 steps: "
@@ -170,7 +181,7 @@ def main() -> None:
             base, mine, loads = [], [], []
             for _ in range(args.repeats):
                 base.append(_run(scratch, settings))
-                mine.append(_run(str(ROOT), settings))
+                mine.append(_run(str(ROOT), settings, args.loops))
                 loads.append(os.getloadavg()[0])
             work = args.members * args.steps
             ratios = [(b[1] / c[1], b[0] / c[0]) for b, c in zip(base, mine)]
@@ -178,7 +189,7 @@ def main() -> None:
             rate = useful_flops(args.length, args.batch, settings["hidden"], depth) * work / c / 1e9
             print(f"{depth:>5} {settings['hidden']:>3} {work / b:>19.1f} {work / c:>18.1f} {b / c:>6.2f} "
                   f"{rate:>8.1f} {statistics.median(loads):>5.2f}   (per repeat, CPU / wall: "
-                  + ", ".join(f"{x:.2f}/{y:.2f}" for x, y in ratios) + ")", flush=True)
+                  + ", ".join(f"{x:.2f}/{y:.2f}" for x, y in ratios) + f"; {mine[0][2]} loops)", flush=True)
             if not args.no_floor:
                 floor = product_floor(args.length, args.batch, settings["hidden"], depth, args.members)
                 step = 1e3 * b / args.steps
