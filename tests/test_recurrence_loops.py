@@ -7,6 +7,9 @@ output and gradient (NaN and signed zeros included), not within a tolerance.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -204,3 +207,16 @@ def test_the_lookup_and_its_gradient_equal_embedding():
         (out * weights).sum().backward()
         (expected * weights).sum().backward()
         assert same_bits(table.grad, reference.grad)
+
+
+@needs_loops
+def test_a_built_library_loads_in_a_new_process_without_any_build_tool(tmp_path):
+    """Once built, a process loads the library from the cache: no ninja, no compiler on its PATH."""
+    child = ("import torch; from tnrnn.nn import _compiled; "
+             "print('loaded' if _compiled.compiled_loops({'TNRNN_LOOPS': 'compiled'}) is not None else 'none')")
+    env = {key: value for key, value in os.environ.items() if key != "TNRNN_LOOPS"}
+    env["PATH"] = str(tmp_path)  # an empty directory: nothing to build with
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "loaded", done.stderr[-2000:]
+    assert "compiling" not in done.stderr

@@ -7,9 +7,10 @@ as much again. ``_loops.cpp`` calls the same operations, in the same order, from
 same numbers bit for bit (tested), with the interpreter out of the loop.
 
 It is built with :func:`torch.utils.cpp_extension.load` the first time a process needs it
-(about 12 s on a quiet 2-core machine) into torch's extension cache (``TORCH_EXTENSIONS_DIR``,
-default ``~/.cache/torch_extensions``), under a name that carries a hash of the source and
-the torch version, and loaded from there by every later process. Nothing is compiled at
+(about 12 s on a quiet 2-core machine), in a scratch directory of that process, and the
+library renamed into torch's extension cache (``TORCH_EXTENSIONS_DIR``, default
+``~/.cache/torch_extensions``) under a name that carries a hash of the source, the compiler
+flags and the torch version; every later process loads it from there, with no build tool. Nothing is compiled at
 install time (``pip install tnrnn[fast]`` adds ninja, the build tool; a C++ compiler is the
 other need), and a machine without them runs the Python loops, with one warning.
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Mapping
@@ -71,19 +73,29 @@ def _build():
 
     digest = hashlib.sha256(SOURCE.read_bytes() + repr((torch.__version__, _FLAGS)).encode()).hexdigest()[:12]
     name = f"tnrnn_loops_{digest}"
-    directory = Path(cpp_extension.get_default_build_root()) / name
-    if not (directory / f"{name}.so").exists():
-        print(f"tnrnn: compiling the recurrence loops into {directory} (once per machine and version, "
-              f"10-40 s; {ENV_VAR}=python skips it)", file=sys.stderr, flush=True)
-    directory.mkdir(parents=True, exist_ok=True)
-    # ninja installed into this environment (the "fast" extra) is found even when it is not activated
-    path = os.environ.get("PATH", "")
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), path])
-    try:
-        cpp_extension.load(name=name, sources=[str(SOURCE)], build_directory=str(directory),
-                           is_python_module=False, extra_cflags=list(_FLAGS), verbose=False)
-    finally:
-        os.environ["PATH"] = path
+    root = Path(cpp_extension.get_default_build_root())
+    library = root / f"{name}.so"
+    if library.exists():
+        try:
+            torch.ops.load_library(str(library))
+            return torch.ops.tnrnn_loops
+        except OSError:  # unreadable or cut short: built again below
+            pass
+    print(f"tnrnn: compiling the recurrence loops into {library} (once per machine and version, 10-40 s; "
+          f"{ENV_VAR}=python skips it)", file=sys.stderr, flush=True)
+    root.mkdir(parents=True, exist_ok=True)
+    # Built in a directory of this process's own (no lock that a killed build could leave behind,
+    # no half-written library where another process looks), then renamed into place.
+    with tempfile.TemporaryDirectory(dir=root, prefix=f"{name}.") as scratch:
+        # ninja installed into this environment (the "fast" extra) is found even when it is not activated
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), path])
+        try:
+            cpp_extension.load(name=name, sources=[str(SOURCE)], build_directory=scratch, is_python_module=False,
+                               extra_cflags=list(_FLAGS), verbose=False)
+        finally:
+            os.environ["PATH"] = path
+        os.replace(Path(scratch) / f"{name}.so", library)
     return torch.ops.tnrnn_loops
 
 
