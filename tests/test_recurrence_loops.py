@@ -220,3 +220,11 @@ def test_a_built_library_loads_in_a_new_process_without_any_build_tool(tmp_path)
                           check=False)
     assert done.returncode == 0 and done.stdout.strip() == "loaded", done.stderr[-2000:]
     assert "compiling" not in done.stderr
+
+
+def test_the_library_is_cached_under_torch_extensions_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    first = _compiled.library_path()
+    assert first.parent == tmp_path and first.name.startswith("tnrnn_loops_") and first.suffix == ".so"
+    monkeypatch.setattr(_compiled, "_FLAGS", ("-O2",))  # other flags: another library
+    assert _compiled.library_path() != first

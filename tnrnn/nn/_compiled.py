@@ -42,7 +42,7 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "SETTINGS", "loops_setting", "compiled_loops"]
+__all__ = ["ENV_VAR", "SETTINGS", "loops_setting", "compiled_loops", "library_path"]
 
 #: The environment variable that chooses the loops.
 ENV_VAR = "TNRNN_LOOPS"
@@ -67,14 +67,23 @@ def loops_setting(env: Mapping[str, str] | None = None) -> str:
     return value
 
 
-def _build():
+def library_path() -> Path:
+    """Where the built library is cached: ``TORCH_EXTENSIONS_DIR`` (else torch's default) / a name
+    carrying a hash of the source, the compiler flags and the torch version."""
     import torch
     from torch.utils import cpp_extension
 
     digest = hashlib.sha256(SOURCE.read_bytes() + repr((torch.__version__, _FLAGS)).encode()).hexdigest()[:12]
-    name = f"tnrnn_loops_{digest}"
-    root = Path(cpp_extension.get_default_build_root())
-    library = root / f"{name}.so"
+    root = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or cpp_extension.get_default_build_root())
+    return root / f"tnrnn_loops_{digest}.so"
+
+
+def _build():
+    import torch
+    from torch.utils import cpp_extension
+
+    library = library_path()
+    root, name = library.parent, library.stem
     if library.exists():
         try:
             torch.ops.load_library(str(library))
