@@ -17,6 +17,11 @@ while every weight gradient is a single large product over all steps, e.g.
 The result is the same function with the same gradients (checked against autograd and by
 ``torch.autograd.gradcheck`` in the tests); the speed is measured by
 ``benchmarks/bench_training.py``.
+
+The time loops themselves (``_forward_loop``, ``_backward_loop``) run compiled on CPU where
+they build (:mod:`tnrnn.nn._compiled`: the same operations from C++, modReLU's elementwise
+steps fused into one pass) and as the Python functions here elsewhere; both give the same
+numbers, bit for bit (``tests/test_recurrence_loops.py``).
 """
 
 from __future__ import annotations
