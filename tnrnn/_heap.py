@@ -55,7 +55,7 @@ def glibc():
     return libc
 
 
-_open_blocks = 0  # blocks open in this process (nested, or in threads): the last to end restores
+_open_blocks = 0  # blocks open in this process (nested, or in threads): the last to end sets _AFTER
 _lock = threading.Lock()
 
 

@@ -364,17 +364,16 @@ class _Run:
         multiplying one-hot vectors; others are ``(K, B, T, input_size)``.
         """
         first = runs[0]
-        size, generators = first.config.batch_size, [run.data for run in runs]
-        dtype = next(first.model.parameters()).dtype
-        if first.task.alphabet_size is not None:
-            inputs, targets = first.task.sample_tokens_together(size, generators)
-            inputs, targets = inputs.to(first.device), list(targets.to(first.device).unbind(0))
-        else:
-            drawn = [first.task.sample(size, generator) for generator in generators]
-            inputs = torch.stack([x for x, _ in drawn]).to(first.device, dtype)
-            targets = [y.to(first.device) for _, y in drawn]
+        if first.task.alphabet_size is None:
+            drawn = [run.batch() for run in runs]
+            initial = None if drawn[0][2] is None else torch.stack([b[2] for b in drawn])
+            return torch.stack([b[0] for b in drawn]), [b[1] for b in drawn], initial
+        size = first.config.batch_size
+        inputs, targets = first.task.sample_tokens_together(size, [run.data for run in runs])
         initial = [_initial_states(run.config, size, run.data) for run in runs]  # after the sample, as batch()
-        return inputs, targets, None if initial[0] is None else torch.stack(initial).to(first.device, dtype)
+        dtype = next(first.model.parameters()).dtype
+        return (inputs.to(first.device), list(targets.to(first.device).unbind(0)),
+                None if initial[0] is None else torch.stack(initial).to(first.device, dtype))
 
     def clip_gradients(self) -> None:
         """The norm clip of ``config.clip``, if any (the recurrent ∞-norm clip is a hook of the model)."""
