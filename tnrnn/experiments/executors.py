@@ -365,6 +365,7 @@ def _pool_round(payloads: list[dict], store_one, fail_one, workers: int) -> tupl
 def _stop(pool) -> None:
     """Terminate a pool's workers, wait for them (then kill), so that none is left behind."""
     processes = list((pool._processes or {}).values())  # no public API for this
+    manager = pool._executor_manager_thread
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(Exception):
@@ -376,6 +377,11 @@ def _stop(pool) -> None:
             if process.is_alive():
                 process.kill()
                 process.join(5)
+    # Let the pool's manager thread finish its clean-up (it closes its wake-up pipe) before the
+    # interpreter exits: on Python < 3.12 the exit hook of concurrent.futures can otherwise write
+    # to that pipe while it closes, and prints an OSError traceback (seen once in CI, on SIGTERM).
+    if manager is not None:
+        manager.join(max(1.0, deadline - time.monotonic()))
 
 
 def _run_ray(payloads: list[dict], store_one, fail_one, address: str | None) -> None:
