@@ -6,6 +6,7 @@ output and gradient (NaN and signed zeros included), not within a tolerance.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import subprocess
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 import tnrnn.nn.recurrence as recurrence_module
 from tnrnn.nn import _compiled
 from tnrnn.nn._rmsprop import step_together
-from tnrnn.nn.ensemble import _Lookup
+from tnrnn.nn.ensemble import _Lookup, _Project
 from tnrnn.nn.recurrence import KINDS, recurrence
 
 # The build is required here: a machine that cannot build fails this file instead of skipping it
@@ -197,16 +198,44 @@ def test_rmsprop_with_momentum_steps_on_its_own():
 
 def test_the_lookup_and_its_gradient_equal_embedding():
     g = torch.Generator().manual_seed(5)
-    rows = torch.randint(0, 7, (3, 200), generator=g)  # many repeats of every row
+    rows = torch.randint(0, 21, (3, 200), generator=g)  # many repeats of every row
     for dtype in (torch.float32, torch.float64):
-        table = torch.randn(7, 5, generator=g, dtype=dtype, requires_grad=True)
-        reference = table.detach().clone().requires_grad_()
+        w_input = torch.randn(3, 5, 7, generator=g, dtype=dtype, requires_grad=True)  # (K, R, V)
+        reference = w_input.detach().clone().requires_grad_()
         weights = torch.randn(3, 200, 5, generator=g, dtype=dtype)
-        out, expected = _Lookup.apply(table, rows), F.embedding(rows, reference)
+        out, expected = _Lookup.apply(w_input, rows), F.embedding(rows, reference.transpose(1, 2).reshape(21, 5))
         assert same_bits(out, expected)
         (out * weights).sum().backward()
         (expected * weights).sum().backward()
-        assert same_bits(table.grad, reference.grad)
+        assert same_bits(w_input.grad, reference.grad)
+        assert w_input.grad.is_contiguous()
+
+
+def _record_layout(found: dict, name: str, grad: torch.Tensor) -> None:
+    found[name] = grad.is_contiguous()  # a hook returning None: the gradient unchanged
+
+
+def test_the_projection_and_its_gradients_equal_autograds_with_a_contiguous_weight_gradient():
+    """The members' stacked weights get autograd's gradient, bit for bit, but contiguous (no copy per member)."""
+    g = torch.Generator().manual_seed(6)
+    for dtype, (members, rows, width_in, width) in itertools.product(
+            (torch.float32, torch.float64), ((3, 200, 5, 7), (5, 5120, 28, 28), (2, 9, 4, 3))):
+        x = torch.randn(members, rows, width_in, generator=g, dtype=dtype, requires_grad=True)
+        weights = [torch.randn(width, width_in, generator=g, dtype=dtype, requires_grad=True) for _ in range(members)]
+        x_ref = x.detach().clone().requires_grad_()
+        weights_ref = [w.detach().clone().requires_grad_() for w in weights]
+        stacked, stacked_ref = torch.stack(weights), torch.stack(weights_ref)
+        contiguous = {}
+        stacked.register_hook(functools.partial(_record_layout, contiguous, "projection"))
+        stacked_ref.register_hook(functools.partial(_record_layout, contiguous, "autograd"))
+        out, expected = _Project.apply(x, stacked), torch.bmm(x_ref, stacked_ref.transpose(1, 2))
+        assert same_bits(out, expected)
+        upstream = torch.randn(out.shape, generator=g, dtype=dtype)
+        (out * upstream).sum().backward()
+        (expected * upstream).sum().backward()
+        assert same_bits(x.grad, x_ref.grad)
+        assert all(same_bits(w.grad, w_ref.grad) for w, w_ref in zip(weights, weights_ref))
+        assert contiguous == {"projection": True, "autograd": False}
 
 
 @needs_loops

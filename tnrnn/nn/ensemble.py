@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils import parametrize
 
+from tnrnn.nn._compiled import compiled_loops
 from tnrnn.nn.orthogonal import ScaledCayley
 from tnrnn.nn.recurrence import recurrence
 from tnrnn.nn.stack import DeepRNN
@@ -84,26 +85,59 @@ def clip_linf_members(grad: torch.Tensor, threshold: float) -> torch.Tensor:
 
 
 class _Lookup(torch.autograd.Function):
-    """``table[rows]`` (``F.embedding``), whose backward adds the gradient rows by ``index_add_``.
+    """The first layer's drives from symbols: ``W^I`` of every member ``(K, R, V)`` read at its rows.
 
-    The same numbers as embedding's backward, which adds the same rows in the same
-    (ascending) order, one BLAS call per row: 1.6 ms against 0.5 ms for the 25,600 rows of
-    one ensemble step at the sweep's sizes.
+    ``rows`` index the members' stacked tables ``(K·V, R)`` (member k's symbol v is row
+    ``k·V + v``); the result is ``F.embedding``'s, whose backward adds the gradient rows by
+    ``index_add_`` (compiled where the recurrence loops build, :mod:`tnrnn.nn._compiled`):
+    the same numbers as embedding's backward, which adds the same rows in the same
+    (ascending) order, one BLAS call per row (1.6 ms against 0.5 ms for index_add_ and
+    0.1 ms compiled, for the 25,600 rows of one ensemble step at the sweep's sizes). The
+    gradient of ``W^I`` comes back contiguous, as :class:`_Project`'s.
     """
 
     @staticmethod
-    def forward(ctx, table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, w_input: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(rows)
-        ctx.table_rows = table.shape[0]
-        return F.embedding(rows, table)
+        ctx.w_shape = w_input.shape
+        members, width, symbols = w_input.shape
+        return F.embedding(rows, w_input.transpose(1, 2).reshape(members * symbols, width))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         if not ctx.needs_input_grad[0]:
             return None, None
         (rows,) = ctx.saved_tensors
-        grad_table = grad.new_zeros(ctx.table_rows, grad.shape[-1])
-        return grad_table.index_add_(0, rows.reshape(-1), grad.reshape(-1, grad.shape[-1])), None
+        members, width, symbols = ctx.w_shape
+        grad_table = grad.new_zeros(members * symbols, width)
+        ops = compiled_loops() if grad.device.type == "cpu" else None
+        if ops is None:
+            grad_table.index_add_(0, rows.reshape(-1), grad.reshape(-1, width))
+        else:  # the same sums in the same order, without a BLAS call per row
+            ops.index_add_rows(grad_table, rows.reshape(-1), grad.reshape(-1, width).contiguous())
+        return grad_table.view(members, symbols, width).transpose(1, 2).contiguous(), None
+
+
+class _Project(torch.autograd.Function):
+    """``x @ w^T`` for every member (``torch.bmm(x, w.transpose(1, 2))``), with ``w``'s gradient contiguous.
+
+    The gradient is autograd's own (the same two products), but autograd hands ``w`` the
+    transpose of a contiguous product, and each member's slice of it was then copied on its
+    own into the member's parameter (two operations per member and matrix: 20 per step at
+    depth 3). Here one copy serves all members.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, w)
+        return torch.bmm(x, w.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, w = ctx.saved_tensors
+        grad_x = torch.bmm(grad, w) if ctx.needs_input_grad[0] else None
+        grad_w = torch.bmm(x.transpose(1, 2), grad).transpose(1, 2).contiguous() if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w
 
 
 def _stacked_hidden(layers) -> torch.Tensor:
@@ -191,10 +225,9 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
             layers = [model.layers[index] for model in models]
             w_input = torch.stack([layer.input.weight for layer in layers])
             if index == 0 and tokens:
-                table = w_input.transpose(1, 2).reshape(members * first.input_size, -1)
-                drive = _Lookup.apply(table, rows)
+                drive = _Lookup.apply(w_input, rows)
             else:
-                drive = torch.bmm(h, w_input.transpose(1, 2))
+                drive = _Project.apply(h, w_input)
             if layers[0].input.bias is not None:
                 drive = drive + torch.stack([layer.input.bias for layer in layers]).unsqueeze(1)
             drive = drive.view(members, steps, batch, -1)
@@ -209,7 +242,7 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
                 h = recurrence(layers[0].kind, drive, w, bias, initial).view(members, steps * batch, -1)
     if last_step_only:
         steps = 1
-    out = torch.bmm(h, torch.stack([model.readout.weight for model in models]).transpose(1, 2))
+    out = _Project.apply(h, torch.stack([model.readout.weight for model in models]))
     if first.readout.bias is not None:
         out = out + torch.stack([model.readout.bias for model in models]).unsqueeze(1)
     return out.view(members, steps, batch, -1).transpose(1, 2)

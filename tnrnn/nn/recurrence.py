@@ -49,9 +49,19 @@ def _addmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tens
 def _carry(outside: torch.Tensor | None, grad_inner: torch.Tensor, w: torch.Tensor,
            out: torch.Tensor) -> torch.Tensor:
     """``∂L/∂h_{t-1}``: ``outside + grad_inner @ w`` into ``out`` (``outside`` None: no term from outside)."""
-    if outside is None:
-        return torch.matmul(grad_inner, w, out=out)
+    if outside is None:  # bmm, not matmul: matmul's checks cost a fifth of a small product
+        return (torch.bmm if grad_inner.dim() == 3 else torch.matmul)(grad_inner, w, out=out)
     return _addmm(outside, grad_inner, w, out=out)
+
+
+def _product_transposed(out: torch.Tensor, m: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+    """``m @ state^T`` into ``out``: a step product of the modReLU loops, transposed (see the module notes)."""
+    return (torch.mm if state.dim() == 2 else torch.bmm)(m, state.transpose(-1, -2), out=out)
+
+
+def _transposed_empty(block: torch.Tensor) -> torch.Tensor:
+    """An empty ``(K, R, B)`` (or ``(R, B)``) tensor for the transposed product of a ``(K, B, R)`` step block."""
+    return block.new_empty(block.transpose(-1, -2).shape)
 
 
 def _time_major(x: torch.Tensor) -> torch.Tensor:
@@ -85,16 +95,18 @@ def _forward_loop(kind: int, drives: torch.Tensor, w_t: torch.Tensor, bias: torc
             torch.matmul(states[t - 1], w_t, out=states[t])
             states[t].mul_(drive[t])
         return
-    magnitude = torch.empty_like(states[0]) if kind == _MODRELU else None
+    modrelu = kind == _MODRELU
+    magnitude = torch.empty_like(states[0]) if modrelu else None
+    transposed = _transposed_empty(states[0]) if modrelu else None  # z_t^T = W h_{t-1}^T
     for t in range(steps):
         h = states[t]
-        if t == 0:
-            if initial is None:
-                h.copy_(drive[0])
-            else:  # z_1 = W^H h_0 + d_1
-                _addmm(drive[0], initial, w_t, out=h)
-        else:
-            _addmm(drive[t], states[t - 1], w_t, out=h)
+        if t == 0 and initial is None:
+            h.copy_(drive[0])
+        elif modrelu:  # z_t = (W h_{t-1}^T)^T + d_t (h_0 = initial)
+            _product_transposed(transposed, w_t.transpose(-1, -2), initial if t == 0 else states[t - 1])
+            torch.add(transposed.transpose(-1, -2), drive[t], out=h)
+        else:  # z_t = h_{t-1} W^T + d_t
+            _addmm(drive[t], initial if t == 0 else states[t - 1], w_t, out=h)
         if kind == _TANH:
             h.tanh_()
         else:
@@ -139,19 +151,27 @@ def _backward_loop(kind: int, states_storage: torch.Tensor, w: torch.Tensor, dri
     modrelu = kind == _MODRELU
     if modrelu:
         scratch = torch.empty_like(states[0])
+        transposed = _transposed_empty(states[0])  # (∂L/∂h_{t-1} from h_t)^T = W^T grad_inner_t^T
+        w_back = w.transpose(-1, -2).contiguous()
     for t in range(steps - 1, -1, -1):
         h = states[t]
         if modrelu:
+            if t < steps - 1 and grad_states[t] is None:  # from the transposed product of step t + 1
+                g = transposed.transpose(-1, -2)
             # ∂h/∂b = s = sign(h) and ∂h/∂z = [h != 0] = s², both exact: g s, then (g s) s
             torch.sign(h, out=scratch)
             torch.mul(g, scratch, out=grad_inner[t])
             grad_bias += grad_inner[t]
             grad_inner[t].mul_(scratch)
+            if t > 0 and grad_states[t - 1] is not None:  # with a term from outside: one product adds it
+                g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
+            elif t > 0:
+                _product_transposed(transposed, w_back, grad_inner[t])
         else:
             torch.mul(h, h, out=grad_inner[t])
             torch.addcmul(g, g, grad_inner[t], value=-1.0, out=grad_inner[t])  # g (1 - h²)
-        if t > 0:
-            g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
+            if t > 0:
+                g = _carry(grad_states[t - 1], grad_inner[t], w, buffers[t % 2])
 
 
 def _loops(device: torch.device):
