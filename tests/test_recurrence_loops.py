@@ -196,7 +196,10 @@ def test_rmsprop_with_momentum_steps_on_its_own():
     assert same_bits(model.weight, reference.weight)
 
 
-def test_the_lookup_and_its_gradient_equal_embedding():
+@pytest.mark.parametrize("loops", ["python", pytest.param("compiled", marks=needs_loops)])
+def test_the_lookup_and_its_gradient_equal_embedding(loops, monkeypatch):
+    """The gradient rows added by index_add_ (python) or the compiled loop: embedding's sums, bit for bit."""
+    monkeypatch.setenv("TNRNN_LOOPS", loops)
     g = torch.Generator().manual_seed(5)
     rows = torch.randint(0, 21, (3, 200), generator=g)  # many repeats of every row
     for dtype in (torch.float32, torch.float64):
