@@ -140,21 +140,33 @@ class _Project(torch.autograd.Function):
         return grad_x, grad_w
 
 
-def _stacked_hidden(layers) -> torch.Tensor:
-    """``W^H`` of every member, ``(K, R, R)``: one batched scaled Cayley solve where the map allows it."""
-    first = layers[0]
-    maps = [layer.recurrent.parametrizations.weight[0] if parametrize.is_parametrized(layer.recurrent, "weight")
-            else None for layer in layers]
-    if not all(isinstance(m, ScaledCayley) for m in maps) or any(
-            not torch.equal(m.scaling, maps[0].scaling) for m in maps):
-        return torch.stack([layer.recurrent_matrix() for layer in layers])
-    upper = torch.stack([layer.recurrent.parametrizations.weight.original for layer in layers]).triu(1)
+def _stacked_hidden(models: Sequence[DeepRNN]) -> list[torch.Tensor]:
+    """``W^H`` of every layer, each ``(K, R, R)`` for the K members: the scaled Cayley maps of all
+    layers and members as one batched solve where the maps allow it (each layer's members
+    sharing its scaling ``D``), each member's own map otherwise."""
+    depth = models[0].depth
+    layers = [[model.layers[index] for model in models] for index in range(depth)]
+    maps = [[layer.recurrent.parametrizations.weight[0] if parametrize.is_parametrized(layer.recurrent, "weight")
+             else None for layer in at_depth] for at_depth in layers]
+    batched = all(isinstance(m, ScaledCayley) for at_depth in maps for m in at_depth)
+    if batched and len(models) > 1:  # one check for all layers: every member's D equals member 0's
+        scalings = torch.stack([m.scaling for at_depth in maps for m in at_depth]).unflatten(0, (depth, len(models)))
+        batched = bool((scalings == scalings[:, :1]).all())
+    if not batched:
+        return [torch.stack([layer.recurrent_matrix() for layer in at_depth]) for at_depth in layers]
+    upper = torch.stack([layer.recurrent.parametrizations.weight.original
+                         for at_depth in layers for layer in at_depth]).triu(1)
     skew = upper - upper.mT
     eye = torch.eye(skew.shape[-1], dtype=skew.dtype, device=skew.device)
-    w = torch.linalg.solve(eye + skew, eye - skew) * maps[0].scaling
-    if first.recurrent_clip is not None and w.requires_grad and torch.is_grad_enabled():
-        w.register_hook(functools.partial(clip_linf_members, threshold=first.recurrent_clip))
-    return w
+    solved = torch.linalg.solve(eye + skew, eye - skew).unflatten(0, (depth, len(models)))
+    hidden = []
+    for index in range(depth):
+        w = solved[index] * maps[index][0].scaling
+        clip = layers[index][0].recurrent_clip
+        if clip is not None and w.requires_grad and torch.is_grad_enabled():
+            w.register_hook(functools.partial(clip_linf_members, threshold=clip))
+        hidden.append(w)
+    return hidden
 
 
 def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
@@ -191,8 +203,8 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
     -----
     O(K · B · T · L · R²) arithmetic in O(T · L) batched products (forward; the same
     backward), against O(K · T · L) products for K separate forward passes. The scaled
-    Cayley maps of all members are one batched solve, and their gradient clip one
-    batched operation with no host synchronisation (:func:`clip_linf_members`).
+    Cayley maps of all members and layers are one batched solve, and each layer's gradient
+    clip one batched operation with no host synchronisation (:func:`clip_linf_members`).
     """
     check_stackable(models)
     first = models[0]
@@ -221,6 +233,7 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
     else:
         h = inputs.transpose(1, 2).reshape(members, steps * batch, -1)
     with parametrize.cached():  # each member's orthogonal map evaluated once (maps not batched below)
+        hidden = _stacked_hidden(models)
         for index in range(first.depth):
             layers = [model.layers[index] for model in models]
             w_input = torch.stack([layer.input.weight for layer in layers])
@@ -231,7 +244,7 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
             if layers[0].input.bias is not None:
                 drive = drive + torch.stack([layer.input.bias for layer in layers]).unsqueeze(1)
             drive = drive.view(members, steps, batch, -1)
-            w = _stacked_hidden(layers)
+            w = hidden[index]
             bias = getattr(layers[0], "bias", None)
             if bias is not None:
                 bias = torch.stack([layer.bias for layer in layers]).unsqueeze(1)
