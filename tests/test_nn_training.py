@@ -249,3 +249,18 @@ def test_divergence_stops_and_restores_best(tmp_path, monkeypatch):
     assert lines[-1]["event"].startswith("diverged")
     assert summary["stopped_early"] and summary["steps"] == 15
     assert summary["final_loss"] == pytest.approx(lines[0]["val_loss"])  # weights of step 10
+
+
+@pytest.mark.parametrize("threshold, best_step", [(1e-3, 30), (10.0, 10)])
+def test_the_summary_scores_the_best_weights_on_validation(tmp_path, threshold, best_step):
+    """The summary's validation scores are the best weights' own, whether it takes them from the last
+    check (best at the last step) or scores the restored weights afresh (best earlier: a threshold
+    no later check can beat)."""
+    config = tiny(steps=30, eval_every=10, plateau_threshold=threshold)
+    summary = train(config, tmp_path, progress=False)
+    assert summary["best_step"] == best_step
+    model, config, task = load_run(tmp_path)  # the best-validation weights
+    validation = training._FixedSet(task, config.val_size, config.seed + training._VALIDATION_SEED_OFFSET)
+    loss, metric = training.evaluate_model(model, task, validation, chunk=max(config.batch_size, 512), config=config,
+                                           seed=config.seed + training._EVAL_STATE_SEED_OFFSET)
+    assert (summary["final_loss"], summary["accuracy"]) == (loss, metric)

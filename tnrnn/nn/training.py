@@ -449,12 +449,17 @@ class _Run:
         next step would continue from) are left as they were.
         """
         state, config = self.state, self.config
+        # best weights from the last check: its validation scores are theirs (the same evaluation)
+        scored = state.last if self.best_model is not None and state.best_step == state.step and state.last else None
         current = None
         if self.best_model is not None:
             current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.model.load_state_dict(self.best_model)
         try:
-            val_loss, val_metric = self._score(self.validation)
+            if scored is not None:
+                val_loss, val_metric = scored["val_loss"], scored["accuracy"]
+            else:
+                val_loss, val_metric = self._score(self.validation)
             test_loss, test_metric = self._score(
                 _FixedSet(self.task, config.test_size, config.seed + _TEST_SEED_OFFSET))
         finally:
