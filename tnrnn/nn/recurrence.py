@@ -21,7 +21,11 @@ The result is the same function with the same gradients (checked against autogra
 The time loops themselves (``_forward_loop``, ``_backward_loop``) run compiled on CPU where
 they build (:mod:`tnrnn.nn._compiled`: the same operations from C++, modReLU's elementwise
 steps fused into one pass) and as the Python functions here elsewhere; both give the same
-numbers, bit for bit (``tests/test_recurrence_loops.py``).
+numbers, bit for bit (``tests/test_recurrence_loops.py``). modReLU's step products run
+transposed in both, ``z_t^T = W h_{t-1}^T`` (an ``(R, B)`` block: MKL's small products are
+faster with the B sequences as the long, contiguous side), read back transposed with the drive
+added; in the backward only where no gradient comes from outside (one product adding it is
+faster there).
 """
 
 from __future__ import annotations
