@@ -159,14 +159,26 @@ def _stacked_hidden(models: Sequence[DeepRNN]) -> list[torch.Tensor]:
     skew = upper - upper.mT
     eye = torch.eye(skew.shape[-1], dtype=skew.dtype, device=skew.device)
     solved = torch.linalg.solve(eye + skew, eye - skew).unflatten(0, (depth, len(models)))
-    hidden = []
-    for index in range(depth):
-        w = solved[index] * maps[index][0].scaling
-        clip = layers[index][0].recurrent_clip
-        if clip is not None and w.requires_grad and torch.is_grad_enabled():
-            w.register_hook(functools.partial(clip_linf_members, threshold=clip))
-        hidden.append(w)
-    return hidden
+    scalings = torch.stack([at_depth[0].scaling for at_depth in maps]).view(depth, 1, 1, -1)
+    hidden = solved * scalings  # (L, K, R, R)
+    clips = {at_depth[0].recurrent_clip for at_depth in layers}
+    if hidden.requires_grad and torch.is_grad_enabled() and clips != {None}:
+        if len(clips) == 1:  # one clip of every layer's and member's matrix (the same numbers as one per layer)
+            hidden.register_hook(functools.partial(_clip_every_layer, threshold=clips.pop()))
+        else:
+            return [_clipped(w, at_depth[0].recurrent_clip) for w, at_depth in zip(hidden.unbind(0), layers)]
+    return list(hidden.unbind(0))
+
+
+def _clipped(w: torch.Tensor, threshold: float | None) -> torch.Tensor:
+    if threshold is not None:
+        w.register_hook(functools.partial(clip_linf_members, threshold=threshold))
+    return w
+
+
+def _clip_every_layer(grad: torch.Tensor, threshold: float) -> torch.Tensor:
+    """:func:`clip_linf_members` of ``(L, K, R, R)`` matrices: every layer's and member's own clip."""
+    return clip_linf_members(grad.flatten(0, 1), threshold).view(grad.shape)
 
 
 def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,

@@ -537,8 +537,9 @@ class _Steps:
             outputs = stacked_forward([run.model for run in active], inputs, initial,
                                       last_step_only=active[0].task.last_step_only).unbind(0)
         losses = [run.task.loss(out, target) for run, out, target in zip(active, outputs, targets)]
-        torch.stack(losses).sum().backward()  # member k's parameters see only its own loss
-        values = torch.stack(losses).tolist()
+        stacked = torch.stack(losses)
+        stacked.sum().backward()  # member k's parameters see only its own loss
+        values = stacked.tolist()
         for run in active:
             run.clip_gradients()
         step_together([run.optimizer for run in active])  # one foreach update for all, the same numbers
