@@ -4,14 +4,16 @@
 // sizes each ATen operation costs a few microseconds, about what its arithmetic does.
 //
 // The same numbers as the Python loops, bit for bit: the matrix products are the same ATen
-// calls, and every fused operation is exact (abs, clamp, sign, a product with a sign) or
-// one IEEE rounding in the same order (|z| + b; g s added into the bias gradient), with NaN
-// and signed zeros as torch treats them (sign(NaN) = 0, clamp keeps -0 and NaN).
+// calls, and every fused operation is exact (abs, clamp, sign, a product with a sign, a
+// transpose) or one IEEE rounding in the same order (|z| + b; the drive added to a transposed
+// product; g s added into the bias gradient), with NaN and signed zeros as torch treats them
+// (sign(NaN) = 0, clamp keeps -0 and NaN).
 //
 // Built on first use by tnrnn.nn._compiled (torch.utils.cpp_extension); tnrnn.nn.recurrence
-// falls back to its Python loops when no compiler is at hand. Each function here mirrors the
+// falls back to its Python loops when no compiler is at hand. Each loop here mirrors the
 // Python function of the same name there; change both together (tests/test_recurrence_loops.py
-// checks them against each other).
+// checks them against each other). index_add_rows mirrors torch's index_add_ (the ensemble's
+// lookup gradient, tnrnn.nn.ensemble).
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <torch/library.h>

@@ -92,7 +92,7 @@ class _Lookup(torch.autograd.Function):
     ``index_add_`` (compiled where the recurrence loops build, :mod:`tnrnn.nn._compiled`):
     the same numbers as embedding's backward, which adds the same rows in the same
     (ascending) order, one BLAS call per row (1.6 ms against 0.5 ms for index_add_ and
-    0.1 ms compiled, for the 25,600 rows of one ensemble step at the sweep's sizes). The
+    0.18 ms compiled, for the 25,600 rows of one ensemble step at the sweep's sizes). The
     gradient of ``W^I`` comes back contiguous, as :class:`_Project`'s.
     """
 
@@ -171,6 +171,7 @@ def _stacked_hidden(models: Sequence[DeepRNN]) -> list[torch.Tensor]:
 
 
 def _clipped(w: torch.Tensor, threshold: float | None) -> torch.Tensor:
+    """``w`` with its members' gradient clipped at ``threshold`` (None: unclipped)."""
     if threshold is not None:
         w.register_hook(functools.partial(clip_linf_members, threshold=threshold))
     return w
@@ -215,8 +216,8 @@ def stacked_forward(models: Sequence[DeepRNN], inputs: torch.Tensor,
     -----
     O(K · B · T · L · R²) arithmetic in O(T · L) batched products (forward; the same
     backward), against O(K · T · L) products for K separate forward passes. The scaled
-    Cayley maps of all members and layers are one batched solve, and each layer's gradient
-    clip one batched operation with no host synchronisation (:func:`clip_linf_members`).
+    Cayley maps of all members and layers are one batched solve, and their gradient clip
+    one batched operation with no host synchronisation (:func:`clip_linf_members`).
     """
     check_stackable(models)
     first = models[0]
