@@ -42,7 +42,7 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "SETTINGS", "loops_setting", "compiled_loops", "library_path"]
+__all__ = ["ENV_VAR", "SETTINGS", "loops_setting", "compiled_loops", "compiled_ops_for", "library_path"]
 
 #: The environment variable that chooses the loops.
 ENV_VAR = "TNRNN_LOOPS"
@@ -134,3 +134,8 @@ def compiled_loops(env: Mapping[str, str] | None = None):
                                f"{_loaded['failed']}") from _loaded["failed"]
         return None
     return _loaded["ops"]
+
+
+def compiled_ops_for(device):
+    """The compiled ops for tensors on ``device`` (:func:`compiled_loops`; they run on CPU only), or None."""
+    return compiled_loops() if device.type == "cpu" else None

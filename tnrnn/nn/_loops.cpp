@@ -30,6 +30,12 @@ constexpr int64_t kTanh = 0, kModrelu = 1, kRac = 2;
 // A view indexed by time first: (T, B, R) as it is, (K, T, B, R) as (T, K, B, R).
 at::Tensor time_major(const at::Tensor& x) { return x.dim() == 3 ? x : x.transpose(0, 1); }
 
+// a @ b into out, one matrix or one per ensemble member: bmm for members, not matmul, whose checks
+// and reshapes cost a fifth of a small product.
+at::Tensor& product_into(at::Tensor& out, const at::Tensor& a, const at::Tensor& b) {
+  return a.dim() == 3 ? at::bmm_out(out, a, b) : at::matmul_out(out, a, b);
+}
+
 // bias + a @ b into out: one matrix, or one per ensemble member (leading K axis).
 void addmm_into(at::Tensor& out, const at::Tensor& bias, const at::Tensor& a, const at::Tensor& b) {
   if (a.dim() == 2) {
@@ -61,6 +67,15 @@ scalar_t modrelu_of(scalar_t v, scalar_t b) {
   return sign_of(v) * magnitude;
 }
 
+// With s = sign(h): bias_sum += g s, then inner = (g s) s (both exact but the sum: one rounding).
+template <typename scalar_t>
+void modrelu_grad_of(scalar_t h, scalar_t g, scalar_t& bias_sum, scalar_t& inner) {
+  const scalar_t s = sign_of(h);
+  const scalar_t gs = g * s;
+  bias_sum += gs;
+  inner = gs * s;
+}
+
 // h = sign(z) relu(|z| + b), b of shape (K, 1, R) or (R,): one member's bias row per block.
 void modrelu_pass(const at::Tensor& z, const at::Tensor& bias, at::Tensor& h) {
   const int64_t members = z.dim() == 3 ? z.size(0) : 1, size = z.size(-2) * z.size(-1), width = z.size(-1);
@@ -74,12 +89,7 @@ void modrelu_pass(const at::Tensor& z, const at::Tensor& bias, at::Tensor& h) {
       const scalar_t* bk = b_data + k * width;
       scalar_t* hk = h_data + k * h_stride;
       for (int64_t row = 0; row < size; row += width) {
-        for (int64_t r = 0; r < width; ++r) {
-          const scalar_t v = zk[row + r];
-          scalar_t magnitude = std::abs(v) + bk[r];
-          if (magnitude < 0) magnitude = 0;  // NaN and -0 stay, as clamp_(min=0)
-          hk[row + r] = sign_of(v) * magnitude;
-        }
+        for (int64_t r = 0; r < width; ++r) hk[row + r] = modrelu_of(zk[row + r], bk[r]);
       }
     }
   });
@@ -101,12 +111,7 @@ void modrelu_grad_pass(const at::Tensor& h, const at::Tensor& g, at::Tensor& gra
       const scalar_t* gk = g_data + k * g_stride;
       scalar_t* bk = b_data + k * b_stride;
       scalar_t* ik = i_data + k * i_stride;
-      for (int64_t i = 0; i < size; ++i) {
-        const scalar_t s = sign_of(hk[i]);
-        const scalar_t gs = gk[i] * s;
-        bk[i] += gs;
-        ik[i] = gs * s;
-      }
+      for (int64_t i = 0; i < size; ++i) modrelu_grad_of(hk[i], gk[i], bk[i], ik[i]);
     }
   });
 }
@@ -115,8 +120,9 @@ void modrelu_grad_pass(const at::Tensor& h, const at::Tensor& g, at::Tensor& gra
 // member, instead of z = h_{t-1} W^T. MKL's small products are faster with the B sequences as the
 // long, contiguous side (at the sweep's sizes 18 against 25 µs per step at R = 28, 64 against
 // 83 µs at R = 60); the passes below read the product back transposed, a tile of columns at a
-// time, and add the drive (forward) or the gradient from outside (backward) there, with the
-// same rounding as the product that added it. The Python loops do the same. Against the
+// time, adding the drive there (forward) with the same rounding as the product that added it.
+// The backward does the same where no gradient comes from outside (the top layer of a loss on
+// the last step); where one does, one product that adds it is faster. The Python loops do the same. Against the
 // untransposed product: the same bits in float32 at the sweep's widths (MKL sums each entry in
 // the same order either way; 60-step ensembles at R = 28, 36, 60 hash equal), other bits at
 // widths below 12 and in float64 (rounding: 1e-15 relative).
@@ -216,12 +222,7 @@ void modrelu_grad_pass_transposed(const at::Tensor& h, const at::Tensor& gt, at:
           const scalar_t* hr = h_data + k * h_stride + row;
           scalar_t* br = b_data + k * b_stride + row;
           scalar_t* ir = i_data + k * i_stride + row;
-          for (int64_t r = 0; r < width; ++r) {
-            const scalar_t sign = sign_of(hr[r]);
-            const scalar_t gs = t[r] * sign;
-            br[r] += gs;
-            ir[r] = gs * sign;
-          }
+          for (int64_t r = 0; r < width; ++r) modrelu_grad_of(hr[r], t[r], br[r], ir[r]);
         }
       }
     }
@@ -245,7 +246,7 @@ void forward_loop(int64_t kind, const at::Tensor& drives, const at::Tensor& w_t,
   if (kind == kRac) {
     states[0].copy_(drive[0]);
     for (int64_t t = 1; t < steps; ++t) {
-      at::matmul_out(states[t], states[t - 1], w_t);
+      product_into(states[t], states[t - 1], w_t);
       states[t].mul_(drive[t]);
     }
     return;
@@ -290,9 +291,7 @@ void forward_loop(int64_t kind, const at::Tensor& drives, const at::Tensor& w_t,
 
 // outside + grad_inner @ w into out (outside undefined: no term from outside).
 at::Tensor carry(const at::Tensor& outside, const at::Tensor& grad_inner, const at::Tensor& w, at::Tensor& out) {
-  if (!outside.defined()) {  // bmm, not matmul: matmul's checks and reshapes cost a fifth of a small product
-    return grad_inner.dim() == 3 ? at::bmm_out(out, grad_inner, w) : at::matmul_out(out, grad_inner, w);
-  }
+  if (!outside.defined()) return product_into(out, grad_inner, w);
   addmm_into(out, outside, grad_inner, w);
   return out;
 }
@@ -329,11 +328,13 @@ void backward_loop(int64_t kind, const at::Tensor& states_storage, const at::Ten
     return;
   }
   const bool modrelu = kind == kModrelu;
-  // modReLU: dL/dh_{t-1} from the transposed step product g^T = W^T grad_inner_t^T, plus the outside term
-  at::Tensor gt;
-  at::Tensor w_back;  // W^T, contiguous: the transposed product runs a quarter faster with it at some widths
-  if (kind == kModrelu) w_back = w.transpose(-1, -2).contiguous();
-  if (modrelu) gt = at::empty(states[0].transpose(-1, -2).sizes(), states[0].options());
+  // modReLU with no gradient from outside before the last step (last_only): dL/dh_{t-1} from the
+  // transposed step product g^T = W^T grad_inner_t^T; W^T contiguous (a quarter faster at some widths)
+  at::Tensor gt, w_back;
+  if (modrelu && last_only) {
+    w_back = w.transpose(-1, -2).contiguous();
+    gt = at::empty(states[0].transpose(-1, -2).sizes(), states[0].options());
+  }
   if (modrelu && fusable(states_storage) && rows_contiguous(states[0]) && rows_contiguous(grad_inner[0]) &&
       grad_bias->is_contiguous() && rows_contiguous(g) && (last_only || rows_contiguous(grad_states[0]))) {
     at::Tensor bias_sum = *grad_bias;

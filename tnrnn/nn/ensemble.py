@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils import parametrize
 
-from tnrnn.nn._compiled import compiled_loops
+from tnrnn.nn._compiled import compiled_ops_for
 from tnrnn.nn.orthogonal import ScaledCayley
 from tnrnn.nn.recurrence import recurrence
 from tnrnn.nn.stack import DeepRNN
@@ -110,7 +110,7 @@ class _Lookup(torch.autograd.Function):
         (rows,) = ctx.saved_tensors
         members, width, symbols = ctx.w_shape
         grad_table = grad.new_zeros(members * symbols, width)
-        ops = compiled_loops() if grad.device.type == "cpu" else None
+        ops = compiled_ops_for(grad.device)
         if ops is None:
             grad_table.index_add_(0, rows.reshape(-1), grad.reshape(-1, width))
         else:  # the same sums in the same order, without a BLAS call per row

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import torch
 
-from tnrnn.nn._compiled import compiled_loops
+from tnrnn.nn._compiled import compiled_ops_for
 
 __all__ = ["recurrence", "KINDS"]
 
@@ -50,11 +50,16 @@ def _addmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tens
     return (torch.addmm if a.dim() == 2 else torch.baddbmm)(bias, a, b, out=out)
 
 
+def _product(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` into ``out``: bmm for members, not matmul, whose checks cost a fifth of a small product."""
+    return (torch.bmm if a.dim() == 3 else torch.matmul)(a, b, out=out)
+
+
 def _carry(outside: torch.Tensor | None, grad_inner: torch.Tensor, w: torch.Tensor,
            out: torch.Tensor) -> torch.Tensor:
     """``∂L/∂h_{t-1}``: ``outside + grad_inner @ w`` into ``out`` (``outside`` None: no term from outside)."""
-    if outside is None:  # bmm, not matmul: matmul's checks cost a fifth of a small product
-        return (torch.bmm if grad_inner.dim() == 3 else torch.matmul)(grad_inner, w, out=out)
+    if outside is None:
+        return _product(grad_inner, w, out)
     return _addmm(outside, grad_inner, w, out=out)
 
 
@@ -96,7 +101,7 @@ def _forward_loop(kind: int, drives: torch.Tensor, w_t: torch.Tensor, bias: torc
     if kind == _RAC:
         states[0].copy_(drive[0])
         for t in range(1, steps):
-            torch.matmul(states[t - 1], w_t, out=states[t])
+            _product(states[t - 1], w_t, states[t])
             states[t].mul_(drive[t])
         return
     modrelu = kind == _MODRELU
@@ -155,6 +160,7 @@ def _backward_loop(kind: int, states_storage: torch.Tensor, w: torch.Tensor, dri
     modrelu = kind == _MODRELU
     if modrelu:
         scratch = torch.empty_like(states[0])
+    if modrelu and last_only:  # no gradient from outside before the last step: the transposed product
         transposed = _transposed_empty(states[0])  # (∂L/∂h_{t-1} from h_t)^T = W^T grad_inner_t^T
         w_back = w.transpose(-1, -2).contiguous()
     for t in range(steps - 1, -1, -1):
@@ -180,7 +186,7 @@ def _backward_loop(kind: int, states_storage: torch.Tensor, w: torch.Tensor, dri
 
 def _loops(device: torch.device):
     """``(forward_loop, backward_loop)``: compiled (CPU, when built) or the Python ones."""
-    ops = compiled_loops() if device.type == "cpu" else None
+    ops = compiled_ops_for(device)
     if ops is None:
         return _forward_loop, _backward_loop
     return ops.forward_loop, ops.backward_loop
